@@ -1,0 +1,35 @@
+# Two entry points for a fresh machine with only Python 3.11: `make demo` and `make test`.
+# Each creates (or reuses) the virtual environment .venv and installs what it needs.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+RUN_DIR ?= runs/demo
+export ROS_PYTHON_CHECK_FIELDS := 1
+
+.PHONY: demo test bench venv clean
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt requirements-ros.txt requirements-test.txt setup.py
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel
+	$(BIN)/python -m pip install --quiet -r requirements.txt -r requirements-ros.txt \
+		-r requirements-test.txt
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/topspark-train --dataset mnist_5k --neurons 400 --timesteps 350 --epochs 1 \
+		--out $(RUN_DIR)/model.npz
+	$(BIN)/topspark-evaluate --model $(RUN_DIR)/model.npz --dataset mnist_5k \
+		--timesteps 350 --out $(RUN_DIR)/result.json
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q test
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_engine.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,35 @@
+from glob import glob
+import os
+
+from setuptools import find_packages, setup
+
+package_name = 'topspark_ros'
+
+setup(
+    name=package_name,
+    version='0.1.0',
+    packages=find_packages(exclude=['test', 'test.*', 'benchmarks', 'benchmarks.*']),
+    data_files=[
+        ('share/ament_index/resource_index/packages', ['resource/' + package_name]),
+        ('share/' + package_name, ['package.xml']),
+        (os.path.join('share', package_name, 'launch'),
+         glob(os.path.join('launch', '*launch.[pxy][yma]*'))),
+        (os.path.join('share', package_name, 'config'),
+         glob(os.path.join('config', '*.yaml')) + glob(os.path.join('config', '*.xml'))),
+    ],
+    # ROS convention: run-time dependencies are declared in package.xml (rosdep); the pip
+    # environment of the README commands installs them from requirements.txt.
+    install_requires=['setuptools'],
+    extras_require={'test': ['pytest']},
+    zip_safe=True,
+    maintainer='topspark_ros maintainers',
+    maintainer_email='maintainers@topspark-ros.dev',
+    description='Energy-aware SNN perception for ROS 2 (TopSpark adaptive timesteps).',
+    license='Apache-2.0',
+    entry_points={
+        'console_scripts': [
+            'topspark-train = topspark_ros.cli.train:main',
+            'topspark-evaluate = topspark_ros.cli.evaluate:main',
+        ],
+    },
+)

@@ -1,0 +1,1 @@
+"""Command-line tools: train, evaluate (and, with later modules, profile, select, demo)."""

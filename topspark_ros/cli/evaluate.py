@@ -1,0 +1,90 @@
+"""topspark-evaluate: accuracy and confusion matrix of a checkpoint on a dataset's test split.
+
+    topspark-evaluate --model model.npz --dataset mnist_5k --timesteps 350 --out result.json
+
+The JSON holds accuracy, samples, seconds (wall time of the evaluation loop), the confusion
+matrix and mean operation counts; a PNG of the confusion matrix is written next to it.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from ..snn import load_checkpoint
+from ..snn.experiment import evaluate, label
+from .common import CliError, add_dataset_argument, load, run_cli, write_json
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog='topspark-evaluate',
+                                     description=__doc__.split('\n')[0])
+    parser.add_argument('--model', type=Path, required=True, help='checkpoint (.npz)')
+    add_dataset_argument(parser)
+    parser.add_argument('--timesteps', type=int, help='T (default: the checkpoint\'s)')
+    parser.add_argument('--relabel', action='store_true',
+                        help='re-label neurons on the training split at this T first')
+    parser.add_argument('--out', type=Path, required=True, help='result JSON')
+    parser.add_argument('--confusion-png', type=Path,
+                        help='confusion matrix plot (default: OUT with .png)')
+    parser.add_argument('--quiet', action='store_true', help='no progress bars')
+    return parser
+
+
+def plot_confusion(confusion: np.ndarray, title: str, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    n = confusion.shape[0]
+    fig, ax = plt.subplots(figsize=(6.4, 5.2))
+    im = ax.imshow(confusion, cmap='Blues')
+    for (r, c), value in np.ndenumerate(confusion):
+        if value:
+            ax.text(c, r, str(value), ha='center', va='center', fontsize=7,
+                    color='white' if value > confusion.max() / 2 else 'black')
+    ax.set_xticks(range(n + 1), [str(c) for c in range(n)] + ['none'])
+    ax.set_yticks(range(n))
+    ax.set_xlabel('predicted class')
+    ax.set_ylabel('true class')
+    ax.set_title(title)
+    fig.colorbar(im, ax=ax)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def _main(argv: list[str] | None) -> None:
+    args = build_parser().parse_args(argv)
+    network, readout, meta = load_checkpoint(args.model)
+    T = int(args.timesteps or network.config.timesteps)
+    if T < 1:
+        raise CliError(f'--timesteps must be >= 1, got {T}')
+    dataset = load(args.dataset)
+    progress = not args.quiet
+    if args.relabel or not readout.labelled:
+        readout = label(network, network.input_probability(dataset.train_images),
+                        dataset.train_labels, T, progress)
+    result = evaluate(network, readout, network.input_probability(dataset.test_images),
+                      dataset.test_labels, T, progress)
+    summary = {'model': str(args.model), 'dataset': dataset.name, 'relabelled': args.relabel,
+               'checkpoint': meta, **result.summary()}
+    write_json(args.out, summary)
+    png = args.confusion_png or args.out.with_suffix('.png')
+    plot_confusion(result.confusion, f'{dataset.name}, T={T}: accuracy {result.accuracy:.3f}',
+                   png)
+    print(f'{dataset.name}: T={T} accuracy {result.accuracy:.4f} on {result.samples} samples in '
+          f'{result.seconds:.2f} s ({result.samples / max(result.seconds, 1e-9):.0f} samples/s); '
+          f'wrote {args.out} and {png}')
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_cli(_main, argv)
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())

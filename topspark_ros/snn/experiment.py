@@ -1,0 +1,92 @@
+"""Training, labelling and evaluation loops shared by the CLI tools, TopSpark sweeps and tests.
+
+The protocol (docs/model.md): train with STDP for some epochs over the training images in a
+fixed order, then freeze the network and present the training images once more to label each
+neuron by its class response, then predict the test images with those labels.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from tqdm import tqdm
+
+from .kernels import N_OPS, OP_NAMES, warm_up
+from .network import Network
+from .readout import Readout, accuracy, confusion_matrix
+
+CHUNK = 200     # samples per kernel call: large enough to amortise Python, small for progress
+
+
+@dataclass
+class Evaluation:
+    accuracy: float
+    samples: int
+    seconds: float              # wall time of the presentation loop
+    timesteps: int
+    predictions: np.ndarray
+    confusion: np.ndarray       # (classes, classes + 1), last column: no prediction
+    mean_ops: dict[str, float] = field(default_factory=dict)
+
+    def summary(self) -> dict:
+        return {'accuracy': self.accuracy, 'samples': self.samples, 'seconds': self.seconds,
+                'timesteps': self.timesteps,
+                'samples_per_second': self.samples / self.seconds if self.seconds else None,
+                'no_prediction': int(self.confusion[:, -1].sum()),
+                'confusion': self.confusion.tolist(), 'mean_ops': self.mean_ops}
+
+
+def present(network: Network, prob: np.ndarray, timesteps: int, learn: bool,
+            desc: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Run every row of ``prob`` (per-step spike probabilities) through the network in order."""
+    counts = np.zeros((len(prob), network.config.n_neurons), np.int32)
+    ops = np.zeros((len(prob), N_OPS), np.int64)
+    with tqdm(total=len(prob), desc=desc, unit='sample', disable=desc is None,
+              leave=False) as bar:
+        for start in range(0, len(prob), CHUNK):
+            stop = min(start + CHUNK, len(prob))
+            counts[start:stop], ops[start:stop] = network.run_probability(
+                prob[start:stop], timesteps, learn)
+            bar.update(stop - start)
+    return counts, ops
+
+
+def mean_ops(ops: np.ndarray) -> dict[str, float]:
+    return {name: float(ops[:, k].mean()) if len(ops) else 0.0 for k, name in enumerate(OP_NAMES)}
+
+
+def train(network: Network, prob: np.ndarray, timesteps: int, epochs: int,
+          progress: bool = False) -> dict[str, float]:
+    """STDP over the training samples for ``epochs`` epochs; returns timing and mean op counts."""
+    start = time.perf_counter()
+    all_ops = []
+    for epoch in range(epochs):
+        _, ops = present(network, prob, timesteps, True,
+                         f'train epoch {epoch + 1}/{epochs}' if progress else None)
+        all_ops.append(ops)
+    seconds = time.perf_counter() - start
+    ops = np.concatenate(all_ops) if all_ops else np.zeros((0, N_OPS), np.int64)
+    return {'seconds': seconds, 'samples': len(ops), **mean_ops(ops)}
+
+
+def label(network: Network, prob: np.ndarray, labels: np.ndarray, timesteps: int,
+          progress: bool = False, proportion_weighting: bool = False) -> Readout:
+    """Assign neurons to classes from their response to labelled samples (learning off)."""
+    counts, _ = present(network, prob, timesteps, False, 'label' if progress else None)
+    readout = Readout(network.config.n_neurons, network.config.n_classes, proportion_weighting)
+    readout.observe(counts, labels)
+    return readout
+
+
+def evaluate(network: Network, readout: Readout, prob: np.ndarray, labels: np.ndarray,
+             timesteps: int, progress: bool = False) -> Evaluation:
+    """Predict every sample (learning off) and score against ``labels``."""
+    warm_up()
+    start = time.perf_counter()
+    counts, ops = present(network, prob, timesteps, False, 'evaluate' if progress else None)
+    seconds = time.perf_counter() - start
+    pred = readout.predict(counts)
+    return Evaluation(accuracy(pred, labels), len(labels), seconds, int(timesteps), pred,
+                      confusion_matrix(pred, labels, network.config.n_classes), mean_ops(ops))

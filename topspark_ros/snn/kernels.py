@@ -1,0 +1,513 @@
+"""Numba kernels: one sample of the Diehl & Cook network, event-driven, for inference and STDP.
+
+The equations (dt = 1 step, all potentials in mV, see docs/model.md):
+
+    excitatory LIF   v <- v_rest + (v - v_rest) * exp(-dt / tau_mem) + I(t)       (not refractory)
+                     spike when v >= v_thresh + theta;  v <- v_reset;  refractory for t_ref
+    input current    I(t) = sum_{i spiking at t} W[i, :]  -  lateral inhibition arriving at t
+    inhibitory LIF   same form, driven one-to-one by excitatory spikes (exc_to_inh, 1 step delay),
+                     inhibits every other excitatory neuron by inh_to_exc one step later
+    traces           x(t) = exp(-(t - t_last_spike) / tau_trace)   (jumps to 1 on a spike)
+    STDP pair        pre spike i:   W[i, j] -= nu_pre  * x_post[j]
+                     post spike j:  W[i, j] += nu_post * x_pre[i]
+    weight-dependent depression scaled by (W - w_min), potentiation by (w_max - W)
+    adaptive         potentiation of neuron j scaled by n_j / max_k n_k (spikes so far this sample)
+    theta            theta_j += theta_plus per spike while learning; decays with tau_theta
+
+Why it is fast: the work follows spikes, not pixels x timesteps. Input spikes are generated from
+geometric inter-spike intervals (one random number per spike), each input spike adds one weight
+row, steps without any input are skipped with a closed-form decay, traces are evaluated from the
+last spike time, STDP touches only synapses whose partner has spiked in this sample, and
+renormalisation only visits columns that changed.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+# Indices into the packed float64 parameter vector built by ``network.pack_params``.
+P_V_REST = 0
+P_V_RESET = 1
+P_V_THRESH = 2
+P_DECAY_MEM = 3            # exp(-dt / tau_mem)
+P_REFRAC_STEPS = 4
+P_THETA_PLUS = 5
+P_THETA_DECAY_STEP = 6     # exp(-dt / tau_theta)
+P_INH_DIRECT = 7           # 0: inhibitory layer, 1: direct lateral inhibition
+P_EXC_TO_INH = 8
+P_INH_TO_EXC = 9
+P_INH_V_REST = 10
+P_INH_V_RESET = 11
+P_INH_V_THRESH = 12
+P_INH_DECAY = 13
+P_INH_REFRAC_STEPS = 14
+P_DIRECT_MV = 15
+P_DIRECT_DELAY_STEPS = 16
+P_RULE = 17                # 0 pair, 1 weight-dependent, 2 adaptive potentiation
+P_NU_PRE = 18
+P_NU_POST = 19
+P_DECAY_PRE = 20           # exp(-dt / tau_pre_trace)
+P_DECAY_POST = 21
+P_W_MIN = 22
+P_W_MAX = 23
+P_NORM_TOTAL = 24
+N_PARAMS = 25
+
+RULE_PAIR = 0
+RULE_WEIGHT_DEPENDENT = 1
+RULE_ADAPTIVE = 2
+
+# Columns of the per-sample operation counts.
+OP_INPUT_SPIKES = 0
+OP_EXC_SPIKES = 1
+OP_INH_SPIKES = 2
+OP_SYNAPTIC_EVENTS = 3
+OP_NEURON_UPDATES = 4
+OP_WEIGHT_UPDATES = 5
+OP_TIMESTEPS = 6
+N_OPS = 7
+OP_NAMES = ('input_spikes', 'exc_spikes', 'inh_spikes', 'synaptic_events', 'neuron_updates',
+            'weight_updates', 'timesteps')
+
+_NEVER = -(1 << 40)        # "last spike time" of a neuron that has not spiked in this sample
+
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+_TO_UNIT = 1.0 / 9007199254740992.0          # 2**-53
+
+
+@njit(cache=True, inline='always')
+def _splitmix64(state):
+    """One step of splitmix64 (Steele et al. 2014): returns (new state, uniform in (0, 1])."""
+    state = state + _GOLDEN
+    z = state
+    z = (z ^ (z >> np.uint64(30))) * _MIX1
+    z = (z ^ (z >> np.uint64(27))) * _MIX2
+    z = z ^ (z >> np.uint64(31))
+    return state, (np.float64(z >> np.uint64(11)) + 1.0) * _TO_UNIT
+
+
+@njit(cache=True)
+def poisson_spike_train(prob, timesteps, seed):
+    """Bernoulli(prob[i]) spikes per input and step, as CSR (step_ptr[T + 1], indices).
+
+    A Bernoulli process over T steps is a Binomial(T, p) spike count placed on a uniformly random
+    subset of the steps, so each input costs one binomial draw (by inversion) and each spike one
+    random number (splitmix64, seeded per sample), instead of one per input per step.
+    """
+    state = np.uint64(seed)
+    T = timesteps
+    n_in = prob.shape[0]
+    expected = 0.0
+    for i in range(n_in):
+        expected += min(max(prob[i], 0.0), 1.0)
+    cap = int(expected * T * 1.3) + 64
+    pix = np.empty(cap, np.int32)
+    step = np.empty(cap, np.int32)
+    stamp = np.zeros(T, np.int32)               # stamp[t] == i + 1: step t taken for input i
+    n = 0
+    for i in range(n_in):
+        p = prob[i]
+        if not p > 0.0:
+            continue
+        state, k = _binomial(state, T, p)
+        if k == 0:
+            continue
+        if n + k > cap:
+            cap = 2 * (n + k)
+            pix = _grow(pix, cap)
+            step = _grow(step, cap)
+        mark = i + 1
+        if 2 * k <= T:                          # draw the k spike steps
+            placed = 0
+            while placed < k:
+                state, u = _splitmix64(state)
+                t = min(int(u * T), T - 1)
+                if stamp[t] != mark:
+                    stamp[t] = mark
+                    pix[n] = i
+                    step[n] = t
+                    n += 1
+                    placed += 1
+        else:                                   # draw the T - k silent steps instead
+            placed = 0
+            while placed < T - k:
+                state, u = _splitmix64(state)
+                t = min(int(u * T), T - 1)
+                if stamp[t] != mark:
+                    stamp[t] = mark
+                    placed += 1
+            for t in range(T):
+                if stamp[t] != mark:
+                    pix[n] = i
+                    step[n] = t
+                    n += 1
+    return _to_csr(pix, step, n, T)
+
+
+@njit(cache=True)
+def _binomial(state, T, p):
+    """Draw from Binomial(T, p) by inverting its CDF; returns (new rng state, count)."""
+    if p >= 1.0:
+        return state, T
+    q = 1.0 - p
+    pk = q ** T
+    if pk < 1e-280:                             # pmf(0) underflows: count Bernoulli steps
+        k = 0
+        for _ in range(T):
+            state, u = _splitmix64(state)
+            k += u <= p
+        return state, k
+    state, u = _splitmix64(state)
+    cdf = pk
+    ratio = p / q
+    k = 0
+    while u > cdf and k < T:
+        pk *= ratio * (T - k) / (k + 1)
+        k += 1
+        cdf += pk
+    return state, k
+
+
+@njit(cache=True)
+def _grow(a, cap):
+    b = np.empty(cap, a.dtype)
+    b[:a.shape[0]] = a
+    return b
+
+
+@njit(cache=True)
+def _to_csr(pix, step, n, timesteps):
+    """Counting sort of (input, step) pairs by step; inputs stay in ascending order per step."""
+    step_ptr = np.zeros(timesteps + 1, np.int32)
+    for k in range(n):
+        step_ptr[step[k] + 1] += 1
+    for t in range(timesteps):
+        step_ptr[t + 1] += step_ptr[t]
+    fill = step_ptr[:-1].copy()
+    indices = np.empty(n, np.int32)
+    for k in range(n):
+        t = step[k]
+        indices[fill[t]] = pix[k]
+        fill[t] += 1
+    return step_ptr, indices
+
+
+@njit(cache=True)
+def bin_events_csr(index, step, n_inputs, timesteps):
+    """CSR input spikes from event (input index, step) pairs; duplicates within a step merge."""
+    n = index.shape[0]
+    seen = np.full(n_inputs, -1, np.int64)
+    order = np.argsort(step, kind='mergesort')
+    pix = np.empty(n, np.int32)
+    stp = np.empty(n, np.int32)
+    m = 0
+    for k in range(n):
+        e = order[k]
+        i = index[e]
+        t = step[e]
+        if t < 0 or t >= timesteps or i < 0 or i >= n_inputs:
+            continue
+        if seen[i] == t:        # events arrive sorted by step: a repeat within this step
+            continue
+        seen[i] = t
+        pix[m] = i
+        stp[m] = t
+        m += 1
+    return _to_csr(pix, stp, m, timesteps)
+
+
+@njit(cache=True)
+def _powers(base, n):
+    out = np.empty(n + 1, np.float32)
+    x = 1.0
+    for k in range(n + 1):
+        out[k] = x
+        x *= base
+    return out
+
+
+@njit(cache=True)
+def simulate(w, theta, step_ptr, indices, timesteps, params, learn, counts, ops):
+    """Run one sample for ``timesteps`` steps; write spike counts per neuron and operation counts.
+
+    ``w`` (inputs x neurons, float32) and ``theta`` (float32) are updated in place when ``learn``.
+    State (potentials, traces, refractoriness) starts fresh; thresholds persist across samples.
+    """
+    n_in, n_exc = w.shape
+    T = timesteps
+    v_rest = np.float32(params[P_V_REST])
+    v_reset = np.float32(params[P_V_RESET])
+    v_thresh = np.float32(params[P_V_THRESH])
+    refrac = int(params[P_REFRAC_STEPS])
+    theta_plus = np.float32(params[P_THETA_PLUS])
+    direct = params[P_INH_DIRECT] > 0.5
+    rule = int(params[P_RULE])
+    nu_pre = np.float32(params[P_NU_PRE])
+    nu_post = np.float32(params[P_NU_POST])
+    w_min = np.float32(params[P_W_MIN])
+    w_max = np.float32(params[P_W_MAX])
+    inh_rest = params[P_INH_V_REST]
+    inh_reset = params[P_INH_V_RESET]
+    inh_thresh = params[P_INH_V_THRESH]
+    inh_refrac = int(params[P_INH_REFRAC_STEPS])
+    if direct:
+        inh_amount = np.float32(params[P_DIRECT_MV])
+        inh_delay = int(params[P_DIRECT_DELAY_STEPS])
+    else:
+        inh_amount = np.float32(params[P_INH_TO_EXC])
+        inh_delay = 2           # exc -> inh (1 step), inh -> exc (1 step)
+
+    decay_mem = _powers(params[P_DECAY_MEM], T)
+    decay_pre = _powers(params[P_DECAY_PRE], T)
+    decay_post = _powers(params[P_DECAY_POST], T)
+    inh_decay = _powers(params[P_INH_DECAY], T + 1)
+
+    v = np.full(n_exc, v_rest, np.float32)
+    thresh = np.empty(n_exc, np.float32)
+    for j in range(n_exc):
+        thresh[j] = v_thresh + theta[j]
+        counts[j] = 0
+    refrac_end = np.zeros(n_exc, np.int64)      # first step at which a neuron integrates again
+    last_post = np.full(n_exc, _NEVER, np.int64)
+    last_pre = np.full(n_in, _NEVER, np.int64)
+    active_pre = np.empty(n_in, np.int32)       # inputs that spiked in this sample
+    n_active_pre = 0
+    active_post = np.empty(n_exc, np.int32)     # excitatory neurons that spiked in this sample
+    n_active_post = 0
+    max_count = 0
+    inh_v = np.full(n_exc, inh_rest)            # inhibitory layer, updated only when driven
+    inh_t = np.zeros(n_exc, np.int64)
+    inh_refrac_end = np.zeros(n_exc, np.int64)
+    # Inhibition in flight: total per arrival step, plus (step, neuron) pairs to exclude self.
+    inh_total = np.zeros(T + inh_delay + 1, np.float32)
+    cap = 64
+    self_step = np.empty(cap, np.int64)
+    self_id = np.empty(cap, np.int32)
+    n_self = 0
+    self_next = 0
+    refrac_ids = np.empty(n_exc, np.int32)
+    refrac_v = np.empty(n_exc, np.float32)
+    spiked = np.empty(n_exc, np.int32)
+    exc_spikes = 0
+    inh_spikes = 0
+    weight_updates = 0
+    valid_at = -1                               # v holds its value after step valid_at
+
+    for t in range(T):
+        a = step_ptr[t]
+        b = step_ptr[t + 1]
+        if a == b and inh_total[t] == 0.0:
+            continue                            # nothing drives the layer: decay lazily
+        f = np.float32(decay_mem[t - valid_at])
+        valid_at = t
+        # Neurons in their refractory period receive no input: remember their decayed value.
+        n_ref = 0
+        for k in range(n_active_post):
+            j = active_post[k]
+            if refrac_end[j] > t:
+                refrac_ids[n_ref] = j
+                refrac_v[n_ref] = v_rest + (v[j] - v_rest) * f
+                n_ref += 1
+        amount = inh_total[t]
+        integrate(v, w, indices, a, b, f, v_rest * (np.float32(1.0) - f) - amount)
+        if learn:
+            for e in range(a, b):
+                i = indices[e]
+                if last_pre[i] == _NEVER:
+                    active_pre[n_active_pre] = i
+                    n_active_pre += 1
+                last_pre[i] = t
+        if amount != 0.0:
+            while self_next < n_self and self_step[self_next] == t:
+                v[self_id[self_next]] += inh_amount
+                self_next += 1
+        for k in range(n_ref):
+            v[refrac_ids[k]] = refrac_v[k]
+
+        n_spiked = 0
+        for j in range(n_exc):
+            n_spiked += v[j] >= thresh[j]       # vectorised count; spikes are rare
+        if n_spiked > 0:
+            n_spiked = 0
+            for j in range(n_exc):
+                if v[j] >= thresh[j]:
+                    spiked[n_spiked] = j
+                    n_spiked += 1
+        for k in range(n_spiked):
+            j = spiked[k]
+            v[j] = v_reset
+            refrac_end[j] = t + 1 + refrac
+            if last_post[j] == _NEVER:
+                active_post[n_active_post] = j
+                n_active_post += 1
+            last_post[j] = t
+            counts[j] += 1
+            exc_spikes += 1
+            if counts[j] > max_count:
+                max_count = counts[j]
+            # Lateral inhibition: through the inhibitory neuron j, or directly.
+            arrive = -1
+            if direct:
+                arrive = t + inh_delay
+            else:
+                ti = t + 1
+                vi = inh_rest + (inh_v[j] - inh_rest) * inh_decay[ti - inh_t[j]]
+                if ti >= inh_refrac_end[j]:
+                    vi += params[P_EXC_TO_INH]
+                    if vi >= inh_thresh and ti < T:
+                        vi = inh_reset
+                        inh_refrac_end[j] = ti + 1 + inh_refrac
+                        inh_spikes += 1
+                        arrive = t + 2
+                inh_v[j] = vi
+                inh_t[j] = ti
+            if arrive >= 0 and arrive < T and inh_amount != 0.0:
+                inh_total[arrive] += inh_amount
+                if n_self == cap:
+                    cap *= 2
+                    self_step = _grow(self_step, cap)
+                    self_id = _grow(self_id, cap)
+                self_step[n_self] = arrive
+                self_id[n_self] = j
+                n_self += 1
+            if learn:
+                theta[j] += theta_plus
+                thresh[j] = v_thresh + theta[j]
+                # Potentiation: every input that has spiked in this sample, by its trace.
+                eta = nu_post
+                if rule == RULE_ADAPTIVE:
+                    eta = nu_post * np.float32(counts[j]) / np.float32(max_count)
+                for k2 in range(n_active_pre):
+                    i = active_pre[k2]
+                    dw = eta * decay_pre[t - last_pre[i]]
+                    if rule == RULE_WEIGHT_DEPENDENT:
+                        dw *= w_max - w[i, j]
+                    w[i, j] = min(w[i, j] + dw, w_max)
+                weight_updates += n_active_pre
+        if learn and n_active_post > 0 and nu_pre != 0.0:
+            # Depression: each input spiking now, against every neuron that has spiked so far.
+            for e in range(a, b):
+                row = w[indices[e]]
+                for k in range(n_active_post):
+                    j = active_post[k]
+                    dw = nu_pre * decay_post[t - last_post[j]]
+                    if rule == RULE_WEIGHT_DEPENDENT:
+                        dw *= row[j] - w_min
+                    row[j] = max(row[j] - dw, w_min)
+                weight_updates += n_active_post
+
+    if learn:
+        theta_decay = np.float32(params[P_THETA_DECAY_STEP] ** T)
+        for j in range(n_exc):
+            theta[j] *= theta_decay
+        norm_total = params[P_NORM_TOTAL]
+        if norm_total > 0.0:
+            for k in range(n_active_post):
+                weight_updates += normalize_column(w, active_post[k], norm_total)
+
+    n_syn = (step_ptr[T] - step_ptr[0]) * n_exc
+    n_upd = n_exc * T
+    if direct:
+        n_syn += exc_spikes * (n_exc - 1)
+    else:
+        n_syn += exc_spikes + inh_spikes * (n_exc - 1)
+        n_upd += n_exc * T
+    ops[OP_INPUT_SPIKES] = step_ptr[T] - step_ptr[0]
+    ops[OP_EXC_SPIKES] = exc_spikes
+    ops[OP_INH_SPIKES] = inh_spikes
+    ops[OP_SYNAPTIC_EVENTS] = n_syn
+    ops[OP_NEURON_UPDATES] = n_upd
+    ops[OP_WEIGHT_UPDATES] = weight_updates
+    ops[OP_TIMESTEPS] = T
+
+
+@njit(cache=True)
+def integrate(v, w, indices, a, b, f, c):
+    """v <- v * f + c + the sum of rows w[indices[a:b]]: decay, constant input and the weight rows
+    of this step's input spikes, up to four rows per pass over v (fewer loads and stores)."""
+    n = v.shape[0]
+    m = min(b - a, 4)
+    if m == 0:
+        for j in range(n):
+            v[j] = v[j] * f + c
+    elif m == 1:
+        r0 = w[indices[a]]
+        for j in range(n):
+            v[j] = v[j] * f + c + r0[j]
+    elif m == 2:
+        r0, r1 = w[indices[a]], w[indices[a + 1]]
+        for j in range(n):
+            v[j] = v[j] * f + c + (r0[j] + r1[j])
+    elif m == 3:
+        r0, r1, r2 = w[indices[a]], w[indices[a + 1]], w[indices[a + 2]]
+        for j in range(n):
+            v[j] = v[j] * f + c + (r0[j] + r1[j] + r2[j])
+    else:
+        r0, r1, r2, r3 = w[indices[a]], w[indices[a + 1]], w[indices[a + 2]], w[indices[a + 3]]
+        for j in range(n):
+            v[j] = v[j] * f + c + ((r0[j] + r1[j]) + (r2[j] + r3[j]))
+    k = a + m
+    while k < b:
+        m = min(b - k, 4)
+        if m == 1:
+            r0 = w[indices[k]]
+            for j in range(n):
+                v[j] += r0[j]
+        elif m == 2:
+            r0, r1 = w[indices[k]], w[indices[k + 1]]
+            for j in range(n):
+                v[j] += r0[j] + r1[j]
+        elif m == 3:
+            r0, r1, r2 = w[indices[k]], w[indices[k + 1]], w[indices[k + 2]]
+            for j in range(n):
+                v[j] += r0[j] + r1[j] + r2[j]
+        else:
+            r0, r1, r2, r3 = w[indices[k]], w[indices[k + 1]], w[indices[k + 2]], w[indices[k + 3]]
+            for j in range(n):
+                v[j] += (r0[j] + r1[j]) + (r2[j] + r3[j])
+        k += m
+
+
+@njit(cache=True)
+def normalize_column(w, j, total):
+    """Scale column j of w to sum ``total`` (Diehl & Cook's per-neuron weight normalisation)."""
+    n_in = w.shape[0]
+    s = 0.0
+    for i in range(n_in):
+        s += w[i, j]
+    if s > 0.0:
+        scale = np.float32(total / s)
+        for i in range(n_in):
+            w[i, j] *= scale
+    return n_in
+
+
+@njit(cache=True)
+def run_rates(w, theta, prob, timesteps, params, learn, seeds, counts, ops):
+    """Poisson-encode and simulate a batch of samples (rows of ``prob``: spike prob per step)."""
+    for s in range(prob.shape[0]):
+        step_ptr, indices = poisson_spike_train(prob[s], timesteps, seeds[s])
+        simulate(w, theta, step_ptr, indices, timesteps, params, learn, counts[s], ops[s])
+
+
+def warm_up() -> None:
+    """Compile (or load from Numba's cache) every kernel on a tiny input, so timings that
+    follow measure the simulation, not the JIT."""
+    from .config import NetworkConfig
+    from .network import pack_params
+
+    params = pack_params(NetworkConfig(n_neurons=2, input_shape=(2, 2)))
+    w = np.full((4, 2), 0.5, np.float32)
+    theta = np.zeros(2, np.float32)
+    prob = np.full((1, 4), 0.5)
+    counts = np.zeros((1, 2), np.int32)
+    ops = np.zeros((1, N_OPS), np.int64)
+    for learn in (False, True):
+        run_rates(w, theta, prob, 4, params, learn, np.zeros(1, np.int64), counts, ops)
+    bin_events_csr(np.zeros(1, np.int64), np.zeros(1, np.int64), 4, 4)

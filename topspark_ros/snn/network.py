@@ -1,0 +1,181 @@
+"""The Diehl & Cook network: learned state (weights, thresholds) plus the kernels that run it.
+
+A ``Network`` owns what persists between samples (input weights W, adaptive thresholds theta,
+a sample counter for reproducible Poisson seeds); everything that lives within one sample is in
+the kernels. ``run`` takes prepared input spikes; ``run_image`` and ``run_batch`` encode frames.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import kernels as K
+from .config import NetworkConfig
+from .encoding import SpikeTrain, image_to_rates, rates_to_probability
+
+_RULE_CODES = {'pair': K.RULE_PAIR, 'weight_dependent': K.RULE_WEIGHT_DEPENDENT,
+               'adaptive': K.RULE_ADAPTIVE}
+
+
+@dataclass(frozen=True)
+class OpCounts:
+    """Work done for one sample; the energy model turns these into joules."""
+
+    input_spikes: int
+    exc_spikes: int
+    inh_spikes: int
+    synaptic_events: int        # spike deliveries: each spike times its fan-out
+    neuron_updates: int         # neuron state updates, clock-driven (neurons x timesteps)
+    weight_updates: int         # STDP weight changes plus renormalisation writes
+    timesteps: int
+
+    @classmethod
+    def from_array(cls, ops: np.ndarray) -> 'OpCounts':
+        return cls(*(int(x) for x in ops))
+
+    def as_dict(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in K.OP_NAMES}
+
+
+@dataclass(frozen=True)
+class SampleResult:
+    counts: np.ndarray          # spikes per excitatory neuron, int32 (n_neurons,)
+    ops: OpCounts
+
+
+def pack_params(config: NetworkConfig) -> np.ndarray:
+    """Flatten the configuration into the float64 vector the kernels read (steps, not ms)."""
+    ex, inh, ln, dt = config.excitatory, config.inhibition, config.learning, config.dt_ms
+    p = np.zeros(K.N_PARAMS, np.float64)
+    p[K.P_V_REST] = ex.v_rest_mv
+    p[K.P_V_RESET] = ex.v_reset_mv
+    p[K.P_V_THRESH] = ex.v_thresh_mv
+    p[K.P_DECAY_MEM] = math.exp(-dt / ex.tau_mem_ms)
+    p[K.P_REFRAC_STEPS] = round(ex.refractory_ms / dt)
+    p[K.P_THETA_PLUS] = ex.theta_plus_mv
+    p[K.P_THETA_DECAY_STEP] = math.exp(-dt / ex.tau_theta_ms)
+    p[K.P_INH_DIRECT] = 1.0 if inh.variant == 'direct' else 0.0
+    p[K.P_EXC_TO_INH] = inh.exc_to_inh_mv
+    p[K.P_INH_TO_EXC] = inh.inh_to_exc_mv
+    p[K.P_INH_V_REST] = inh.inh_v_rest_mv
+    p[K.P_INH_V_RESET] = inh.inh_v_reset_mv
+    p[K.P_INH_V_THRESH] = inh.inh_v_thresh_mv
+    p[K.P_INH_DECAY] = math.exp(-dt / inh.inh_tau_mem_ms)
+    p[K.P_INH_REFRAC_STEPS] = round(inh.inh_refractory_ms / dt)
+    p[K.P_DIRECT_MV] = inh.direct_mv
+    p[K.P_DIRECT_DELAY_STEPS] = max(1, round(inh.direct_delay_ms / dt))
+    p[K.P_RULE] = _RULE_CODES[ln.rule]
+    p[K.P_NU_PRE] = ln.nu_pre
+    p[K.P_NU_POST] = ln.nu_post
+    p[K.P_DECAY_PRE] = math.exp(-dt / ln.tau_pre_trace_ms)
+    p[K.P_DECAY_POST] = math.exp(-dt / ln.tau_post_trace_ms)
+    p[K.P_W_MIN] = ln.w_min
+    p[K.P_W_MAX] = ln.w_max
+    p[K.P_NORM_TOTAL] = ln.norm_total
+    return p
+
+
+def sample_seeds(seed: int, first: int, count: int) -> np.ndarray:
+    """Independent Poisson seeds for samples first..first+count-1 (splitmix64 of seed and index)."""
+    z = (np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15)
+         + np.arange(first, first + count, dtype=np.uint64) * np.uint64(0xBF58476D1CE4E5B9))
+    with np.errstate(over='ignore'):
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z = z ^ (z >> np.uint64(31))
+    return (z >> np.uint64(33)).astype(np.int64)       # numba seeds take 32-bit values
+
+
+class Network:
+    """Weights, thresholds and configuration of one Diehl & Cook network."""
+
+    def __init__(self, config: NetworkConfig, weights: np.ndarray | None = None,
+                 theta: np.ndarray | None = None, samples_seen: int = 0) -> None:
+        shape = (config.n_inputs, config.n_neurons)
+        if weights is None:
+            rng = np.random.default_rng(config.seed)
+            weights = (config.learning.w_init_max * rng.random(shape)).astype(np.float32)
+            if config.learning.norm_total > 0:
+                weights *= np.float32(config.learning.norm_total) / weights.sum(0)
+        if theta is None:
+            theta = np.zeros(config.n_neurons, np.float32)
+        weights = np.ascontiguousarray(weights, np.float32)
+        theta = np.ascontiguousarray(theta, np.float32)
+        if weights.shape != shape:
+            raise ValueError(f'weights have shape {weights.shape}, config needs {shape}')
+        if theta.shape != (config.n_neurons,):
+            raise ValueError(f'theta has shape {theta.shape}, config needs ({config.n_neurons},)')
+        self.weights = weights
+        self.theta = theta
+        self.samples_seen = int(samples_seen)
+        self.config = config
+        self._params = pack_params(config)
+
+    @property
+    def config(self) -> NetworkConfig:
+        return self._config
+
+    @config.setter
+    def config(self, config: NetworkConfig) -> None:
+        """Swap parameters (e.g. a TopSpark enhancement) while keeping the learned state."""
+        if (config.n_inputs, config.n_neurons) != self.weights.shape:
+            raise ValueError('a new configuration must keep n_neurons and input_shape')
+        self._config = config
+        self._params = pack_params(config)
+
+    def run(self, spikes: SpikeTrain, learn: bool = False) -> SampleResult:
+        """Present one sample of prepared input spikes; learn with STDP if ``learn``."""
+        if spikes.step_ptr.shape != (spikes.timesteps + 1,):
+            raise ValueError('spike train step_ptr does not match its timesteps')
+        if spikes.indices.size and (spikes.indices.min() < 0
+                                    or spikes.indices.max() >= self.config.n_inputs):
+            raise ValueError(f'spike indices outside [0, {self.config.n_inputs})')
+        counts = np.zeros(self.config.n_neurons, np.int32)
+        ops = np.zeros(K.N_OPS, np.int64)
+        K.simulate(self.weights, self.theta, spikes.step_ptr.astype(np.int32, copy=False),
+                   spikes.indices.astype(np.int32, copy=False), spikes.timesteps, self._params,
+                   bool(learn), counts, ops)
+        self.samples_seen += 1
+        return SampleResult(counts, OpCounts.from_array(ops))
+
+    def run_image(self, image: np.ndarray, timesteps: int | None = None,
+                  learn: bool = False) -> SampleResult:
+        """Encode one frame as Poisson spikes and present it."""
+        counts, ops = self.run_batch(image[None], timesteps, learn)
+        return SampleResult(counts[0], OpCounts.from_array(ops[0]))
+
+    def run_batch(self, images: np.ndarray, timesteps: int | None = None,
+                  learn: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Present frames (n, h, w) one after another; returns counts (n, N) and ops (n, N_OPS).
+
+        Frames already at the input shape with values in [0, 255] (uint8 or float) or [0, 1]
+        (float) are used as they are; others are converted by ``image_to_rates``.
+        """
+        prob = self.input_probability(images)
+        return self.run_probability(prob, timesteps, learn)
+
+    def input_probability(self, images: np.ndarray) -> np.ndarray:
+        """Per-step spike probability (n, n_inputs) of each input for a stack of frames."""
+        cfg = self.config
+        rates = np.stack([image_to_rates(img, cfg.input_shape, cfg.input_rate_hz)
+                          for img in images]) if len(images) else np.zeros((0, cfg.n_inputs))
+        return rates_to_probability(rates, cfg.dt_ms)
+
+    def run_probability(self, prob: np.ndarray, timesteps: int | None = None,
+                        learn: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """The fast path: a batch of per-input spike probabilities straight into the kernel."""
+        T = int(self.config.timesteps if timesteps is None else timesteps)
+        if T < 1:
+            raise ValueError(f'timesteps must be >= 1, got {T}')
+        prob = np.ascontiguousarray(prob, np.float64)
+        n = prob.shape[0]
+        counts = np.zeros((n, self.config.n_neurons), np.int32)
+        ops = np.zeros((n, K.N_OPS), np.int64)
+        seeds = sample_seeds(self.config.seed, self.samples_seen, n)
+        K.run_rates(self.weights, self.theta, prob, T, self._params, bool(learn), seeds,
+                    counts, ops)
+        self.samples_seen += n
+        return counts, ops
