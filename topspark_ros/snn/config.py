@@ -173,6 +173,12 @@ def _check(ok: bool, message: str) -> None:
 def validate(config: NetworkConfig) -> None:
     """Reject configurations the simulator cannot run, naming the offending key."""
     ex, inh, ln = config.excitatory, config.inhibition, config.learning
+    for name, group in (('', config), ('excitatory.', ex), ('inhibition.', inh),
+                        ('learning.', ln)):
+        for f in dataclasses.fields(group):
+            value = getattr(group, f.name)
+            if isinstance(value, float):
+                _check(math.isfinite(value), f'{name}{f.name} must be finite, got {value}')
     _check(config.n_neurons >= 1, f'n_neurons must be >= 1, got {config.n_neurons}')
     _check(all(s >= 1 for s in config.input_shape),
            f'input_shape must be positive, got {config.input_shape}')
@@ -208,11 +214,6 @@ def validate(config: NetworkConfig) -> None:
     _check(ln.tau_pre_trace_ms > 0 and ln.tau_post_trace_ms > 0, 'learning trace taus must be > 0')
     _check(ln.w_min < ln.w_max, f'learning.w_min ({ln.w_min}) must be below w_max ({ln.w_max})')
     _check(0 < ln.w_init_max <= ln.w_max, 'learning.w_init_max must be in (0, w_max]')
-    for group in (ex, inh, ln):
-        for f in dataclasses.fields(group):
-            value = getattr(group, f.name)
-            if isinstance(value, float):
-                _check(math.isfinite(value), f'{f.name} must be finite, got {value}')
 
 
 def replace_params(config: NetworkConfig, overrides: Mapping[str, Any]) -> NetworkConfig:

@@ -1,0 +1,128 @@
+"""Neuron dynamics, inhibition and operation counts of the simulation kernel, against closed forms."""
+
+import math
+
+import numpy as np
+import pytest
+
+from conftest import spike_train, tiny_config
+from topspark_ros.snn import (ExcitatoryParams, InhibitionParams, LearningParams, Network,
+                              NetworkConfig)
+
+
+def _network(weights, config):
+    return Network(config, weights=np.array(weights, np.float32).reshape(config.n_inputs, -1))
+
+
+@pytest.mark.parametrize('tau_mem_ms', [20.0, 100.0])
+def test_lif_decay_matches_closed_form(tau_mem_ms):
+    # Two spikes of weight w, k steps apart: v = v_rest + w * exp(-k / tau) + w after the second,
+    # so the neuron fires exactly when w * (1 + exp(-k / tau)) >= v_thresh - v_rest.
+    ex = ExcitatoryParams(tau_mem_ms=tau_mem_ms, theta_plus_mv=0.0)
+    cfg = tiny_config(n_inputs=1, excitatory=ex)
+    gap = ex.v_thresh_mv - ex.v_rest_mv
+    w = 0.6 * gap
+    k_max = math.floor(-tau_mem_ms * math.log(gap / w - 1.0))   # last gap that still fires
+    assert k_max >= 2
+    for k, fires in ((k_max, True), (k_max + 1, False)):
+        net = _network([w], cfg)
+        # Weights in mV here: scale the unit weight so w is the potential jump.
+        result = net.run(spike_train({0: [0, k]}, k + 2))
+        assert result.counts[0] == int(fires), (k, k_max)
+
+
+def test_refractory_period_blocks_input():
+    ex = ExcitatoryParams(refractory_ms=5.0, theta_plus_mv=0.0)
+    cfg = tiny_config(n_inputs=1, excitatory=ex)
+    net = _network([100.0], cfg)                       # every input spike alone fires the neuron
+    T = 40
+    result = net.run(spike_train({0: list(range(T))}, T))
+    assert result.counts[0] == math.ceil(T / 6)        # a spike, then 5 blocked steps
+
+
+def test_threshold_adapts_while_learning_and_freezes_at_inference():
+    ex = ExcitatoryParams(theta_plus_mv=0.5, tau_theta_ms=1e7)
+    frozen = LearningParams(nu_pre=0.0, nu_post=0.0, w_max=1000.0, norm_total=0.0)
+    cfg = tiny_config(n_inputs=1, excitatory=ex, learning=frozen)
+    net = _network([100.0], cfg)
+    train = spike_train({0: list(range(0, 30, 6))}, 30)
+    counts = net.run(train, learn=True).counts[0]
+    assert counts == 5
+    expected = 5 * 0.5 * math.exp(-30 / 1e7)
+    assert net.theta[0] == pytest.approx(expected, rel=1e-5)
+    before = net.theta.copy()
+    net.run(train, learn=False)
+    np.testing.assert_array_equal(net.theta, before)
+
+
+def test_adaptive_threshold_raises_the_firing_bar():
+    ex = ExcitatoryParams(theta_plus_mv=20.0)
+    frozen = LearningParams(nu_pre=0.0, nu_post=0.0, w_max=1000.0, norm_total=0.0)
+    cfg = tiny_config(n_inputs=1, excitatory=ex, learning=frozen)
+    net = _network([14.0], cfg)                         # 14 mV > 13 mV gap, fires once
+    train = spike_train({0: [0]}, 3)
+    assert net.run(train, learn=True).counts[0] == 1
+    assert net.run(train, learn=True).counts[0] == 0   # threshold now 20 mV higher
+
+
+def test_inhibitory_layer_inhibits_others_two_steps_later():
+    # Neuron 0 fires at step 0; its inhibitory partner fires at 1; from step 2 on neuron 1 is
+    # pushed 50 mV down, so input that alone would fire it no longer does.
+    inh = InhibitionParams(variant='layer', inh_to_exc_mv=50.0)
+    cfg = tiny_config(n_inputs=2, n_neurons=2, inhibition=inh)
+    weights = [[20.0, 0.0], [0.0, 20.0]]
+    for t1, fires in ((0, True), (1, True), (2, False), (3, False)):
+        net = _network(weights, cfg)
+        res = net.run(spike_train({0: [0], 1: [t1]}, 6))
+        assert res.counts.tolist() == [1, int(fires)], t1
+        assert res.ops.inh_spikes == 1 + int(fires)
+
+
+def test_direct_inhibition_with_two_step_delay_equals_inhibitory_layer(mnist):
+    images = mnist.train_images[:60]
+    results = []
+    for variant in ('layer', 'direct'):
+        cfg = NetworkConfig(n_neurons=50, seed=3,
+                            inhibition=InhibitionParams(variant=variant, inh_to_exc_mv=120.0,
+                                                        direct_mv=120.0, direct_delay_ms=2.0))
+        net = Network(cfg)
+        counts, _ = net.run_batch(images, 100, learn=True)
+        results.append((counts, net.weights.copy()))
+    np.testing.assert_array_equal(results[0][0], results[1][0])
+    np.testing.assert_array_equal(results[0][1], results[1][1])
+
+
+def test_operation_counts():
+    inh = InhibitionParams(variant='direct', direct_mv=1.0, direct_delay_ms=2.0)
+    cfg = tiny_config(n_inputs=2, n_neurons=3, inhibition=inh)
+    net = _network([[20.0, 0.0, 0.0], [0.0, 0.0, 0.0]], cfg)
+    res = net.run(spike_train({0: [0, 10], 1: [1, 2, 3]}, 12))
+    ops = res.ops
+    assert ops.input_spikes == 5
+    assert ops.exc_spikes == 2
+    assert ops.synaptic_events == 5 * 3 + 2 * (3 - 1)
+    assert ops.neuron_updates == 3 * 12
+    assert ops.weight_updates == 0
+    assert ops.timesteps == 12
+
+
+def test_same_seed_same_result(mnist):
+    images = mnist.train_images[:30]
+    runs = []
+    for _ in range(2):
+        net = Network(NetworkConfig(n_neurons=40, seed=11))
+        counts, ops = net.run_batch(images, 50, learn=True)
+        runs.append((counts, ops, net.weights.copy(), net.theta.copy()))
+    for a, b in zip(*runs):
+        np.testing.assert_array_equal(a, b)
+    other = Network(NetworkConfig(n_neurons=40, seed=12))
+    counts, _ = other.run_batch(images, 50, learn=True)
+    assert not np.array_equal(counts, runs[0][0])
+
+
+def test_timesteps_can_change_between_samples(mnist):
+    net = Network(NetworkConfig(n_neurons=30))
+    for T in (350, 20, 1, 75):
+        res = net.run_image(mnist.test_images[0], timesteps=T)
+        assert res.ops.timesteps == T
+        assert res.ops.neuron_updates == 2 * 30 * T       # excitatory and inhibitory layers
