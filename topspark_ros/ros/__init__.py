@@ -1,0 +1,1 @@
+"""ROS adapters: message <-> NumPy conversions and helpers shared by the nodes."""
