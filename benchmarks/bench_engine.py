@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import resource
 import subprocess
@@ -87,7 +88,8 @@ def main() -> None:
 
     rows = []
     for n in args.neurons:                     # one child at a time: timings stay one-thread
-        with ProcessPoolExecutor(1) as pool:
+        # spawn, not fork: a fresh child, so its peak RSS is this configuration's alone
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context('spawn')) as pool:
             rows += pool.submit(measure, n, args.timesteps, args.samples, args.repeats).result()
 
     print('| N | T | infer samples/s | train samples/s | infer us/sample | train us/sample | '

@@ -1,4 +1,4 @@
-"""Neuron dynamics, inhibition and operation counts of the simulation kernel, against closed forms."""
+"""Neuron dynamics, inhibition and operation counts of the kernel, against closed forms."""
 
 import math
 

@@ -42,7 +42,7 @@ def test_weight_dependent_stdp_matches_formula():
 
 def test_weights_are_clipped_to_their_bounds():
     # Input 0 fires the neuron at steps 0 and 6 (potentiation past w_max is clipped to 1, then
-    # depressed); input 1 arrives at step 7 with a weight smaller than its depression: clipped to 0.
+    # depressed); input 1 arrives at step 7 with a weight below its depression: clipped to 0.
     w, res = _run('pair', [[0.995], [0.005]], {0: list(range(8)), 1: [7]}, 8)
     assert res.counts.tolist() == [2]
     assert w[0, 0] == pytest.approx(0.99 - 0.01 * D, rel=1e-6)

@@ -88,7 +88,8 @@ def from_npz(path: str | Path) -> Dataset:
                 ds = _split(path.stem, data['images'], data['labels'].astype(np.int64))
             else:
                 raise DatasetError(f'{path}: needs arrays images+labels or train_images, '
-                                   f'train_labels, test_images, test_labels; found {sorted(files)}')
+                                   'train_labels, test_images, test_labels; '
+                                   f'found {sorted(files)}')
     except DatasetError:
         raise
     except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:

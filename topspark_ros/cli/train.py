@@ -37,9 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def config_from_args(args: argparse.Namespace) -> NetworkConfig:
     config = NetworkConfig.from_yaml(args.config) if args.config else NetworkConfig()
-    overrides = {key: value for key, value in (
-        ('n_neurons', args.neurons), ('timesteps', args.timesteps), ('seed', args.seed),
-        ('learning.rule', args.rule), ('inhibition.variant', args.inhibition)) if value is not None}
+    flags = (('n_neurons', args.neurons), ('timesteps', args.timesteps), ('seed', args.seed),
+             ('learning.rule', args.rule), ('inhibition.variant', args.inhibition))
+    overrides = {key: value for key, value in flags if value is not None}
     return replace_params(config, overrides) if overrides else config
 
 

@@ -105,8 +105,8 @@ def load_checkpoint(path: str | Path,
         config = NetworkConfig.from_json(str(arrays['config_json']))
     except (ConfigError, ValueError) as exc:
         raise CheckpointError(f'{path}: invalid configuration inside ({exc})') from None
-    if expect is not None and (expect.n_neurons, expect.input_shape) != (config.n_neurons,
-                                                                          config.input_shape):
+    if expect is not None and ((expect.n_neurons, expect.input_shape)
+                               != (config.n_neurons, config.input_shape)):
         raise CheckpointError(
             f'{path}: holds a network of {config.n_neurons} neurons on {config.input_shape} '
             f'inputs, expected {expect.n_neurons} on {expect.input_shape}')

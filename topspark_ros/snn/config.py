@@ -205,7 +205,8 @@ def validate(config: NetworkConfig) -> None:
     _check(inh.inh_v_reset_mv < inh.inh_v_thresh_mv,
            'inhibition.inh_v_reset_mv must be below inh_v_thresh_mv')
     _check(inh.direct_delay_ms >= config.dt_ms,
-           f'inhibition.direct_delay_ms must be >= dt_ms ({config.dt_ms}), got {inh.direct_delay_ms}')
+           f'inhibition.direct_delay_ms must be >= dt_ms ({config.dt_ms}), '
+           f'got {inh.direct_delay_ms}')
     for name in ('exc_to_inh_mv', 'inh_to_exc_mv', 'direct_mv'):
         _check(getattr(inh, name) >= 0, f'inhibition.{name} must be >= 0 (a magnitude)')
     _check(ln.rule in LEARNING_RULES,
@@ -217,7 +218,7 @@ def validate(config: NetworkConfig) -> None:
 
 
 def replace_params(config: NetworkConfig, overrides: Mapping[str, Any]) -> NetworkConfig:
-    """Return a copy with dotted-key overrides applied, e.g. ``{'excitatory.v_thresh_mv': -55}``."""
+    """A copy with dotted-key overrides applied, e.g. ``{'excitatory.v_thresh_mv': -55.0}``."""
     data = config.to_dict()
     for dotted, value in overrides.items():
         node = data

@@ -42,7 +42,7 @@ class SpikeTrain:
 
 
 def to_intensity(image: np.ndarray) -> np.ndarray:
-    """Grey intensity in [0, 1] (float32) from a 2-D or H x W x C array; colour is read as RGB(A)."""
+    """Grey intensity in [0, 1] (float32) of a 2-D or H x W x C array; colour is read as RGB(A)."""
     img = np.asarray(image)
     if img.ndim == 2:
         grey = _scale(img, img.dtype)
@@ -51,7 +51,8 @@ def to_intensity(image: np.ndarray) -> np.ndarray:
     elif img.ndim == 3 and img.shape[2] in (3, 4):
         grey = _scale(img[:, :, :3], img.dtype) @ _LUMA
     else:
-        raise EncodingError(f'expected a 2-D image or H x W x {{1,3,4}} array, got shape {img.shape}')
+        raise EncodingError('expected a 2-D image or H x W x {1,3,4} array, '
+                            f'got shape {img.shape}')
     return np.clip(grey, 0.0, 1.0)
 
 

@@ -23,8 +23,6 @@ renormalisation only visits columns that changed.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from numba import njit
 

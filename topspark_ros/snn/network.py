@@ -79,7 +79,7 @@ def pack_params(config: NetworkConfig) -> np.ndarray:
 
 
 def sample_seeds(seed: int, first: int, count: int) -> np.ndarray:
-    """Independent Poisson seeds for samples first..first+count-1 (splitmix64 of seed and index)."""
+    """Independent Poisson seeds of samples first..first+count-1 (splitmix64 of seed, index)."""
     with np.errstate(over='ignore'):
         z = (np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15)
              + np.arange(first, first + count, dtype=np.uint64) * np.uint64(0xBF58476D1CE4E5B9))
