@@ -36,6 +36,7 @@ def measure(neurons: int, timesteps_list: list[int], samples: int, repeats: int)
     """Best-of-``repeats`` throughput for each T, for one network size (runs in a child)."""
     warm_up()
     digits = mnist_5k().train_images
+    baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024   # interpreter, data
     rows = []
     for T in timesteps_list:
         net = Network(NetworkConfig(n_neurons=neurons))
@@ -55,6 +56,7 @@ def measure(neurons: int, timesteps_list: list[int], samples: int, repeats: int)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     for row in rows:
         row['peak_rss_mib'] = peak
+        row['rss_above_baseline_mib'] = peak - baseline
         row['weights_mib'] = 784 * neurons * 4 / 2**20
     return rows
 
@@ -94,8 +96,8 @@ def main() -> None:
 
     print('| N | T | infer samples/s | train samples/s | infer us/sample | train us/sample | '
           'input spikes | exc spikes | synaptic events | infer ns/synaptic event | '
-          'peak RSS MiB |')
-    print('|---|---|---|---|---|---|---|---|---|---|---|')
+          'peak RSS MiB | of it, for the network MiB |')
+    print('|---|---|---|---|---|---|---|---|---|---|---|---|')
     for r in rows:
         ops = r['infer_ops']
         print(f"| {r['neurons']} | {r['timesteps']} | {r['infer_samples_per_s']:,.0f} | "
@@ -103,7 +105,7 @@ def main() -> None:
               f"{r['train_us_per_sample']:.1f} | {ops['input_spikes']:.0f} | "
               f"{ops['exc_spikes']:.1f} | {ops['synaptic_events']:,.0f} | "
               f"{r['infer_us_per_sample'] * 1e3 / ops['synaptic_events']:.3f} | "
-              f"{r['peak_rss_mib']:.0f} |")
+              f"{r['peak_rss_mib']:.0f} | {r['rss_above_baseline_mib']:.1f} |")
 
     report = {'engine': rows, 'python': sys.version.split()[0]}
     if args.peers:
