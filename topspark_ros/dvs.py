@@ -31,6 +31,8 @@ import cv2
 from numba import njit
 import numpy as np
 
+from .snn.kernels import grow
+
 _MIN_THRESHOLD = 0.01       # mismatched thresholds are clipped here: a zero threshold never stops
 
 
@@ -275,9 +277,9 @@ def _esim_kernel(log_frames, times_s, thr_pos, thr_neg, refractory_s):
                 te = min(max(te, ts), t1)       # guard against rounding at the ends
                 if m == capacity:
                     capacity *= 2
-                    out_pixel = _grow_int64(out_pixel, capacity)
-                    out_t = _grow_float64(out_t, capacity)
-                    out_pol = _grow_int8(out_pol, capacity)
+                    out_pixel = grow(out_pixel, capacity)
+                    out_t = grow(out_t, capacity)
+                    out_pol = grow(out_pol, capacity)
                 out_pixel[m] = p
                 out_t[m] = te
                 out_pol[m] = pol
@@ -293,24 +295,3 @@ def _esim_kernel(log_frames, times_s, thr_pos, thr_neg, refractory_s):
                     ts = te
                     ref = target
     return out_pixel[:m].copy(), out_t[:m].copy(), out_pol[:m].copy()
-
-
-@njit(cache=True)
-def _grow_int64(a, capacity):
-    out = np.empty(capacity, np.int64)
-    out[:a.shape[0]] = a
-    return out
-
-
-@njit(cache=True)
-def _grow_float64(a, capacity):
-    out = np.empty(capacity, np.float64)
-    out[:a.shape[0]] = a
-    return out
-
-
-@njit(cache=True)
-def _grow_int8(a, capacity):
-    out = np.empty(capacity, np.int8)
-    out[:a.shape[0]] = a
-    return out

@@ -118,8 +118,8 @@ def poisson_spike_train(prob, timesteps, seed):
             continue
         if n + k > cap:
             cap = 2 * (n + k)
-            pix = _grow(pix, cap)
-            step = _grow(step, cap)
+            pix = grow(pix, cap)
+            step = grow(step, cap)
         mark = i + 1
         if 2 * k <= T:                          # draw the k spike steps
             placed = 0
@@ -173,7 +173,8 @@ def _binomial(state, T, p):
 
 
 @njit(cache=True)
-def _grow(a, cap):
+def grow(a, cap):
+    """A copy of ``a`` with room for ``cap`` elements (amortised appends inside kernels)."""
     b = np.empty(cap, a.dtype)
     b[:a.shape[0]] = a
     return b
@@ -369,8 +370,8 @@ def simulate(w, theta, step_ptr, indices, timesteps, params, learn, counts, ops)
                 inh_total[arrive] += inh_amount
                 if n_self == cap:
                     cap *= 2
-                    self_step = _grow(self_step, cap)
-                    self_id = _grow(self_id, cap)
+                    self_step = grow(self_step, cap)
+                    self_id = grow(self_id, cap)
                 self_step[n_self] = arrive
                 self_id[n_self] = j
                 n_self += 1
