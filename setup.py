@@ -30,6 +30,7 @@ setup(
         'console_scripts': [
             'topspark-train = topspark_ros.cli.train:main',
             'topspark-evaluate = topspark_ros.cli.evaluate:main',
+            'perception_node = topspark_ros.nodes.perception:main',
         ],
     },
 )

@@ -58,6 +58,8 @@ def save_checkpoint(path: str | Path, network: Network, readout: Readout | None 
             np.savez(handle, **arrays)
             handle.flush()
             os.fsync(handle.fileno())
+        # mkstemp makes the file 0600; keep the mode of the file it replaces, else rw-r--r--.
+        os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o644)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

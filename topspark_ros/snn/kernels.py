@@ -90,7 +90,7 @@ def _splitmix64(state):
     return state, (np.float64(z >> np.uint64(11)) + 1.0) * _TO_UNIT
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def poisson_spike_train(prob, timesteps, seed):
     """Bernoulli(prob[i]) spikes per input and step, as CSR (step_ptr[T + 1], indices).
 
@@ -231,7 +231,7 @@ def _powers(base, n):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def simulate(w, theta, step_ptr, indices, timesteps, params, learn, counts, ops):
     """Run one sample for ``timesteps`` steps; write spike counts per neuron and operation counts.
 
@@ -487,7 +487,7 @@ def normalize_column(w, j, total):
     return n_in
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def run_rates(w, theta, prob, timesteps, params, learn, seeds, counts, ops):
     """Poisson-encode and simulate a batch of samples (rows of ``prob``: spike prob per step)."""
     for s in range(prob.shape[0]):

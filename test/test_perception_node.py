@@ -1,0 +1,595 @@
+"""Perception node with real rclpy: frames, events, commands, bad input, services, model files.
+
+Every test gets its own Context (domain id from the pid, ROS2_NOTES section 4) and namespace, so
+runs in parallel processes do not see each other's topics. Discovery is asynchronous: inputs are
+published repeatedly until the expected answer arrives, within a generous bound; no test asserts
+on timing. Run with ROS_PYTHON_CHECK_FIELDS=1.
+
+The executor is single-threaded: with rclpy 9.1.2's MultiThreadedExecutor, deliveries here
+stalled for 0.1-1.8 s now and then (2 CPUs; compare ros2/rclpy#1452), which only made the tests
+slow. The node's own worker thread runs the network either way.
+"""
+
+import itertools
+import os
+from pathlib import Path
+import signal
+import subprocess
+import sys
+import threading
+import time
+from types import SimpleNamespace
+
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
+import numpy as np
+import pytest
+import rclpy
+from rclpy.context import Context
+from rclpy.exceptions import InvalidParameterValueException
+from rclpy.executors import SingleThreadedExecutor
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import CompressedImage, Image, PointCloud2, PointField
+from std_msgs.msg import Float32MultiArray, Float64, Int32, UInt16
+from std_srvs.srv import SetBool, Trigger
+
+from topspark_ros.nodes.perception import _shrink, EventWindow, PerceptionNode
+from topspark_ros.ros import diagnostics
+from topspark_ros.ros.conversions import (events_to_pointcloud2, numpy_to_compressed,
+                                          numpy_to_image)
+from topspark_ros.ros.diagnostics import values_of
+from topspark_ros.ros.qos import check_reliability_mode, offered_reliability
+from topspark_ros.snn import (image_to_rates, load_checkpoint, Network, NetworkConfig, Readout,
+                              save_checkpoint)
+
+ROOT = Path(__file__).resolve().parents[1]
+DOMAIN_ID = 1 + os.getpid() % 100                  # safe ids are 0..101 (ROS docs)
+PROCESS_DOMAIN_ID = 1 + (os.getpid() + 50) % 100   # for the node started as a process
+WAIT_S = 20.0                                      # upper bound for anything to arrive
+N_NEURONS = 30
+_namespaces = itertools.count()
+
+ACTIVITY_KEYS = {'timesteps', 'mode', 'input_spikes', 'exc_spikes', 'inh_spikes',
+                 'synaptic_events', 'neuron_updates', 'weight_updates', 'compute_seconds',
+                 'n_neurons', 'n_inputs', 'inhibition'}
+
+
+def digit() -> np.ndarray:
+    """A bright '1'-like bar, enough input for a small untrained network to fire."""
+    img = np.zeros((28, 28), np.uint8)
+    img[4:24, 11:17] = 255
+    return img
+
+
+def labelled_model(path: Path) -> Path:
+    """A small checkpoint whose every neuron is labelled: any spike gives a prediction."""
+    config = NetworkConfig(n_neurons=N_NEURONS)
+    rng = np.random.default_rng(3)
+    readout = Readout(N_NEURONS, config.n_classes, class_spikes=rng.random((10, N_NEURONS)),
+                      class_samples=np.ones(10))
+    return save_checkpoint(path, Network(config), readout, {'made_by': 'test'})
+
+
+def wait_until(predicate, timeout: float = WAIT_S, what: str = 'condition') -> None:
+    end = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > end:
+            raise AssertionError(f'timed out after {timeout} s waiting for {what}')
+        time.sleep(0.02)
+
+
+class Probe(Node):
+    """Publishes inputs to the perception node and records everything it publishes."""
+
+    def __init__(self, namespace: str, **kwargs) -> None:
+        super().__init__('probe', namespace=namespace, **kwargs)
+        self.received: dict[str, list] = {k: [] for k in (
+            'prediction', 'scores', 'activity', 'latency', 'diagnostics')}
+        self._lock = threading.Lock()
+        reliable = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
+        for key, msg_type, topic in (
+                ('prediction', Int32, 'topspark/prediction'),
+                ('scores', Float32MultiArray, 'topspark/scores'),
+                ('activity', DiagnosticArray, 'topspark/activity'),
+                ('latency', Float64, 'topspark/latency'),
+                ('diagnostics', DiagnosticArray, '/diagnostics')):
+            self.create_subscription(msg_type, topic, self._recorder(key), reliable)
+        self.timesteps_pub = self.create_publisher(
+            UInt16, 'topspark/timesteps',
+            QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
+                       durability=DurabilityPolicy.TRANSIENT_LOCAL))
+        self.label_pub = self.create_publisher(Int32, 'topspark/label', reliable)
+
+    def _recorder(self, key: str):
+        def record(msg) -> None:
+            with self._lock:
+                self.received[key].append(msg)
+        return record
+
+    def count(self, key: str) -> int:
+        with self._lock:
+            return len(self.received[key])
+
+    def last(self, key: str):
+        with self._lock:
+            return self.received[key][-1]
+
+    def publisher(self, msg_type: type, topic: str, reliable: bool = True):
+        policy = ReliabilityPolicy.RELIABLE if reliable else ReliabilityPolicy.BEST_EFFORT
+        return self.create_publisher(msg_type, topic, QoSProfile(depth=5, reliability=policy))
+
+    def send_until(self, publisher, make_msg, predicate, what: str) -> None:
+        """Publish (a fresh message each time) until ``predicate`` holds: waits out discovery."""
+        end = time.monotonic() + WAIT_S
+        while True:
+            publisher.publish(make_msg())
+            for _ in range(10):
+                if predicate():
+                    return
+                time.sleep(0.01)
+            if time.monotonic() > end:
+                raise AssertionError(f'timed out after {WAIT_S} s waiting for {what}')
+
+    def answer(self, publisher, make_msg, what: str = 'a prediction'):
+        """Publish until a new prediction and activity arrive; returns (prediction, values)."""
+        n_pred, n_act = self.count('prediction'), self.count('activity')
+        self.send_until(publisher, make_msg, lambda: (self.count('prediction') > n_pred
+                                                      and self.count('activity') > n_act), what)
+        wait_until(lambda: self.count('latency') >= self.count('prediction'), what='latency')
+        activity = self.last('activity')
+        assert activity.status[0].level == DiagnosticStatus.OK
+        return self.last('prediction').data, values_of(activity.status[0])
+
+    def call(self, srv_type: type, name: str, request):
+        client = self.create_client(srv_type, name)
+        assert client.wait_for_service(timeout_sec=WAIT_S), f'service {name} not found'
+        response = client.call(request, timeout_sec=WAIT_S)
+        assert response is not None, f'service {name} did not answer'
+        return response
+
+
+class Graph:
+    """Nodes of one test in one context, spun by a SingleThreadedExecutor in a thread."""
+
+    def __init__(self, context: Context, executor: SingleThreadedExecutor) -> None:
+        self.context = context
+        self.executor = executor
+        self.namespace = f'/t{os.getpid()}_{next(_namespaces)}'
+        self.nodes: list[Node] = []
+
+    def add(self, node: Node) -> Node:
+        self.nodes.append(node)
+        self.executor.add_node(node)
+        return node
+
+    def perception(self, **params) -> PerceptionNode:
+        params = {'n_neurons': N_NEURONS, 'timesteps': 60, **params}
+        return self.add(PerceptionNode(
+            context=self.context, namespace=self.namespace,
+            parameter_overrides=[Parameter(k, value=v) for k, v in params.items()]))
+
+    def probe(self) -> Probe:
+        return self.add(Probe(self.namespace, context=self.context))
+
+
+def start_graph(domain_id: int):
+    os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
+    context = Context()
+    rclpy.init(context=context, domain_id=domain_id)
+    executor = SingleThreadedExecutor(context=context)
+    thread = threading.Thread(target=executor.spin, daemon=True)
+    thread.start()
+    return Graph(context, executor), thread
+
+
+def stop_graph(graph: Graph, thread: threading.Thread) -> None:
+    graph.executor.shutdown(timeout_sec=2.0)
+    thread.join(timeout=5.0)
+    for node in graph.nodes:
+        node.destroy_node()
+    rclpy.try_shutdown(context=graph.context)
+
+
+@pytest.fixture
+def graph():
+    g, thread = start_graph(DOMAIN_ID)
+    yield g
+    stop_graph(g, thread)
+
+
+def image_msg(array: np.ndarray = None, encoding: str = 'mono8') -> Image:
+    return numpy_to_image(digit() if array is None else array, encoding)
+
+
+def raw_image(encoding: str, height: int, width: int, step: int, payload: bytes) -> Image:
+    msg = Image(height=height, width=width, encoding=encoding, step=step)
+    msg.data.frombytes(payload)
+    return msg
+
+
+class EventSource:
+    """Packets of digit events, each covering ``period`` seconds after the previous one."""
+
+    def __init__(self, period: float, sensor: int = 28) -> None:
+        self.period = period
+        self.k = 0
+        ys, xs = np.nonzero(digit() if sensor == 28 else np.ones((sensor, sensor)))
+        self.x, self.y = xs.astype(np.uint16), ys.astype(np.uint16)
+        self.rng = np.random.default_rng(7)
+
+    def __call__(self) -> PointCloud2:
+        t = np.sort(self.rng.uniform(0.0, self.period, self.x.size))
+        msg = events_to_pointcloud2(self.x, self.y, t, np.ones(self.x.size, np.int8))
+        stamp = 100.0 + self.k * self.period
+        msg.header.stamp.sec = int(stamp)
+        msg.header.stamp.nanosec = int(round((stamp % 1) * 1e9))
+        self.k += 1
+        return msg
+
+
+# ------------------------------------------------------------------------------ frames
+
+
+def test_mono8_digit_and_bgr8_frame_give_prediction_activity_and_latency(graph, tmp_path):
+    node = graph.perception(model_path=str(labelled_model(tmp_path / 'm.npz')))
+    probe = graph.probe()
+    pub = probe.publisher(Image, 'image')
+
+    prediction, values = probe.answer(pub, image_msg)
+    assert ACTIVITY_KEYS <= values.keys()
+    assert values['timesteps'] == '60' and values['mode'] == 'infer'
+    assert values['n_neurons'] == str(N_NEURONS) and values['n_inputs'] == '784'
+    assert values['inhibition'] == 'layer' and values['source'] == 'image'
+    assert int(values['input_spikes']) > 0
+    assert int(values['neuron_updates']) == 60 * 2 * N_NEURONS     # excitatory + inhibitory
+    assert int(values['weight_updates']) == 0
+    expected = range(10) if int(values['exc_spikes']) > 0 else [-1]
+    assert prediction in expected and values['prediction'] == str(prediction)
+    assert probe.last('latency').data > 0
+    assert float(values['compute_seconds']) == probe.last('latency').data
+    scores = probe.last('scores')
+    assert len(scores.data) == 10 and scores.layout.dim[0].label == 'class'
+
+    rng = np.random.default_rng(0)
+    frame = rng.integers(0, 256, (480, 640, 3), dtype=np.uint8)
+    frame[100:400, 280:360] = 255
+    _, values = probe.answer(pub, lambda: image_msg(frame, 'bgr8'), 'a 640x480 bgr8 answer')
+    assert int(values['input_spikes']) > 0
+    assert node.counters()['processed'] >= 2
+
+
+def test_compressed_jpeg(graph):
+    graph.perception()
+    probe = graph.probe()
+    pub = probe.publisher(CompressedImage, 'image/compressed')
+    prediction, values = probe.answer(pub, lambda: numpy_to_compressed(digit(), 'jpeg'))
+    assert values['source'] == 'compressed' and int(values['input_spikes']) > 0
+    assert prediction == -1                     # a fresh network has no labelled neurons
+
+
+def test_events_pointcloud2_window_gives_a_sample(graph, tmp_path):
+    node = graph.perception(model_path=str(labelled_model(tmp_path / 'm.npz')),
+                            event_window_s=0.05)
+    probe = graph.probe()
+    pub = probe.publisher(PointCloud2, 'events')
+    _, values = probe.answer(pub, EventSource(0.05), 'an event sample')
+    assert values['source'] == 'events' and values['timesteps'] == '60'
+    assert 0 < int(values['input_spikes']) <= digit().astype(bool).sum() * 60
+    assert node.counters().get('rejected_empty_events', 0) == 0
+
+    # A 34x34 source restarts at the same stamps (a jump back) and overflows the 28x28 sensor.
+    probe.answer(pub, EventSource(0.05, sensor=34), 'a sample after the jump back')
+    assert node.counters()['rejected_events_outside_sensor'] >= 1
+
+
+def test_event_window_splits_skips_gaps_and_restarts_after_a_jump_back():
+    window = EventWindow(1.0)
+    one = np.ones(3, np.uint16)
+    assert window.add(one, one, np.array([0.2, 0.5, 0.9])) == []
+    done = window.add(one, one, np.array([0.95, 1.1, 1.3]))
+    assert len(done) == 1
+    x, _, t, span = done[0]
+    assert span == (0.2, 1.2) and list(t) == [0.2, 0.5, 0.9, 0.95, 1.1] and x.size == 5
+    done = window.add(one, one, np.array([5.0, 5.1, 5.2]))      # the gap closes [1.3, 2.3)
+    assert [d[3] for d in done] == [(1.3, 2.3)] and window.start == 5.0
+    assert window.add(one, one, np.array([0.0, 0.1, 0.2])) == []  # bag restarted
+    assert window.start == 0.0
+
+
+def test_large_frames_are_shrunk_without_changing_the_rates():
+    frame = np.random.default_rng(1).integers(0, 256, (480, 640, 3), dtype=np.uint8)
+    small = _shrink(frame, (28, 28))
+    assert small.shape == (28, 28, 3) and small.dtype == np.uint8
+    exact = image_to_rates(frame, (28, 28), 63.75)
+    assert np.abs(image_to_rates(small, (28, 28), 63.75) - exact).max() <= 0.5 / 255 * 63.75
+    already, short = digit(), frame[:10]
+    assert _shrink(already, (28, 28)) is already and _shrink(short, (28, 28)) is short
+
+
+def test_diagnostics_and_qos_helpers():
+    status = diagnostics.status('perception', 'input', diagnostics.WARN, 'm', {'a': 1, 'b': True})
+    assert status.name == 'perception: input' and values_of(status) == {'a': '1', 'b': 'true'}
+    with pytest.raises(ValueError, match='bytes'):
+        diagnostics.status('perception', 'input', 1, 'm')
+
+    def endpoint(policy):
+        return SimpleNamespace(qos_profile=QoSProfile(depth=1, reliability=policy))
+
+    reliable, best_effort = ReliabilityPolicy.RELIABLE, ReliabilityPolicy.BEST_EFFORT
+    assert offered_reliability([]) is None
+    assert offered_reliability([endpoint(reliable)] * 2) == reliable
+    assert offered_reliability([endpoint(reliable), endpoint(best_effort)]) == best_effort
+    assert check_reliability_mode('auto') is None and 'sometimes' in check_reliability_mode(
+        'sometimes')
+
+
+# ------------------------------------------------------------------------------ commands
+
+
+def test_timestep_command_sets_the_parameter_and_activity(graph):
+    node = graph.perception()
+    probe = graph.probe()
+    probe.send_until(probe.timesteps_pub, lambda: UInt16(data=120),
+                     lambda: node.get_parameter('timesteps').value == 120, 'timesteps 120')
+    _, values = probe.answer(probe.publisher(Image, 'image'), image_msg)
+    assert values['timesteps'] == '120' and values['neuron_updates'] == str(120 * 2 * N_NEURONS)
+
+    for bad in (0, 1001, 65535):
+        before = node.counters().get('rejected_timesteps_out_of_range', 0)
+        probe.send_until(
+            probe.timesteps_pub, lambda: UInt16(data=bad),
+            lambda: node.counters().get('rejected_timesteps_out_of_range', 0) > before,
+            f'timesteps {bad} rejected')
+        assert node.get_parameter('timesteps').value == 120
+
+
+def test_parameters_validated_with_a_reason(graph, tmp_path):
+    node = graph.perception()
+
+    def rejected(name, value):
+        result = node.set_parameters([Parameter(name, value=value)])[0]
+        assert not result.successful, f'{name}={value!r} was accepted'
+        return result.reason
+
+    assert 'out of range' in rejected('timesteps', 0)
+    assert 'out of range' in rejected('timesteps', 1001)
+    assert 'read-only' in rejected('model_path', str(tmp_path / 'other.npz'))
+    assert 'read-only' in rejected('input_reliability', 'reliable')
+    assert 'read-only' in rejected('n_neurons', 50)
+    assert '.npz' in rejected('save_path', str(tmp_path / 'model.pt'))
+    assert 'out of range' in rejected('event_window_s', 0.0)
+    assert rejected('learning', 'yes')                           # wrong type
+    assert node.get_parameter('timesteps').value == 60
+
+    accepted = node.set_parameters([Parameter('timesteps', value=77),
+                                    Parameter('learning', value=True),
+                                    Parameter('save_period_s', value=30.0)])
+    assert all(r.successful for r in accepted)
+    assert node._timesteps == 77 and node._learning and node._save_timer is not None
+    descriptor = node.describe_parameter('timesteps')
+    assert descriptor.integer_range[0].to_value == 1000 and descriptor.description
+
+
+def test_invalid_start_value_is_refused(graph):
+    with pytest.raises(InvalidParameterValueException, match='sometimes'):
+        graph.perception(input_reliability='sometimes')
+
+
+# ------------------------------------------------------------------------------ bad input
+
+
+def _bad_float_image(value: float) -> Image:
+    arr = np.full((28, 28), 0.5, np.float32)
+    arr[3, 4] = value
+    return numpy_to_image(arr, '32FC1')
+
+
+def _corrupt_jpeg() -> CompressedImage:
+    good = bytes(numpy_to_compressed(digit(), 'jpeg').data)
+    msg = CompressedImage(format='jpeg')
+    msg.data.frombytes(good[:20] + bytes(200))
+    return msg
+
+
+def _cloud(fields, width: int = 4, point_step: int = 16, data_len: int = None) -> PointCloud2:
+    msg = PointCloud2(height=1, width=width, point_step=point_step, row_step=point_step * width,
+                      fields=[PointField(name=n, offset=o, datatype=d, count=1)
+                              for n, o, d in fields])
+    msg.data.frombytes(bytes(point_step * width if data_len is None else data_len))
+    return msg
+
+
+_U16, _F64 = PointField.UINT16, PointField.FLOAT64
+BAD_INPUTS = [
+    ('image', Image, lambda: raw_image('yuv9000', 28, 28, 28, bytes(784)), 'unknown_encoding'),
+    ('image', Image, lambda: raw_image('mono8', 28, 28, 28, bytes(100)), 'data_too_short'),
+    ('image', Image, lambda: raw_image('mono8', 0, 28, 28, b''), 'zero_size'),
+    ('image', Image, lambda: _bad_float_image(np.nan), 'non_finite'),
+    ('image', Image, lambda: _bad_float_image(np.inf), 'non_finite'),
+    ('image/compressed', CompressedImage, _corrupt_jpeg, 'corrupt_compressed'),
+    ('image/compressed', CompressedImage, lambda: CompressedImage(format='jpeg'), 'empty_data'),
+    ('events', PointCloud2, lambda: _cloud([('x', 0, _U16), ('y', 2, _U16)]), 'missing_field'),
+    ('events', PointCloud2, lambda: _cloud([('x', 0, _F64), ('y', 8, _U16), ('t', 10, _F64)],
+                                           point_step=18), 'wrong_field_type'),
+    ('events', PointCloud2, lambda: _cloud([('x', 0, _U16), ('y', 2, _U16), ('t', 4, _F64)],
+                                           width=0), 'empty_events'),
+    ('events', PointCloud2, lambda: _cloud([('x', 0, _U16), ('y', 2, _U16), ('t', 4, _F64)],
+                                           data_len=10), 'data_too_short'),
+]
+
+
+def test_bad_inputs_are_counted_and_skipped(graph):
+    node = graph.perception(event_window_s=0.05, log_throttle_s=60.0)
+    probe = graph.probe()
+    publishers = {topic: probe.publisher(msg_type, topic)
+                  for topic, msg_type in {(b[0], b[1]) for b in BAD_INPUTS}}
+    good = {'image': image_msg, 'image/compressed': lambda: numpy_to_compressed(digit()),
+            'events': EventSource(0.05)}
+    for topic, _, make_bad, reason in BAD_INPUTS:
+        key = f'rejected_{reason}'
+        before = node.counters().get(key, 0)
+        probe.send_until(publishers[topic], make_bad,
+                         lambda: node.counters().get(key, 0) > before, f'{reason} on {topic}')
+        probe.answer(publishers[topic], good[topic], f'an answer on {topic} after {reason}')
+    assert 'rejected_internal_error' not in node.counters()
+
+    keys = {f'rejected_{reason}' for _, _, _, reason in BAD_INPUTS}
+
+    def input_status():
+        statuses = [s for m in probe.received['diagnostics'] for s in m.status
+                    if s.name == 'perception: input' and keys <= values_of(s).keys()]
+        return statuses[-1] if statuses else None
+
+    wait_until(input_status, what='an input status on /diagnostics counting every reason')
+    values = values_of(input_status())
+    assert all(int(values[key]) >= 1 for key in keys)
+    assert int(values['rejected']) >= len(keys)
+
+
+# ------------------------------------------------------------------------------ QoS
+
+
+@pytest.mark.parametrize('reliable', [False, True], ids=['best_effort', 'reliable'])
+def test_auto_reliability_matches_the_publisher(graph, reliable):
+    node = graph.perception()
+    probe = graph.probe()
+    pub = probe.publisher(Image, 'image', reliable=reliable)
+    probe.answer(pub, image_msg)
+    topic = f'{graph.namespace}/image'
+    assert node.stream_reliability[topic] == ('reliable' if reliable else 'best_effort')
+    assert node.stream_reliability[f'{graph.namespace}/events'] == 'waiting'
+
+
+# ------------------------------------------------------------------------------ services
+
+
+def test_services_save_learn_label_and_reset(graph, tmp_path):
+    out = tmp_path / 'saved.npz'
+    node = graph.perception(save_path=str(out))
+    probe = graph.probe()
+    pub = probe.publisher(Image, 'image')
+    initial = node._network.weights.copy()
+
+    assert probe.call(SetBool, f'{graph.namespace}/perception/set_learning',
+                      SetBool.Request(data=True)).success
+    assert node.get_parameter('learning').value is True
+    _, values = probe.answer(pub, image_msg)
+    assert values['mode'] == 'learn' and int(values['weight_updates']) > 0
+    assert not np.array_equal(node._network.weights, initial)
+
+    probe.send_until(probe.label_pub, lambda: Int32(data=7),
+                     lambda: node.counters().get('labels_applied', 0) > 0, 'the label applied')
+    assert node._readout.class_samples[7] == 1
+
+    response = probe.call(Trigger, f'{graph.namespace}/perception/save_model', Trigger.Request())
+    assert response.success and str(out) in response.message
+    network, readout, metadata = load_checkpoint(out)
+    np.testing.assert_array_equal(network.weights, node._network.weights)
+    assert readout.class_samples[7] == 1 and metadata['timesteps'] == 60
+
+    assert probe.call(Trigger, f'{graph.namespace}/perception/reset_model',
+                      Trigger.Request()).success
+    np.testing.assert_array_equal(node._network.weights, initial)
+    assert not node._readout.labelled and node._readout.class_samples.sum() == 0
+    assert node._last_counts is None
+
+    assert probe.call(SetBool, f'{graph.namespace}/perception/set_learning',
+                      SetBool.Request(data=False)).success
+    _, values = probe.answer(pub, image_msg)
+    assert values['mode'] == 'infer' and values['weight_updates'] == '0'
+
+
+def test_label_out_of_range_or_without_sample_is_rejected(graph):
+    node = graph.perception()
+    probe = graph.probe()
+    probe.send_until(probe.label_pub, lambda: Int32(data=3),
+                     lambda: node.counters().get('rejected_label_without_sample', 0) > 0,
+                     'label without sample rejected')
+    probe.answer(probe.publisher(Image, 'image'), image_msg)
+    probe.send_until(probe.label_pub, lambda: Int32(data=10),
+                     lambda: node.counters().get('rejected_label_out_of_range', 0) > 0,
+                     'label 10 rejected')
+    assert not node._readout.labelled
+
+
+# ------------------------------------------------------------------------------ model files
+
+
+@pytest.mark.parametrize('problem', ['missing', 'corrupt'])
+def test_bad_model_file_falls_back_and_is_not_overwritten(graph, tmp_path, capfd, problem):
+    path = tmp_path / 'model.npz'
+    if problem == 'corrupt':
+        path.write_bytes(b'this is not a zip archive')
+    node = graph.perception(model_path=str(path))
+    err = capfd.readouterr().err
+    assert 'ERROR' in err and str(path) in err
+    assert ('not found' if problem == 'missing' else 'corrupt') in err
+    assert node._model_source.startswith('fallback') and node._network.config.n_neurons == 30
+
+    probe = graph.probe()
+    probe.answer(probe.publisher(Image, 'image'), image_msg)
+    wait_until(lambda: any(s.name == 'perception: model' and s.level == DiagnosticStatus.ERROR
+                           for m in probe.received['diagnostics'] for s in m.status),
+               what='an ERROR model status')
+
+    ok, message = node.save_model()
+    recovered = Path(str(path) + '.recovered.npz')
+    assert ok and str(recovered) in message
+    load_checkpoint(recovered)
+    if problem == 'corrupt':
+        assert path.read_bytes() == b'this is not a zip archive'
+    else:
+        assert not path.exists()
+
+
+def test_bad_model_file_with_other_save_path_saves_there(graph, tmp_path):
+    path = tmp_path / 'model.npz'
+    path.write_bytes(b'\0' * 10)
+    node = graph.perception(model_path=str(path), save_path=str(tmp_path / 'new.npz'))
+    assert node.save_model()[0]
+    load_checkpoint(tmp_path / 'new.npz')
+    assert path.read_bytes() == b'\0' * 10
+
+
+def test_save_without_any_path_fails_cleanly(graph):
+    ok, message = graph.perception().save_model()
+    assert not ok and 'save_path' in message
+
+
+# ------------------------------------------------------------------------------ process
+
+
+@pytest.mark.parametrize('sig', [signal.SIGINT, signal.SIGTERM], ids=['SIGINT', 'SIGTERM'])
+def test_process_saves_and_exits_0_on_signal(tmp_path, sig):
+    model = labelled_model(tmp_path / 'model.npz')
+    out = tmp_path / 'out.npz'
+    namespace = f'/p{os.getpid()}_{sig.name}'
+    env = dict(os.environ, ROS_DOMAIN_ID=str(PROCESS_DOMAIN_ID),
+               ROS_AUTOMATIC_DISCOVERY_RANGE='LOCALHOST',
+               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get('PYTHONPATH')])))
+    proc = subprocess.Popen(
+        [sys.executable, '-m', 'topspark_ros.nodes.perception', '--ros-args',
+         '-r', f'__ns:={namespace}', '-p', f'model_path:={model}', '-p', f'save_path:={out}',
+         '-p', 'learning:=true', '-p', 'timesteps:=60'],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    g, thread = start_graph(PROCESS_DOMAIN_ID)
+    try:
+        probe = g.add(Probe(namespace, context=g.context))
+        _, values = probe.answer(probe.publisher(Image, 'image'), image_msg,
+                                 'an answer from the node process')
+        assert values['mode'] == 'learn'
+    finally:
+        stop_graph(g, thread)
+        proc.send_signal(sig)
+        try:
+            output, _ = proc.communicate(timeout=WAIT_S)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            output, _ = proc.communicate()
+    assert proc.returncode == 0, output
+    assert 'model saved to' in output, output
+    saved, _, _ = load_checkpoint(out)
+    original, _, _ = load_checkpoint(model)
+    assert saved.samples_seen > original.samples_seen
+    assert not np.array_equal(saved.weights, original.weights)
