@@ -1,0 +1,107 @@
+"""The trade-off policy and the profile file on small synthetic profiles."""
+
+import math
+
+import pytest
+import yaml
+
+from topspark_ros.topspark import (battery_tolerance, choose, load_profile, Profile,
+                                   ProfileEntry, ProfileError, Requirements)
+
+
+def entry(T, acc, lat_us, energy_uj, **params):
+    return ProfileEntry(T, acc, acc - 0.05, 2 * lat_us * 1e-6, lat_us * 1e-6,
+                        2 * energy_uj * 1e-6, energy_uj * 1e-6, params=params)
+
+
+@pytest.fixture
+def profile():
+    return Profile(350, 'loihi', (
+        entry(350, 0.89, 110, 35.0), entry(100, 0.88, 40, 10.0, **{'learning.nu_post': 0.005}),
+        entry(50, 0.86, 25, 5.0), entry(30, 0.80, 18, 3.0)))
+
+
+def test_least_energy_within_tolerance(profile):
+    choice = choose(profile, Requirements(accuracy_tolerance=0.02))
+    assert choice.timesteps == 100 and choice.relaxed == ()
+    assert choice.params == {'learning.nu_post': 0.005}
+    assert 'least energy' in choice.reason and 'T=100' in choice.reason
+    assert choose(profile, Requirements(accuracy_tolerance=0.03)).timesteps == 50
+    assert choose(profile, Requirements(accuracy_tolerance=0.0)).timesteps == 350
+    assert choose(profile, Requirements(accuracy_tolerance=1.0)).timesteps == 30
+
+
+def test_latency_and_energy_budgets(profile):
+    assert choose(profile, Requirements(0.02, latency_budget_s=50e-6)).timesteps == 100
+    assert choose(profile, Requirements(0.10, energy_budget_j=6e-6)).timesteps == 30
+
+
+def test_energy_budget_is_relaxed_first(profile):
+    choice = choose(profile, Requirements(0.02, energy_budget_j=1e-6))
+    assert choice.timesteps == 100 and choice.relaxed == ('energy',)
+    assert 'relaxed the energy budget' in choice.reason
+
+
+def test_accuracy_is_relaxed_before_latency(profile):
+    choice = choose(profile, Requirements(0.01, latency_budget_s=30e-6))
+    assert choice.timesteps == 50 and choice.relaxed == ('accuracy',)
+    assert 'most accurate within the latency budget' in choice.reason
+
+
+def test_latency_is_relaxed_last(profile):
+    choice = choose(profile, Requirements(0.02, latency_budget_s=1e-6))
+    assert choice.timesteps == 30 and choice.relaxed == ('latency',)
+
+
+def test_single_entry_and_missing_baseline():
+    only = Profile(350, 'loihi', (entry(100, 0.8, 40, 10.0),))
+    choice = choose(only, Requirements(0.0))
+    assert choice.timesteps == 100          # the baseline falls back to the best entry
+
+
+@pytest.mark.parametrize('kwargs', [{'accuracy_tolerance': -0.1},
+                                    {'accuracy_tolerance': math.nan},
+                                    {'latency_budget_s': 0.0}, {'energy_budget_j': -1.0}])
+def test_invalid_requirements(kwargs):
+    with pytest.raises(ValueError):
+        Requirements(**kwargs)
+
+
+def test_battery_tolerance():
+    assert battery_tolerance(1.0) == pytest.approx(0.01)
+    assert battery_tolerance(0.2) == pytest.approx(0.10)
+    assert battery_tolerance(0.05) == pytest.approx(0.10)
+    assert battery_tolerance(0.6) == pytest.approx(0.01 + 0.5 * 0.09)
+    assert battery_tolerance(None) == battery_tolerance(math.nan) == pytest.approx(0.01)
+
+
+def test_profile_round_trip_and_lookup(tmp_path, profile):
+    path = profile.save(tmp_path / 'p' / 'profile.yaml')
+    loaded = load_profile(tmp_path / 'p')
+    assert loaded.timesteps == [350, 100, 50, 30]
+    assert loaded.entry(100).params == {'learning.nu_post': 0.005}
+    assert loaded.params_for(90) == {'learning.nu_post': 0.005}     # nearest profiled T
+    assert yaml.safe_load(path.read_text())['format_version'] == 1
+
+
+@pytest.mark.parametrize('mutate, message', [
+    (lambda d: d.update(format='other'), 'not a topspark_ros profile'),
+    (lambda d: d.update(format_version=7), 'format_version 7'),
+    (lambda d: d['entries'][1].pop('latency_infer_s'), "missing 'latency_infer_s'"),
+    (lambda d: d['entries'][2].update(accuracy=float('nan')), 'T=50'),
+    (lambda d: d['entries'][0].update(accuracy=1.5), 'fractions'),
+    (lambda d: d['entries'].append(dict(d['entries'][0])), 'duplicate timesteps'),
+    (lambda d: d.update(entries=[]), 'at least one'),
+])
+def test_bad_profiles_name_the_problem(tmp_path, profile, mutate, message):
+    data = profile.to_dict()
+    mutate(data)
+    path = tmp_path / 'profile.yaml'
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(ProfileError, match=message):
+        load_profile(path)
+
+
+def test_missing_profile(tmp_path):
+    with pytest.raises(ProfileError, match='not found'):
+        load_profile(tmp_path / 'nope.yaml')

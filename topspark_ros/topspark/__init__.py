@@ -1,0 +1,12 @@
+"""TopSpark (Putra & Shafique, IROS 2023): timestep analysis, enhancement and trade-off.
+
+    from topspark_ros.topspark import load_profile, choose, Requirements
+    choice = choose(load_profile('config/profile_n400'), Requirements(accuracy_tolerance=0.02))
+    choice.timesteps, choice.params, choice.reason
+"""
+
+from .policy import Choice, Requirements, battery_tolerance, choose
+from .profile import Profile, ProfileEntry, ProfileError, load_profile, profile_from_dict
+
+__all__ = ['Choice', 'Profile', 'ProfileEntry', 'ProfileError', 'Requirements',
+           'battery_tolerance', 'choose', 'load_profile', 'profile_from_dict']
