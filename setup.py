@@ -30,6 +30,8 @@ setup(
         'console_scripts': [
             'topspark-train = topspark_ros.cli.train:main',
             'topspark-evaluate = topspark_ros.cli.evaluate:main',
+            'topspark-profile = topspark_ros.cli.profile:main',
+            'topspark-select = topspark_ros.cli.select:main',
             'perception_node = topspark_ros.nodes.perception:main',
         ],
     },

@@ -10,6 +10,7 @@ from typing import Any
 
 from ..datasets import DatasetError, load_dataset
 from ..snn import CheckpointError, ConfigError, EncodingError
+from ..topspark import ProfileError
 
 
 class CliError(Exception):
@@ -20,7 +21,8 @@ def run_cli(main_body, argv: list[str] | None = None) -> int:
     """Run a tool body, turning expected failures into a one-line message and exit code 2."""
     try:
         main_body(argv)
-    except (CliError, ConfigError, DatasetError, CheckpointError, EncodingError) as exc:
+    except (CliError, ConfigError, DatasetError, CheckpointError, EncodingError,
+            ProfileError) as exc:
         print(f'error: {exc}', file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..snn import load_checkpoint
+from ..snn import load_checkpoint, replace_params
 from ..snn.experiment import evaluate, label
+from ..topspark import load_profile
 from .common import CliError, add_dataset_argument, load, run_cli, write_json
 
 
@@ -29,6 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('--out', type=Path, required=True, help='result JSON')
     parser.add_argument('--confusion-png', type=Path,
                         help='confusion matrix plot (default: OUT with .png)')
+    parser.add_argument('--profile', type=Path,
+                        help='TopSpark profile: apply its enhanced parameters for --timesteps')
     parser.add_argument('--quiet', action='store_true', help='no progress bars')
     return parser
 
@@ -64,6 +67,10 @@ def _main(argv: list[str] | None) -> None:
     T = int(args.timesteps or network.config.timesteps)
     if T < 1:
         raise CliError(f'--timesteps must be >= 1, got {T}')
+    if args.profile:
+        params = load_profile(args.profile).params_for(T)
+        if params:
+            network.config = replace_params(network.config, params)
     dataset = load(args.dataset)
     progress = not args.quiet
     if args.relabel or not readout.labelled:

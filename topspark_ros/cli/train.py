@@ -15,6 +15,7 @@ from pathlib import Path
 from ..snn import Network, NetworkConfig, replace_params, save_checkpoint
 from ..snn.config import INHIBITION_VARIANTS, LEARNING_RULES
 from ..snn.experiment import evaluate, label, train
+from ..topspark import load_profile
 from .common import CliError, add_dataset_argument, load, run_cli, write_json
 
 
@@ -31,15 +32,26 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('--seed', type=int, help='seed of weights and Poisson inputs (default 0)')
     parser.add_argument('--out', type=Path, required=True, help='checkpoint path (.npz)')
     parser.add_argument('--metrics', type=Path, help='metrics JSON (default: OUT with .json)')
+    parser.add_argument('--profile', type=Path,
+                        help="TopSpark profile: use its enhanced parameters for --timesteps "
+                             "(its network is the base unless --config is given)")
     parser.add_argument('--quiet', action='store_true', help='no progress bars')
     return parser
 
 
 def config_from_args(args: argparse.Namespace) -> NetworkConfig:
-    config = NetworkConfig.from_yaml(args.config) if args.config else NetworkConfig()
+    profile = load_profile(args.profile) if args.profile else None
+    if args.config:
+        config = NetworkConfig.from_yaml(args.config)
+    elif profile is not None and profile.network:
+        config = NetworkConfig.from_dict(profile.network)
+    else:
+        config = NetworkConfig()
     flags = (('n_neurons', args.neurons), ('timesteps', args.timesteps), ('seed', args.seed),
              ('learning.rule', args.rule), ('inhibition.variant', args.inhibition))
     overrides = {key: value for key, value in flags if value is not None}
+    if profile is not None:
+        overrides = {**profile.params_for(args.timesteps or config.timesteps), **overrides}
     return replace_params(config, overrides) if overrides else config
 
 

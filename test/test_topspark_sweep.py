@@ -1,0 +1,100 @@
+"""topspark-profile --quick end to end, cache and resume, the Dask path, select, --profile."""
+
+import json
+
+import pytest
+import yaml
+
+from topspark_ros.cli import profile as profile_cli
+from topspark_ros.cli import select, train
+from topspark_ros.snn import NetworkConfig
+from topspark_ros.topspark import load_profile
+from topspark_ros.topspark.enhancement import EnhancementRule, overrides
+
+
+@pytest.fixture(scope='module')
+def quick_profile(tmp_path_factory):
+    out = tmp_path_factory.mktemp('profile')
+    assert profile_cli.main(['--quick', '--out', str(out), '--quiet', '--workers', '2']) == 0
+    return out
+
+
+def test_quick_profile_writes_everything(quick_profile):
+    prof = load_profile(quick_profile)
+    assert prof.timesteps == [100, 50, 25] and prof.baseline_timesteps == 100
+    base = prof.entry(100)
+    assert base.accuracy == base.accuracy_baseline_params and base.params == {}
+    for e in prof.entries:
+        assert 0.0 <= e.accuracy <= 1.0 and e.latency_infer_s > 0 and e.energy_infer_j > 0
+        assert e.energy_train_j > e.energy_infer_j                 # learning costs energy
+    # fewer timesteps, fewer input spikes, less event-driven energy (same parameters)
+    assert prof.entry(25).extra['input_spikes'] < prof.entry(100).extra['input_spikes']
+    for name in ('report.md', 'details.json', 'accuracy_vs_timesteps.png',
+                 'cost_vs_timesteps.png', 'pareto.png'):
+        assert (quick_profile / name).stat().st_size > 100, name
+    details = json.loads((quick_profile / 'details.json').read_text())
+    assert len(details['sensitivity']) == 3 and len(details['search']) >= 4
+    assert 'Chosen timestep' in (quick_profile / 'report.md').read_text()
+
+
+def test_sweep_resumes_from_its_cache(quick_profile):
+    points = sorted((quick_profile / 'points').glob('*.json'))
+    stamps = {p: p.stat().st_mtime_ns for p in points}
+    removed = points[0]
+    removed.unlink()
+    assert profile_cli.main(['--quick', '--out', str(quick_profile), '--quiet']) == 0
+    assert removed.is_file()                                       # recomputed
+    for p in points[1:]:
+        assert p.stat().st_mtime_ns == stamps[p]                   # reused, not recomputed
+
+
+def test_dask_cluster_gives_the_same_profile(quick_profile, tmp_path):
+    distributed = pytest.importorskip('distributed')
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        rc = profile_cli.main(['--quick', '--out', str(tmp_path), '--quiet', '--dask',
+                               cluster.scheduler_address])
+    assert rc == 0
+    ours, theirs = load_profile(quick_profile), load_profile(tmp_path)
+    assert [e.accuracy for e in ours.entries] == [e.accuracy for e in theirs.entries]
+    assert [e.params for e in ours.entries] == [e.params for e in theirs.entries]
+
+
+def test_select_prints_the_choice(quick_profile, capsys):
+    assert select.main(['--profile', str(quick_profile), '--accuracy-tolerance', '1.0',
+                        '--json']) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out['timesteps'] == 25 and 'least energy' in out['reason']
+    assert select.main(['--profile', str(quick_profile / 'nope')]) == 2
+    assert 'profile file not found' in capsys.readouterr().err
+
+
+def test_train_applies_the_profile_parameters(tmp_path, quick_profile, mnist):
+    import numpy as np
+
+    data = tmp_path / 'd.npz'
+    np.savez(data, images=mnist.train_images[:100], labels=mnist.train_labels[:100])
+    prof = yaml.safe_load((quick_profile / 'profile.yaml').read_text())
+    for e in prof['entries']:
+        if e['timesteps'] == 50:
+            e['params'] = {'learning.nu_post': 0.02, 'excitatory.v_thresh_mv': -53.0}
+    (tmp_path / 'profile.yaml').write_text(yaml.safe_dump(prof))
+    model = tmp_path / 'm.npz'
+    assert train.main(['--dataset', str(data), '--timesteps', '50', '--epochs', '1',
+                       '--profile', str(tmp_path), '--out', str(model), '--quiet']) == 0
+    cfg = json.loads(model.with_suffix('.json').read_text())['config']
+    assert cfg['learning']['nu_post'] == 0.02 and cfg['excitatory']['v_thresh_mv'] == -53.0
+    assert cfg['n_neurons'] == 30 and cfg['timesteps'] == 50     # the profile's network
+
+
+def test_enhancement_rule_family():
+    base = NetworkConfig()
+    assert overrides(base, 350, EnhancementRule(alpha=1.0, beta=1.0)) == {}
+    o = overrides(base, 175, EnhancementRule(alpha=1.0, beta=1.0, gamma=-1.0, delta=1.0))
+    assert o['excitatory.v_thresh_mv'] == pytest.approx(-65.0 + 13.0 * 0.5)
+    assert o['learning.nu_post'] == pytest.approx(0.02) and o['learning.nu_pre'] == \
+        pytest.approx(2e-4)
+    assert o['excitatory.theta_plus_mv'] == pytest.approx(0.025)
+    assert o['input_rate_hz'] == pytest.approx(127.5)
+    capped = overrides(base, 10, EnhancementRule(delta=3.0))
+    assert capped['input_rate_hz'] == 1000.0                      # one spike per step at most

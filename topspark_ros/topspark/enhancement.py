@@ -1,0 +1,76 @@
+"""TopSpark step 3: the parameter-enhancement rule family searched for each timestep.
+
+With r = T / T0 (< 1 for shortened presentations) a rule maps the T0 parameters to T:
+
+    threshold gap     v_thresh - v_rest        x r^alpha     (alpha > 0: easier to fire)
+    reset gap         v_thresh - v_reset       x r^rho       (rho > 0: reset closer to threshold)
+    learning rates    nu_pre, nu_post          x r^-beta     (beta > 0: learn faster)
+    theta increment   theta_plus               x r^-gamma    (gamma < 0: gentler homeostasis)
+    input intensity   input_rate_hz            x r^-delta    (delta > 0: more input spikes per
+                                                             step, at most one per step)
+
+All coefficients 0 is the identity (the T0 parameters at T). The sweep searches a grid of rules
+on a validation split and stores, per T, the overrides of the best one in the profile; perception
+applies those overrides whenever the governor changes T.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from ..snn import NetworkConfig
+
+
+@dataclass(frozen=True)
+class EnhancementRule:
+    alpha: float = 0.0
+    rho: float = 0.0
+    beta: float = 0.0
+    gamma: float = 0.0
+    delta: float = 0.0
+
+    @property
+    def is_identity(self) -> bool:
+        return not any(asdict(self).values())
+
+    def label(self) -> str:
+        parts = [f'{k}={v:g}' for k, v in asdict(self).items() if v]
+        return ', '.join(parts) or 'T0 parameters'
+
+
+def overrides(base: NetworkConfig, timesteps: int, rule: EnhancementRule,
+              baseline_timesteps: int | None = None) -> dict[str, Any]:
+    """Dotted-key overrides (for ``replace_params``) that apply ``rule`` at ``timesteps``."""
+    T0 = baseline_timesteps or base.timesteps
+    r = timesteps / T0
+    if rule.is_identity or r == 1.0:
+        return {}
+    ex, ln = base.excitatory, base.learning
+    out: dict[str, Any] = {}
+    if rule.alpha:
+        gap = (ex.v_thresh_mv - ex.v_rest_mv) * r ** rule.alpha
+        out['excitatory.v_thresh_mv'] = ex.v_rest_mv + gap
+    thresh = out.get('excitatory.v_thresh_mv', ex.v_thresh_mv)
+    if rule.rho or rule.alpha:
+        reset_gap = (ex.v_thresh_mv - ex.v_reset_mv) * r ** rule.rho
+        out['excitatory.v_reset_mv'] = max(thresh - reset_gap, ex.v_rest_mv - 50.0)
+    if rule.beta:
+        out['learning.nu_pre'] = ln.nu_pre * r ** -rule.beta
+        out['learning.nu_post'] = ln.nu_post * r ** -rule.beta
+    if rule.gamma:
+        out['excitatory.theta_plus_mv'] = ex.theta_plus_mv * r ** -rule.gamma
+    if rule.delta:
+        max_rate = 1000.0 / base.dt_ms
+        out['input_rate_hz'] = min(base.input_rate_hz * r ** -rule.delta, max_rate)
+    return {k: round(float(v), 9) for k, v in out.items()}
+
+
+def rule_grid(quick: bool = False) -> list[EnhancementRule]:
+    """The rules the sweep tries at each shortened T (the identity first): 24, or 3 if quick."""
+    if quick:
+        return [EnhancementRule(), EnhancementRule(beta=0.5), EnhancementRule(alpha=0.25)]
+    return [EnhancementRule(alpha=a, beta=b, gamma=g, delta=d)
+            for a, b, g, d in itertools.product((0.0, 0.25), (0.0, 0.5), (0.0, -0.5, 0.5),
+                                                (0.0, 0.25))]

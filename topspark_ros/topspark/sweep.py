@@ -1,0 +1,270 @@
+"""The TopSpark sweep: the four steps, as independent cached points run on a pool or Dask.
+
+A *point* trains a fresh network at one timestep with one set of parameter overrides and
+evaluates it, either on the test split (train on the 4,000 training digits, test on the 1,000
+held-out ones) or on the validation split (carved from the training digits; used for every
+search, never the test split). Each finished point is written to ``<out>/points/<key>.json``,
+so an interrupted sweep resumes where it stopped and a bigger sweep reuses a smaller one's work.
+
+Steps: (1) accuracy vs T with the T0 parameters; (2) sensitivity of validation accuracy to each
+neuron and learning parameter at a short T; (3) for each shortened T, the enhancement rule with
+the best validation accuracy, then its test accuracy; (4) the profile: accuracy, latency and
+energy per T, from which ``policy.choose`` picks T for given requirements.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from concurrent.futures import as_completed, ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import numpy as np
+from tqdm import tqdm
+
+from .. import energy
+from ..datasets import load_dataset, validation_split
+from ..snn import Network, NetworkConfig, replace_params
+from ..snn.experiment import evaluate, label, present
+from ..snn.kernels import warm_up
+from .enhancement import EnhancementRule, overrides, rule_grid
+from .profile import Profile, ProfileEntry
+
+DEFAULT_TIMESTEPS = (350, 300, 250, 200, 150, 100, 75, 50, 40, 30, 20)
+
+# Step 2: each parameter and the two perturbations tried (multiplicative on the T0 value; for
+# potentials, on the gap to rest or to threshold so the change is in the same direction).
+SENSITIVITY = {
+    'threshold': lambda c, f: {'excitatory.v_thresh_mv':
+                               c.excitatory.v_rest_mv + f * (c.excitatory.v_thresh_mv
+                                                             - c.excitatory.v_rest_mv)},
+    'reset': lambda c, f: {'excitatory.v_reset_mv':
+                           c.excitatory.v_thresh_mv - f * (c.excitatory.v_thresh_mv
+                                                           - c.excitatory.v_reset_mv)},
+    'refractory': lambda c, f: {'excitatory.refractory_ms': c.excitatory.refractory_ms * f},
+    'tau_mem': lambda c, f: {'excitatory.tau_mem_ms': c.excitatory.tau_mem_ms * f},
+    'theta_increment': lambda c, f: {'excitatory.theta_plus_mv': c.excitatory.theta_plus_mv * f},
+    'learning_rates': lambda c, f: {'learning.nu_pre': c.learning.nu_pre * f,
+                                    'learning.nu_post': c.learning.nu_post * f},
+    'trace_tau': lambda c, f: {'learning.tau_pre_trace_ms': c.learning.tau_pre_trace_ms * f,
+                               'learning.tau_post_trace_ms': c.learning.tau_post_trace_ms * f},
+    'input_intensity': lambda c, f: {'input_rate_hz': min(c.input_rate_hz * f,
+                                                          1000.0 / c.dt_ms)},
+}
+SENSITIVITY_FACTORS = (0.5, 2.0)
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    network: dict[str, Any]                     # base NetworkConfig (the T0 parameters)
+    dataset: str = 'mnist_5k'
+    timesteps: tuple[int, ...] = DEFAULT_TIMESTEPS
+    epochs: int = 3
+    seed: int = 0
+    platform: str = 'loihi'
+    cpu_power_w: float = 15.0                   # for the CPU energy column: time x power
+    sensitivity_timesteps: int | None = None    # default: the shortest T >= 50 in the list
+    quick: bool = False
+
+    @property
+    def baseline_timesteps(self) -> int:
+        return int(self.network.get('timesteps', 350))
+
+    def config(self) -> NetworkConfig:
+        return NetworkConfig.from_dict(self.network)
+
+
+@dataclass(frozen=True)
+class Point:
+    split: str                                  # 'test' or 'validation'
+    timesteps: int
+    overrides: tuple[tuple[str, Any], ...] = ()
+    tag: str = ''                               # what the point is for (not part of its key)
+
+    def key(self, spec: SweepSpec) -> str:
+        ident = json.dumps([spec.network, spec.dataset, spec.epochs, spec.seed, self.split,
+                            self.timesteps, list(self.overrides)], sort_keys=True)
+        return hashlib.sha1(ident.encode()).hexdigest()[:16]
+
+
+def _point(split: str, T: int, over: dict[str, Any], tag: str) -> Point:
+    return Point(split, int(T), tuple(sorted(over.items())), tag)
+
+
+def run_point(spec: SweepSpec, point: Point) -> dict[str, Any]:
+    """Train a fresh network at the point's T and overrides; measure accuracy, time and energy."""
+    data = load_dataset(spec.dataset)
+    if point.split == 'validation':
+        data = validation_split(data)
+    cfg = replace_params(spec.config(), {'timesteps': point.timesteps, 'seed': spec.seed,
+                                         **dict(point.overrides)})
+    net = Network(cfg)
+    warm_up()
+    train_prob = net.input_probability(data.train_images)
+    start = time.perf_counter()
+    train_ops = np.concatenate([present(net, train_prob, point.timesteps, True)[1]
+                                for _ in range(spec.epochs)])
+    train_s = time.perf_counter() - start
+    readout = label(net, train_prob, data.train_labels, point.timesteps)
+    test_prob = net.input_probability(data.test_images)
+    result = evaluate(net, readout, test_prob, data.test_labels, point.timesteps)
+    _, infer_ops = present(net, test_prob, point.timesteps, False)
+    sizes = (cfg.n_inputs, cfg.n_neurons)
+    energies = {}
+    for name in energy.PLATFORMS:
+        energies[name] = {
+            'infer_j': float(energy.energy_batch(infer_ops, name, False, *sizes).total_j.mean()),
+            'train_j': (float(energy.energy_batch(train_ops, name, True, *sizes).total_j.mean())
+                        if name != 'truenorth' else None)}
+    return {'split': point.split, 'timesteps': point.timesteps,
+            'overrides': dict(point.overrides), 'accuracy': result.accuracy,
+            'latency_train_s': train_s / len(train_ops),
+            'latency_infer_s': result.seconds / result.samples,
+            'train_ops': {k: float(v) for k, v in zip(_OPS, train_ops.mean(0))},
+            'infer_ops': result.mean_ops, 'energy': energies}
+
+
+_OPS = ('input_spikes', 'exc_spikes', 'inh_spikes', 'synaptic_events', 'neuron_updates',
+        'weight_updates', 'timesteps')
+
+
+@dataclass
+class Runner:
+    """Runs points through a process pool or a Dask cluster, with an on-disk cache."""
+
+    spec: SweepSpec
+    cache_dir: Path
+    workers: int = 2
+    dask_address: str | None = None
+    progress: bool = True
+    _memo: dict[str, dict] = field(default_factory=dict)
+
+    def run(self, points: Iterable[Point], desc: str) -> list[dict[str, Any]]:
+        points = list(points)
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        todo = {}
+        for p in points:
+            key = p.key(self.spec)
+            if key not in self._memo:
+                path = self.cache_dir / f'{key}.json'
+                if path.is_file():
+                    self._memo[key] = json.loads(path.read_text())
+                else:
+                    todo[key] = p
+        if todo:
+            with tqdm(total=len(todo), desc=desc, unit='point',
+                      disable=not self.progress) as bar:
+                for key, result in self._execute(todo):
+                    tmp = self.cache_dir / f'.{key}.tmp'
+                    tmp.write_text(json.dumps(result))
+                    tmp.replace(self.cache_dir / f'{key}.json')
+                    self._memo[key] = result
+                    bar.update(1)
+        return [self._memo[p.key(self.spec)] for p in points]
+
+    def _execute(self, todo: dict[str, Point]):
+        if self.dask_address:
+            from distributed import as_completed as dask_completed, Client
+
+            with Client(self.dask_address) as client:
+                futures = {client.submit(run_point, self.spec, p, pure=False): k
+                           for k, p in todo.items()}
+                for fut in dask_completed(futures):
+                    yield futures[fut], fut.result()
+            return
+        with ProcessPoolExecutor(self.workers) as pool:
+            futures = {pool.submit(run_point, self.spec, p): k for k, p in todo.items()}
+            for fut in as_completed(futures):
+                yield futures[fut], fut.result()
+
+
+def sensitivity_timesteps(spec: SweepSpec) -> int:
+    if spec.sensitivity_timesteps:
+        return spec.sensitivity_timesteps
+    short = [T for T in spec.timesteps if T >= 50]
+    return min(short) if short else min(spec.timesteps)
+
+
+def run_sweep(spec: SweepSpec, out_dir: Path, runner: Runner | None = None,
+              log: Callable[[str], None] = print) -> tuple[Profile, dict[str, Any]]:
+    """All four steps; returns the profile and the details the report shows."""
+    runner = runner or Runner(spec, out_dir / 'points')
+    base = spec.config()
+    T0 = spec.baseline_timesteps
+    timesteps = sorted(set(spec.timesteps) | {T0}, reverse=True)
+
+    # Step 1: accuracy vs T with the T0 parameters (train and infer at T).
+    analysis = dict(zip(timesteps, runner.run(
+        [_point('test', T, {}, 'analysis') for T in timesteps], 'step 1: accuracy vs T')))
+
+    # Step 2: sensitivity at a short T, on the validation split.
+    Ts = sensitivity_timesteps(spec)
+    names = list(SENSITIVITY)[:3] if spec.quick else list(SENSITIVITY)
+    probes = [_point('validation', Ts, {}, 'sensitivity base')]
+    probes += [_point('validation', Ts, SENSITIVITY[n](base, f), f'{n} x{f:g}')
+               for n in names for f in SENSITIVITY_FACTORS]
+    results = runner.run(probes, f'step 2: sensitivity at T={Ts}')
+    base_acc = results[0]['accuracy']
+    sensitivity = []
+    for k, n in enumerate(names):
+        accs = [results[1 + 2 * k + j]['accuracy'] for j in range(len(SENSITIVITY_FACTORS))]
+        sensitivity.append({'parameter': n, 'timesteps': Ts, 'base_accuracy': base_acc,
+                            'accuracy': dict(zip([f'x{f:g}' for f in SENSITIVITY_FACTORS],
+                                                 accs)),
+                            'max_change': max(abs(a - base_acc) for a in accs),
+                            'best_change': max(a - base_acc for a in accs)})
+    sensitivity.sort(key=lambda s: -s['max_change'])
+
+    # Step 3: search the rule family per shortened T on validation; test the winner.
+    rules = rule_grid(spec.quick)
+    short = [T for T in timesteps if T < T0]
+    candidates = [(T, rule, overrides(base, T, rule, T0)) for T in short for rule in rules]
+    unique = {(T, tuple(sorted(o.items()))): (T, rule, o) for T, rule, o in candidates}
+    val = runner.run([_point('validation', T, o, rule.label()) for T, rule, o in unique.values()],
+                     'step 3: enhancement search')
+    best: dict[int, tuple[EnhancementRule, dict, dict]] = {}
+    for (T, rule, o), res in zip(unique.values(), val):
+        cur = best.get(T)
+        better = cur is None or (res['accuracy'], -res['infer_ops']['input_spikes']) > (
+            cur[2]['accuracy'], -cur[2]['infer_ops']['input_spikes'])
+        if better:
+            best[T] = (rule, o, res)
+    enhanced_tests = runner.run([_point('test', T, best[T][1], 'enhanced') for T in short],
+                                'step 3: test of the enhanced settings')
+    enhanced = dict(zip(short, enhanced_tests))
+    enhanced[T0] = analysis[T0]
+
+    # Step 4: the profile.
+    entries = []
+    for T in timesteps:
+        res = enhanced[T]
+        rule = best[T][0] if T in best else EnhancementRule()
+        entries.append(ProfileEntry(
+            timesteps=T, accuracy=res['accuracy'],
+            accuracy_baseline_params=analysis[T]['accuracy'],
+            latency_train_s=res['latency_train_s'], latency_infer_s=res['latency_infer_s'],
+            energy_train_j=res['energy'][spec.platform]['train_j'] or 0.0,
+            energy_infer_j=res['energy'][spec.platform]['infer_j'],
+            params=dict(res['overrides']),
+            extra={'rule': rule.label(), 'rule_coefficients': asdict(rule),
+                   'validation_accuracy': best[T][2]['accuracy'] if T in best else None,
+                   'input_spikes': res['infer_ops']['input_spikes'],
+                   'exc_spikes': res['infer_ops']['exc_spikes'],
+                   'energy_by_platform': res['energy'],
+                   'cpu_energy_infer_j': energy.cpu_energy(res['latency_infer_s'],
+                                                           spec.cpu_power_w),
+                   'cpu_energy_train_j': energy.cpu_energy(res['latency_train_s'],
+                                                           spec.cpu_power_w),
+                   'memory_weights_mib': base.n_inputs * base.n_neurons * 4 / 2**20}))
+    profile = Profile(T0, spec.platform, tuple(entries), spec.network,
+                      {'dataset': spec.dataset, 'epochs': spec.epochs, 'seed': spec.seed,
+                       'cpu_power_w': spec.cpu_power_w, 'rules_searched': len(rules),
+                       'sensitivity_timesteps': Ts})
+    details = {'sensitivity': sensitivity, 'analysis': analysis,
+               'search': [{'timesteps': T, 'rule': r.label(), 'overrides': o,
+                           'validation_accuracy': res['accuracy']}
+                          for (T, r, o), res in zip(unique.values(), val)]}
+    return profile, details
