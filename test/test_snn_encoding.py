@@ -106,3 +106,20 @@ def test_empty_and_bad_event_packets():
         bin_events(np.array([1]), np.array([1]), np.array([np.nan]), None, (10, 10), (28, 28), 4)
     with pytest.raises(EncodingError, match='one length'):
         bin_events(np.array([1, 2]), np.array([1]), np.array([0.0]), None, (10, 10), (28, 28), 4)
+
+
+def test_regular_coding_counts_are_rate_times_steps():
+    from topspark_ros.snn.kernels import regular_spike_train
+
+    prob = np.array([0.06375, 0.5, 1.0, 0.0, 0.013])
+    for seed in range(5):
+        step_ptr, indices = regular_spike_train(prob, 350, seed)
+        counts = np.bincount(indices, minlength=5)
+        assert np.all(np.abs(counts - prob * 350) <= 1.0), counts
+        dense = np.zeros((350, 5), int)
+        for t in range(350):
+            dense[t, indices[step_ptr[t]:step_ptr[t + 1]]] += 1
+        assert dense.max() <= 1                       # at most one spike per input and step
+    a = regular_spike_train(prob, 50, 9)[1]
+    b = regular_spike_train(prob, 50, 9)[1]
+    np.testing.assert_array_equal(a, b)

@@ -17,6 +17,7 @@ from typing import Any, Mapping
 
 INHIBITION_VARIANTS = ('layer', 'direct')
 LEARNING_RULES = ('pair', 'weight_dependent', 'adaptive')
+INPUT_CODINGS = ('poisson', 'regular')
 
 
 class ConfigError(ValueError):
@@ -74,6 +75,7 @@ class NetworkConfig:
     n_neurons: int = 400
     input_shape: tuple[int, int] = (28, 28)
     input_rate_hz: float = 63.75        # firing rate of a white pixel (Diehl & Cook)
+    input_coding: str = 'poisson'       # 'regular': phase-shifted deterministic rate code
     dt_ms: float = 1.0
     timesteps: int = 350                # T0, the full-length presentation
     n_classes: int = 10
@@ -185,6 +187,8 @@ def validate(config: NetworkConfig) -> None:
     _check(config.dt_ms > 0, f'dt_ms must be > 0, got {config.dt_ms}')
     _check(config.timesteps >= 1, f'timesteps must be >= 1, got {config.timesteps}')
     _check(config.n_classes >= 2, f'n_classes must be >= 2, got {config.n_classes}')
+    _check(config.input_coding in INPUT_CODINGS,
+           f'input_coding must be one of {INPUT_CODINGS}, got {config.input_coding!r}')
     _check(config.input_rate_hz >= 0, f'input_rate_hz must be >= 0, got {config.input_rate_hz}')
     _check(config.input_rate_hz * config.dt_ms / 1000.0 <= 1.0,
            'input_rate_hz * dt_ms must not exceed one spike per timestep, '

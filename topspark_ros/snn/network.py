@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import kernels as K
-from .config import NetworkConfig
+from .config import INPUT_CODINGS, NetworkConfig
 from .encoding import SpikeTrain, image_to_rates, rates_to_probability
 
 _RULE_CODES = {'pair': K.RULE_PAIR, 'weight_dependent': K.RULE_WEIGHT_DEPENDENT,
@@ -75,6 +75,7 @@ def pack_params(config: NetworkConfig) -> np.ndarray:
     p[K.P_W_MIN] = ln.w_min
     p[K.P_W_MAX] = ln.w_max
     p[K.P_NORM_TOTAL] = ln.norm_total
+    p[K.P_INPUT_CODING] = INPUT_CODINGS.index(config.input_coding)
     return p
 
 
