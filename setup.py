@@ -33,6 +33,7 @@ setup(
             'topspark-profile = topspark_ros.cli.profile:main',
             'topspark-select = topspark_ros.cli.select:main',
             'perception_node = topspark_ros.nodes.perception:main',
+            'metrics_node = topspark_ros.nodes.metrics:main',
         ],
     },
 )

@@ -1,0 +1,529 @@
+"""Metrics node with real rclpy: joules per platform, totals, power window, savings, bad input.
+
+Same shape as test_perception_node.py: each test has its own Context (domain id from the pid,
+ROS2_NOTES section 4) and namespace, and a SingleThreadedExecutor spins in a thread
+(MultiThreadedExecutor deliveries stalled now and then on this machine). Before a message is
+published the test waits until every publisher involved has matched its subscriber, then
+publishes it exactly once, so counts and totals are exact. No test asserts on timing; the power
+window runs on a fake clock. Run with ROS_PYTHON_CHECK_FIELDS=1.
+"""
+
+import itertools
+import math
+import os
+from pathlib import Path
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
+import numpy as np
+import pytest
+import rclpy
+from rclpy.context import Context
+from rclpy.exceptions import InvalidParameterValueException
+from rclpy.executors import SingleThreadedExecutor
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+from rclpy.qos import QoSProfile, ReliabilityPolicy
+from std_msgs.msg import Float64
+
+from topspark_ros.energy import cpu_energy, dense_macs, energy_per_sample, PLATFORMS
+from topspark_ros.nodes.metrics import (ActivityError, baseline_activity, EnergyWindow,
+                                        KNOWN_PLATFORMS, MetricsNode, parse_activity,
+                                        SampleEnergy)
+from topspark_ros.ros import diagnostics
+from topspark_ros.ros.diagnostics import values_of
+
+ROOT = Path(__file__).resolve().parents[1]
+DOMAIN_ID = 1 + (os.getpid() + 17) % 100           # safe ids are 0..101 (ROS docs)
+PROCESS_DOMAIN_ID = 1 + (os.getpid() + 67) % 100   # for the node started as a process
+WAIT_S = 20.0                                      # upper bound for anything to arrive
+N, N_INPUTS = 100, 784
+TOPICS = {'sample': 'topspark/energy/sample', 'total': 'topspark/energy/total',
+          'power': 'topspark/power', 'savings': 'topspark/energy/savings'}
+_namespaces = itertools.count()
+
+
+def activity(T: int = 50, mode: str = 'infer', input_spikes: int = 330, exc: int = 4,
+             inh: int = 3, weight_updates: int = 0, compute_s: float = 0.004,
+             layer: bool = True, **extra) -> dict:
+    """KeyValues as perception publishes them (str of each value) for a consistent sample."""
+    values = {
+        'timesteps': T, 'mode': mode, 'input_spikes': input_spikes, 'exc_spikes': exc,
+        'inh_spikes': inh if layer else 0,
+        'synaptic_events': input_spikes * N + (exc + inh * (N - 1) if layer else exc * (N - 1)),
+        'neuron_updates': (2 if layer else 1) * N * T, 'weight_updates': weight_updates,
+        'compute_seconds': compute_s, 'n_neurons': N, 'n_inputs': N_INPUTS,
+        'inhibition': 'layer' if layer else 'direct', 'source': 'image', 'prediction': 3,
+    }
+    values.update(extra)
+    return {k: str(v) for k, v in values.items()}
+
+
+def ops_of(values: dict) -> dict:
+    return {k: int(values[k]) for k in ('input_spikes', 'exc_spikes', 'inh_spikes',
+                                        'synaptic_events', 'neuron_updates', 'weight_updates',
+                                        'timesteps')}
+
+
+def model_j(values: dict, platform: str, learning: bool = None) -> float:
+    learning = values['mode'] == 'learn' if learning is None else learning
+    return energy_per_sample(ops_of(values), platform, learning, N_INPUTS, N).total_j
+
+
+def activity_msg(*samples: dict) -> DiagnosticArray:
+    return diagnostics.array(rclpy.clock.Clock().now().to_msg(), [
+        diagnostics.status('perception', 'activity', diagnostics.OK, 'image sample', v)
+        for v in samples])
+
+
+def wait_until(predicate, timeout: float = WAIT_S, what: str = 'condition') -> None:
+    end = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > end:
+            raise AssertionError(f'timed out after {timeout} s waiting for {what}')
+        time.sleep(0.005)
+
+
+class Probe(Node):
+    """Publishes activity to the metrics node and records everything it publishes."""
+
+    def __init__(self, namespace: str, **kwargs) -> None:
+        super().__init__('probe', namespace=namespace, **kwargs)
+        reliable = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
+        self._lock = threading.Lock()
+        self.received: dict[str, list] = {k: [] for k in list(TOPICS) + ['diagnostics']}
+        self.subs = [self.create_subscription(Float64, topic, self._recorder(key), reliable)
+                     for key, topic in TOPICS.items()]
+        self.create_subscription(DiagnosticArray, '/diagnostics', self._recorder('diagnostics'),
+                                 reliable)
+        self.activity_pub = self.create_publisher(DiagnosticArray, 'topspark/activity', reliable)
+
+    def _recorder(self, key: str):
+        def record(msg) -> None:
+            with self._lock:
+                self.received[key].append(msg)
+        return record
+
+    def count(self, key: str) -> int:
+        with self._lock:
+            return len(self.received[key])
+
+    def values(self, key: str) -> list:
+        with self._lock:
+            return [m.data for m in self.received[key]]
+
+    def statuses(self, name: str = 'metrics: energy') -> list[DiagnosticStatus]:
+        with self._lock:
+            return [s for m in self.received['diagnostics'] for s in m.status if s.name == name]
+
+    def send_until(self, make_msg, predicate, what: str) -> None:
+        """Publish repeatedly until ``predicate`` holds (for a node in another process)."""
+        end = time.monotonic() + WAIT_S
+        while True:
+            self.activity_pub.publish(make_msg())
+            for _ in range(10):
+                if predicate():
+                    return
+                time.sleep(0.01)
+            if time.monotonic() > end:
+                raise AssertionError(f'timed out after {WAIT_S} s waiting for {what}')
+
+
+class Graph:
+    """A metrics node and a probe in one context, spun by a SingleThreadedExecutor."""
+
+    def __init__(self, context: Context, executor: SingleThreadedExecutor) -> None:
+        self.context = context
+        self.executor = executor
+        self.namespace = f'/m{os.getpid()}_{next(_namespaces)}'
+        self.nodes: list[Node] = []
+
+    def add(self, node: Node) -> Node:
+        self.nodes.append(node)
+        self.executor.add_node(node)
+        return node
+
+    def start(self, **params) -> tuple[MetricsNode, Probe]:
+        params = {'power_period_s': 0.0, **params}   # power only with samples: exact counts
+        self.node = self.add(MetricsNode(
+            context=self.context, namespace=self.namespace,
+            parameter_overrides=[Parameter(k, value=v) for k, v in params.items()]))
+        self.probe = self.add(Probe(self.namespace, context=self.context))
+        publishers = (self.node._sample_pub, self.node._total_pub, self.node._power_pub,
+                      self.node._savings_pub)
+        wait_until(lambda: (self.probe.activity_pub.get_subscription_count() >= 1
+                            and all(p.get_subscription_count() >= 1 for p in publishers)),
+                   what='the probe and the metrics node to match')
+        return self.node, self.probe
+
+    def charge(self, *samples: dict, accepted: int = None) -> float:
+        """Publish one message once; wait for the answers to its ``accepted`` (default: all)
+        samples; return the last sample's joules."""
+        before = {k: self.probe.count(k) for k in TOPICS}
+        n = len(samples) if accepted is None else accepted
+        self.probe.activity_pub.publish(activity_msg(*samples))
+        wait_until(lambda: all(self.probe.count(k) >= before[k] + n for k in TOPICS),
+                   what='energy, total, power and savings')
+        return self.probe.values('sample')[-1]
+
+    def reject(self, msg: DiagnosticArray, reason: str) -> None:
+        """Publish a bad message once; wait until it is counted; nothing may be published."""
+        key = f'rejected_{reason}'
+        before, samples = self.node.counters().get(key, 0), self.probe.count('sample')
+        self.probe.activity_pub.publish(msg)
+        wait_until(lambda: self.node.counters().get(key, 0) > before, what=f'{reason} counted')
+        assert self.probe.count('sample') == samples
+
+
+def start_graph(domain_id: int) -> tuple[Graph, threading.Thread]:
+    os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
+    context = Context()
+    rclpy.init(context=context, domain_id=domain_id)
+    executor = SingleThreadedExecutor(context=context)
+    thread = threading.Thread(target=executor.spin, daemon=True)
+    thread.start()
+    return Graph(context, executor), thread
+
+
+def stop_graph(graph: Graph, thread: threading.Thread) -> None:
+    graph.executor.shutdown(timeout_sec=2.0)
+    thread.join(timeout=5.0)
+    for node in graph.nodes:
+        node.destroy_node()
+    rclpy.try_shutdown(context=graph.context)
+
+
+@pytest.fixture
+def graph():
+    g, thread = start_graph(DOMAIN_ID)
+    yield g
+    stop_graph(g, thread)
+
+
+# ------------------------------------------------------------------------------ energy
+
+
+def test_joules_follow_the_platform_model_and_run_time_changes(graph):
+    node, probe = graph.start(platform='loihi', cpu_power_w=20.0)
+    expected = []
+
+    infer = activity(T=50)
+    assert graph.charge(infer) == pytest.approx(model_j(infer, 'loihi'), rel=1e-12)
+    expected.append(model_j(infer, 'loihi'))
+
+    learn = activity(T=80, mode='learn', weight_updates=12345, compute_s=0.02)
+    for platform in ('cmos45', 'dense_gpu_like'):
+        assert node.set_parameters([Parameter('platform', value=platform)])[0].successful
+        j = graph.charge(learn)                     # the next sample uses the new platform
+        assert j == pytest.approx(model_j(learn, platform), rel=1e-12)
+        assert j > model_j(learn, platform, learning=False)       # learning energy charged
+        expected.append(j)
+
+    assert node.set_parameters([Parameter('platform', value='cpu')])[0].successful
+    assert graph.charge(learn) == pytest.approx(cpu_energy(0.02, 20.0), rel=1e-12) == 0.4
+    expected.append(0.4)
+
+    # TrueNorth has no on-chip learning: inference energy only, counted and reported.
+    assert node.set_parameters([Parameter('platform', value='truenorth')])[0].successful
+    assert graph.charge(learn) == pytest.approx(model_j(learn, 'truenorth', learning=False))
+    expected.append(probe.values('sample')[-1])
+    assert node.counters()['learning_not_charged'] == 1
+
+    assert probe.values('sample') == pytest.approx(expected, rel=1e-12)
+    totals = probe.values('total')
+    assert totals == pytest.approx(list(itertools.accumulate(expected)), rel=1e-12)
+    assert node.total_j == totals[-1] and node.counters()['samples'] == 5
+
+    def summary():
+        found = [values_of(s) for s in probe.statuses() if values_of(s)['samples'] == '5']
+        return found[-1] if found else None
+
+    wait_until(summary, what='a diagnostics status after 5 samples')
+    values = summary()
+    assert values['platform'] == 'truenorth'
+    assert float(values['total_energy_j']) == pytest.approx(totals[-1])
+    assert float(values['mean_energy_per_sample_j']) == pytest.approx(totals[-1] / 5)
+    assert values['learning_not_charged'] == '1' and values['rejected'] == '0'
+    wait_until(lambda: any(s.level == DiagnosticStatus.WARN and 'learning' in s.message
+                           for s in probe.statuses()), what='a WARN for uncharged learning')
+
+
+def test_two_samples_in_one_message_are_both_charged(graph):
+    node, probe = graph.start(platform='cmos45')
+    a, b = activity(T=50), activity(T=100, input_spikes=700)
+    graph.charge(a, b)
+    assert probe.values('sample')[-2:] == pytest.approx([model_j(a, 'cmos45'),
+                                                         model_j(b, 'cmos45')], rel=1e-12)
+    assert node.counters()['samples'] == 2
+
+
+def test_activity_from_the_real_perception_node_is_charged(graph):
+    """The contract end to end: perception's own KeyValues parse and charge exactly."""
+    from sensor_msgs.msg import Image
+
+    from topspark_ros.nodes.perception import PerceptionNode
+    from topspark_ros.ros.conversions import numpy_to_image
+
+    node, probe = graph.start(platform='loihi')
+    graph.add(PerceptionNode(context=graph.context, namespace=graph.namespace,
+                             parameter_overrides=[Parameter('n_neurons', value=20),
+                                                  Parameter('timesteps', value=40)]))
+    seen = []
+    probe.create_subscription(DiagnosticArray, 'topspark/activity', seen.append,
+                              QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE))
+    image_pub = probe.create_publisher(Image, 'image',
+                                       QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE))
+    frame = numpy_to_image(np.pad(np.full((20, 6), 255, np.uint8), ((4, 4), (11, 11))), 'mono8')
+    end = time.monotonic() + WAIT_S
+    while not (seen and probe.count('sample') and probe.count('savings')):
+        assert time.monotonic() < end, 'no charged sample from the perception node'
+        if not node.counters().get('samples'):
+            image_pub.publish(frame)
+        time.sleep(0.05)
+    values = values_of(seen[0].status[0])
+    expected = energy_per_sample(ops_of(values), 'loihi', False, 784, 20).total_j
+    assert probe.values('sample')[0] == pytest.approx(expected, rel=1e-12)
+    assert probe.values('savings')[0] > 1.0             # T=40 against the baseline 350
+    assert not any(k.startswith('rejected') for k in node.counters())
+
+
+# ------------------------------------------------------------------------------ savings
+
+
+def test_savings_against_the_baseline_timestep(graph):
+    node, probe = graph.start(platform='loihi', baseline_timesteps=350)
+
+    # T=50 -> 350: neuron updates, input spikes and their synaptic events x7; the rest kept.
+    short = activity(T=50, input_spikes=330, exc=4, inh=3)
+    long_ops = ops_of(short)
+    long_ops.update(timesteps=350, input_spikes=330 * 7, neuron_updates=2 * N * 350,
+                    synaptic_events=330 * 7 * N + 4 + 3 * (N - 1))
+    actual = graph.charge(short)
+    baseline = energy_per_sample(long_ops, 'loihi', False, N_INPUTS, N).total_j
+    savings = probe.values('savings')[-1]
+    assert savings == pytest.approx(baseline / actual, rel=1e-12)
+    assert 1.0 < savings < 7.0
+
+    graph.charge(activity(T=350, input_spikes=2300, exc=30, inh=25))
+    assert probe.values('savings')[-1] == 1.0
+
+    # Dense platform: the baseline follows T alone, so it is exact.
+    assert node.set_parameters([Parameter('platform', value='dense_gpu_like')])[0].successful
+    actual = graph.charge(short)
+    assert actual == pytest.approx(dense_macs(N_INPUTS, N, 50, True) * 4.6e-12
+                                   + 2 * N * 50 * 4.6e-12, rel=1e-9)
+    at_350 = activity(T=350, input_spikes=1, exc=0, inh=0)         # spikes do not matter
+    assert probe.values('savings')[-1] == pytest.approx(model_j(at_350, 'dense_gpu_like')
+                                                        / actual, rel=1e-12)
+
+    # Events: the window is fixed, so input spikes are not scaled; only neuron updates are.
+    assert node.set_parameters([Parameter('platform', value='loihi')])[0].successful
+    events = activity(T=50, source='events')
+    actual = graph.charge(events)
+    events_350 = dict(ops_of(events), timesteps=350, neuron_updates=2 * N * 350)
+    assert probe.values('savings')[-1] == pytest.approx(
+        energy_per_sample(events_350, 'loihi', False, N_INPUTS, N).total_j / actual, rel=1e-12)
+
+    # CPU: conversion time is fixed, simulation time scales with T.
+    assert node.set_parameters([Parameter('platform', value='cpu')])[0].successful
+    graph.charge(activity(T=50, compute_s=0.010, snn_seconds=0.008))
+    assert probe.values('savings')[-1] == pytest.approx((0.002 + 0.008 * 7) / 0.010)
+    graph.charge(activity(T=350, compute_s=0.010, snn_seconds=0.008))
+    assert probe.values('savings')[-1] == 1.0
+
+    assert node.set_parameters([Parameter('baseline_timesteps', value=100)])[0].successful
+    graph.charge(activity(T=50, compute_s=0.010))                  # no snn_seconds: all scales
+    assert probe.values('savings')[-1] == pytest.approx(2.0)
+
+
+def test_baseline_estimate_and_savings_edge_cases():
+    a = parse_activity(activity(T=50, mode='learn', weight_updates=999, compute_s=0.01))
+    b = baseline_activity(a, 350)
+    assert b.ops['weight_updates'] == 999 and b.ops['exc_spikes'] == a.ops['exc_spikes']
+    assert b.compute_s == pytest.approx(0.07) and baseline_activity(a, 50) is a
+    odd = parse_activity(activity(T=3, input_spikes=1))
+    assert baseline_activity(odd, 10).ops['input_spikes'] == 3      # 3.33 rounded
+    assert SampleEnergy(2.0, 6.0, None, True).savings == 3.0
+    assert SampleEnergy(0.0, 0.0, None, True).savings == 1.0
+    assert SampleEnergy(0.0, 1.0, None, True).savings is None
+
+
+# ------------------------------------------------------------------------------ power
+
+
+def test_power_over_a_moving_window(graph):
+    node, probe = graph.start(platform='cpu', cpu_power_w=10.0, power_window_s=2.0)
+    clock = [0.0]
+    node._clock_s = lambda: clock[0]
+    node._window = EnergyWindow(2.0, 0.0)           # the node "started" at fake time 0
+
+    def at(t: float, compute_s: float) -> float:
+        clock[0] = t
+        graph.charge(activity(compute_s=compute_s))
+        return probe.values('power')[-1]
+
+    # Energies 0.1, 0.2, 0.4, 0.8, 1.6 J (cpu: compute_seconds x 10 W).
+    assert at(0.5, 0.01) == pytest.approx(0.1 / 0.5)           # shorter than the window
+    assert at(1.5, 0.02) == pytest.approx(0.3 / 1.5)
+    assert at(3.0, 0.04) == pytest.approx((0.2 + 0.4) / 2.0)   # 0.1 J at 0.5 s left it
+    assert at(10.0, 0.08) == pytest.approx(0.8 / 2.0)
+    assert node.set_parameters([Parameter('power_window_s', value=5.0)])[0].successful
+    assert at(11.0, 0.16) == pytest.approx((0.8 + 1.6) / 5.0)
+    clock[0] = 20.0
+    assert node.power_w() == 0.0                                # no sample in (15, 20]
+    assert probe.values('total')[-1] == pytest.approx(3.1)
+
+
+def test_power_is_also_published_periodically(graph):
+    node, probe = graph.start(platform='cmos45', power_period_s=0.05)
+    wait_until(lambda: probe.count('power') >= 3, what='periodic power without samples')
+    assert set(probe.values('power')) == {0.0}
+    assert node.set_parameters([Parameter('power_period_s', value=0.0)])[0].successful
+    assert node._power_timer is None
+
+
+def test_energy_window_unit():
+    window = EnergyWindow(1.0, 10.0)
+    assert window.power_w(10.0) == 0.0
+    window.add(10.25, 2.0)
+    assert window.power_w(10.5) == pytest.approx(4.0)
+    assert window.power_w(11.25) == 0.0 and window.power_w(12.0) == 0.0
+
+
+# ------------------------------------------------------------------------------ parameters
+
+
+def test_invalid_parameters_are_rejected_with_a_reason(graph):
+    node, _ = graph.start(platform='cmos45')
+
+    def rejected(name, value):
+        result = node.set_parameters([Parameter(name, value=value)])[0]
+        assert not result.successful, f'{name}={value!r} was accepted'
+        return result.reason
+
+    reason = rejected('platform', 'tpu')
+    assert 'tpu' in reason and all(p in reason for p in KNOWN_PLATFORMS)
+    assert 'cpu' in KNOWN_PLATFORMS and set(PLATFORMS) < set(KNOWN_PLATFORMS)
+    assert 'out of range' in rejected('cpu_power_w', -1.0)
+    assert 'out of range' in rejected('cpu_power_w', math.nan)
+    assert 'out of range' in rejected('power_window_s', 0.0)
+    assert 'out of range' in rejected('power_window_s', -2.0)
+    assert 'out of range' in rejected('baseline_timesteps', 0)
+    assert 'out of range' in rejected('power_period_s', -1.0)
+    assert rejected('platform', 3)                                    # wrong type
+    assert rejected('cpu_power_w', 15)                                # int for a double
+    assert node.get_parameter('platform').value == 'cmos45' and node._platform == 'cmos45'
+    assert node.describe_parameter('platform').description
+    assert node.set_parameters([Parameter('cpu_power_w', value=0.0)])[0].successful
+
+
+def test_invalid_start_value_is_refused(graph):
+    with pytest.raises(InvalidParameterValueException, match='known platforms'):
+        graph.start(platform='tpu')
+
+
+# ------------------------------------------------------------------------------ bad input
+
+
+def _without(key: str, **changes) -> DiagnosticArray:
+    values = activity(**changes)
+    del values[key]
+    return activity_msg(values)
+
+
+def _with(**texts: str) -> DiagnosticArray:
+    """A consistent sample whose given keys are replaced by the given texts."""
+    return activity_msg({**activity(), **texts})
+
+
+BAD_MESSAGES = [
+    (lambda: DiagnosticArray(), 'empty'),
+    (lambda: _without('synaptic_events'), 'missing_key'),
+    (lambda: _without('mode'), 'missing_key'),
+    (lambda: _with(input_spikes='many'), 'non_numeric'),
+    (lambda: _with(timesteps=''), 'non_numeric'),
+    (lambda: _with(compute_seconds='nan'), 'non_finite'),
+    (lambda: _with(neuron_updates='NaN'), 'non_finite'),
+    (lambda: _with(weight_updates='inf'), 'non_finite'),
+    (lambda: activity_msg(activity(exc=-1)), 'negative_value'),
+    (lambda: activity_msg(activity(compute_s=-0.5)), 'negative_value'),
+    (lambda: activity_msg(activity(weight_updates=2.5)), 'not_integer'),
+    (lambda: activity_msg(activity(T=0)), 'not_positive'),
+    (lambda: activity_msg(activity(n_neurons=0)), 'not_positive'),
+    (lambda: activity_msg(activity(mode='train')), 'bad_mode'),
+    (lambda: activity_msg(activity(inhibition='maybe')), 'bad_inhibition'),
+    (lambda: _without('inhibition', neuron_updates=7), 'inconsistent_counts'),
+    (lambda: activity_msg(activity(snn_seconds=1.0)), 'inconsistent_counts'),
+]
+
+
+def test_bad_messages_are_counted_and_skipped(graph):
+    node, probe = graph.start(platform='loihi', log_throttle_s=60.0)
+    for make_msg, reason in BAD_MESSAGES:
+        graph.reject(make_msg(), reason)
+    assert 'samples' not in node.counters() and node.total_j == 0.0
+
+    good = activity(T=40)
+    assert graph.charge(good) == pytest.approx(model_j(good, 'loihi'), rel=1e-12)
+    reasons = {reason for _, reason in BAD_MESSAGES}
+    counts = node.counters()
+    assert counts['samples'] == 1
+    assert {k: counts[f'rejected_{k}'] for k in reasons} == {
+        r: sum(1 for _, b in BAD_MESSAGES if b == r) for r in reasons}
+
+    # A message with a bad and a good status: the good one is still charged.
+    graph.charge(activity(mode='oops'), good, accepted=1)
+    assert node.counters()['samples'] == 2 and node.counters()['rejected_bad_mode'] == 2
+
+    keys = {f'rejected_{r}' for r in reasons}
+    wait_until(lambda: any(keys <= values_of(s).keys() for s in probe.statuses()),
+               what='a diagnostics status counting every reason')
+    wait_until(lambda: any(s.level == DiagnosticStatus.WARN for s in probe.statuses()),
+               what='a WARN status after rejected messages')
+    last = [values_of(s) for s in probe.statuses() if keys <= values_of(s).keys()][-1]
+    assert int(last['rejected']) >= len(BAD_MESSAGES)
+
+
+def test_parse_activity_reasons():
+    with pytest.raises(ActivityError) as info:
+        parse_activity({'timesteps': '5'})
+    assert info.value.reason == 'missing_key' and 'synaptic_events' in str(info.value)
+    parsed = parse_activity(activity(T=20, compute_s='1e-3', weight_updates='1e3'))
+    assert parsed.ops['weight_updates'] == 1000 and parsed.compute_s == 0.001
+    assert parsed.inhibition_layer is True and parsed.poisson_input and parsed.snn_s is None
+
+
+# ------------------------------------------------------------------------------ process
+
+
+@pytest.mark.parametrize('sig', [signal.SIGINT, signal.SIGTERM], ids=['SIGINT', 'SIGTERM'])
+def test_process_exits_0_on_signal(sig):
+    namespace = f'/mp{os.getpid()}_{sig.name}'
+    env = dict(os.environ, ROS_DOMAIN_ID=str(PROCESS_DOMAIN_ID),
+               ROS_AUTOMATIC_DISCOVERY_RANGE='LOCALHOST',
+               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get('PYTHONPATH')])))
+    proc = subprocess.Popen(
+        [sys.executable, '-m', 'topspark_ros.nodes.metrics', '--ros-args',
+         '-r', f'__ns:={namespace}', '-p', 'platform:=cmos45'],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    g, thread = start_graph(PROCESS_DOMAIN_ID)
+    try:
+        probe = g.add(Probe(namespace, context=g.context))
+        sample = activity()
+        probe.send_until(lambda: activity_msg(sample), lambda: probe.count('sample') > 0,
+                         'an energy sample from the node process')
+        assert probe.values('sample')[0] == pytest.approx(model_j(sample, 'cmos45'), rel=1e-12)
+    finally:
+        stop_graph(g, thread)
+        proc.send_signal(sig)
+        try:
+            output, _ = proc.communicate(timeout=WAIT_S)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            output, _ = proc.communicate()
+    assert proc.returncode == 0, output
+    assert 'ready: platform cmos45' in output, output
