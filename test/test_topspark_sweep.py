@@ -98,3 +98,12 @@ def test_enhancement_rule_family():
     assert o['input_rate_hz'] == pytest.approx(127.5)
     capped = overrides(base, 10, EnhancementRule(delta=3.0))
     assert capped['input_rate_hz'] == 1000.0                      # one spike per step at most
+
+
+def test_online_mode_starts_from_a_pretrained_network(tmp_path):
+    assert profile_cli.main(['--quick', '--pretrain-epochs', '1', '--out', str(tmp_path),
+                             '--quiet']) == 0
+    assert (tmp_path / 'pretrained_test.npz').is_file()
+    assert (tmp_path / 'pretrained_validation.npz').is_file()
+    prof = load_profile(tmp_path)
+    assert prof.metadata['pretrain_epochs_at_t0'] == 1 and prof.timesteps == [100, 50, 25]

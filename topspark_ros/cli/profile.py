@@ -36,6 +36,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('--timesteps', type=int, nargs='+', help='T values to profile')
     parser.add_argument('--epochs', type=int, default=3)
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--pretrain-epochs', type=int, default=0,
+                        help='start every point from a network trained this many epochs at '
+                             'T0, then train --epochs online at T (the robot workflow); '
+                             '0: train from scratch at T')
     parser.add_argument('--platform', default='loihi', choices=sorted(energy.PLATFORMS),
                         help='energy platform for the energy columns of the profile')
     parser.add_argument('--cpu-power-w', type=float, default=15.0)
@@ -72,8 +76,11 @@ def _main(argv: list[str] | None) -> None:
         requirements = Requirements(args.accuracy_tolerance)
     except ValueError as exc:
         raise CliError(str(exc)) from None
-    spec = SweepSpec(config.to_dict(), dataset, timesteps, epochs, args.seed, args.platform,
-                     args.cpu_power_w, quick=args.quick)
+    if args.pretrain_epochs < 0:
+        raise CliError('--pretrain-epochs must be >= 0')
+    spec = SweepSpec(config.to_dict(), dataset, timesteps, epochs, args.seed,
+                     args.pretrain_epochs, str(args.out), args.platform, args.cpu_power_w,
+                     quick=args.quick)
     runner = Runner(spec, args.out / 'points', args.workers, args.dask, not args.quiet)
     profile, details = run_sweep(spec, args.out, runner)
     profile.save(args.out / 'profile.yaml')

@@ -68,9 +68,9 @@ def overrides(base: NetworkConfig, timesteps: int, rule: EnhancementRule,
 
 
 def rule_grid(quick: bool = False) -> list[EnhancementRule]:
-    """The rules the sweep tries at each shortened T (the identity first): 24, or 3 if quick."""
+    """The rules the sweep tries at each shortened T (the identity first): 48, or 3 if quick."""
     if quick:
-        return [EnhancementRule(), EnhancementRule(beta=0.5), EnhancementRule(alpha=0.25)]
+        return [EnhancementRule(), EnhancementRule(beta=-1.0), EnhancementRule(alpha=0.25)]
     return [EnhancementRule(alpha=a, beta=b, gamma=g, delta=d)
-            for a, b, g, d in itertools.product((0.0, 0.25), (0.0, 0.5), (0.0, -0.5, 0.5),
-                                                (0.0, 0.25))]
+            for b, a, g, d in itertools.product((0.0, 0.5, -0.5, -1.0), (0.0, 0.25),
+                                                (0.0, -0.5, 0.5), (0.0, 0.25))]

@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 from .. import energy
 from ..datasets import load_dataset, validation_split
-from ..snn import Network, NetworkConfig, replace_params
+from ..snn import load_checkpoint, Network, NetworkConfig, replace_params, save_checkpoint
 from ..snn.experiment import evaluate, label, present
 from ..snn.kernels import warm_up
 from .enhancement import EnhancementRule, overrides, rule_grid
@@ -62,8 +62,10 @@ class SweepSpec:
     network: dict[str, Any]                     # base NetworkConfig (the T0 parameters)
     dataset: str = 'mnist_5k'
     timesteps: tuple[int, ...] = DEFAULT_TIMESTEPS
-    epochs: int = 3
+    epochs: int = 3                             # STDP epochs at T (from scratch, or online)
     seed: int = 0
+    pretrain_epochs: int = 0                    # > 0: start every point from a network trained
+    pretrained_dir: str | None = None           # this many epochs at T0 (cached in this dir)
     platform: str = 'loihi'
     cpu_power_w: float = 15.0                   # for the CPU energy column: time x power
     sensitivity_timesteps: int | None = None    # default: the shortest T >= 50 in the list
@@ -86,7 +88,8 @@ class Point:
 
     def key(self, spec: SweepSpec) -> str:
         ident = json.dumps([spec.network, spec.dataset, spec.epochs, spec.seed, self.split,
-                            self.timesteps, list(self.overrides)], sort_keys=True)
+                            self.timesteps, list(self.overrides), spec.pretrain_epochs],
+                           sort_keys=True)
         return hashlib.sha1(ident.encode()).hexdigest()[:16]
 
 
@@ -94,14 +97,40 @@ def _point(split: str, T: int, over: dict[str, Any], tag: str) -> Point:
     return Point(split, int(T), tuple(sorted(over.items())), tag)
 
 
-def run_point(spec: SweepSpec, point: Point) -> dict[str, Any]:
-    """Train a fresh network at the point's T and overrides; measure accuracy, time and energy."""
+def _split_data(spec: SweepSpec, split: str):
     data = load_dataset(spec.dataset)
-    if point.split == 'validation':
-        data = validation_split(data)
-    cfg = replace_params(spec.config(), {'timesteps': point.timesteps, 'seed': spec.seed,
-                                         **dict(point.overrides)})
-    net = Network(cfg)
+    return validation_split(data) if split == 'validation' else data
+
+
+def pretrained_path(spec: SweepSpec, split: str) -> Path:
+    return Path(spec.pretrained_dir or '.') / f'pretrained_{split}.npz'
+
+
+def ensure_pretrained(spec: SweepSpec, split: str) -> Path:
+    """Train (once) the T0 network every point of ``split`` starts from; cached on disk."""
+    path = pretrained_path(spec, split)
+    if not path.is_file():
+        data = _split_data(spec, split)
+        net = Network(replace_params(spec.config(), {'seed': spec.seed}))
+        prob = net.input_probability(data.train_images)
+        for _ in range(spec.pretrain_epochs):
+            present(net, prob, spec.baseline_timesteps, True)
+        save_checkpoint(path, net, None, {'pretrain_epochs': spec.pretrain_epochs,
+                                          'split': split})
+    return path
+
+
+def run_point(spec: SweepSpec, point: Point) -> dict[str, Any]:
+    """Train at the point's T and overrides (from scratch, or online from the pretrained T0
+    network); measure accuracy, time and energy."""
+    data = _split_data(spec, point.split)
+    settings = {'timesteps': point.timesteps, 'seed': spec.seed, **dict(point.overrides)}
+    if spec.pretrain_epochs:
+        net, _, _ = load_checkpoint(pretrained_path(spec, point.split))
+        net.config = replace_params(net.config, settings)
+    else:
+        net = Network(replace_params(spec.config(), settings))
+    cfg = net.config
     warm_up()
     train_prob = net.input_probability(data.train_images)
     start = time.perf_counter()
@@ -145,6 +174,9 @@ class Runner:
     def run(self, points: Iterable[Point], desc: str) -> list[dict[str, Any]]:
         points = list(points)
         self.cache_dir.mkdir(parents=True, exist_ok=True)
+        if self.spec.pretrain_epochs:
+            for split in sorted({p.split for p in points}):
+                ensure_pretrained(self.spec, split)
         todo = {}
         for p in points:
             key = p.key(self.spec)
@@ -261,6 +293,7 @@ def run_sweep(spec: SweepSpec, out_dir: Path, runner: Runner | None = None,
                    'memory_weights_mib': base.n_inputs * base.n_neurons * 4 / 2**20}))
     profile = Profile(T0, spec.platform, tuple(entries), spec.network,
                       {'dataset': spec.dataset, 'epochs': spec.epochs, 'seed': spec.seed,
+                       'pretrain_epochs_at_t0': spec.pretrain_epochs,
                        'cpu_power_w': spec.cpu_power_w, 'rules_searched': len(rules),
                        'sensitivity_timesteps': Ts})
     details = {'sensitivity': sensitivity, 'analysis': analysis,
