@@ -34,6 +34,7 @@ setup(
             'topspark-select = topspark_ros.cli.select:main',
             'perception_node = topspark_ros.nodes.perception:main',
             'metrics_node = topspark_ros.nodes.metrics:main',
+            'governor_node = topspark_ros.nodes.governor:main',
         ],
     },
 )

@@ -1,0 +1,541 @@
+"""Governor: the decision logic with explicit times, then the node with real rclpy.
+
+The synthetic profile below gives, with the default tolerances (0.01 full, 0.10 at the 0.2
+reserve; tolerance = 0.01 + (1 - level) / 0.8 * 0.09 above it):
+
+    level 1.0 -> floor 0.89 -> T=350    level 0.66 -> floor 0.852 -> T=100
+    level 0.1 -> floor 0.80 -> T=30     level 0.62 -> floor 0.847 -> T=50
+    no / stale / NaN battery -> tolerance_full -> T=350 (accuracy first)
+
+Every ROS test gets its own Context (domain id from the pid, offset from the other node tests)
+and namespace. Inputs are published until the expected effect shows, within a generous bound;
+"nothing changed" is checked after the node has made several more decisions, never after a
+sleep; no test asserts on timing. Run with ROS_PYTHON_CHECK_FIELDS=1. The executor is
+single-threaded (see test_perception_node.py for why).
+"""
+
+import itertools
+import math
+import os
+from pathlib import Path
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
+import pytest
+import rclpy
+from rclpy.context import Context
+from rclpy.exceptions import InvalidParameterValueException
+from rclpy.executors import SingleThreadedExecutor
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+from rclpy.qos import DurabilityPolicy, QoSProfile, qos_profile_sensor_data, ReliabilityPolicy
+from sensor_msgs.msg import BatteryState
+from std_msgs.msg import Float64, UInt16
+
+from topspark_ros.nodes.governor import GovernorNode, GovernorSettings, TimestepGovernor
+from topspark_ros.ros import diagnostics
+from topspark_ros.ros.diagnostics import values_of
+from topspark_ros.topspark import Profile, ProfileEntry
+
+ROOT = Path(__file__).resolve().parents[1]
+DOMAIN_ID = 1 + (os.getpid() + 33) % 100           # safe ids are 0..101 (ROS docs)
+PROCESS_DOMAIN_ID = 1 + (os.getpid() + 83) % 100   # for the node started as a process
+WAIT_S = 20.0                                      # upper bound for anything to arrive
+_namespaces = itertools.count()
+
+
+def entry(T: int, acc: float, lat_us: float, energy_uj: float) -> ProfileEntry:
+    return ProfileEntry(T, acc, acc - 0.05, 2 * lat_us * 1e-6, lat_us * 1e-6,
+                        2 * energy_uj * 1e-6, energy_uj * 1e-6, params={'T': T})
+
+
+PROFILE = Profile(350, 'test', (entry(350, 0.90, 110, 35.0), entry(100, 0.88, 40, 10.0),
+                                entry(50, 0.85, 25, 5.0), entry(30, 0.80, 18, 3.0)))
+
+
+@pytest.fixture
+def profile_path(tmp_path) -> str:
+    return str(PROFILE.save(tmp_path / 'profile.yaml'))
+
+
+def wait_until(predicate, timeout: float = WAIT_S, what: str = 'condition') -> None:
+    end = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > end:
+            raise AssertionError(f'timed out after {timeout} s waiting for {what}')
+        time.sleep(0.01)
+
+
+# ------------------------------------------------------------------------------ logic, no ROS
+
+
+def test_dwell_defers_a_change_until_it_has_passed():
+    g = TimestepGovernor(PROFILE, GovernorSettings(min_dwell_s=0.3))
+    first = g.decide(0.0)
+    assert first.published and first.timesteps == 350 and first.battery == 'none'
+    assert first.level == diagnostics.WARN                      # battery unknown
+    g.battery(0.1, 0.05)
+    held = g.decide(0.1)
+    assert not held.published and held.timesteps == 350 and held.pending == 30
+    assert held.dwell_left_s == pytest.approx(0.2) and 'min_dwell_s' in held.message
+    changed = g.decide(0.3)
+    assert changed.published and changed.timesteps == 30 and changed.pending is None
+    assert changed.level == diagnostics.OK
+    g.battery(1.0, 0.35)
+    assert g.decide(0.5).pending == 350
+    assert g.decide(0.61).timesteps == 350 and g.changes == 3 and g.deferred == 2
+    assert g.decide(0.62).published is False                    # unchanged: nothing to publish
+
+
+def test_hysteresis_keeps_the_level_until_it_moved_enough():
+    g = TimestepGovernor(PROFILE, GovernorSettings(min_dwell_s=0.0))
+    g.battery(0.66, 0.0)
+    assert g.decide(0.0).timesteps == 100
+    for level in (0.64, 0.67, 0.64):                           # jitter around the 100/50 step
+        g.battery(level, 0.1)
+        d = g.decide(0.1)
+        assert d.timesteps == 100 and d.level_used == 0.66
+    g.battery(0.62, 0.2)
+    assert g.decide(0.2).timesteps == 50
+    g.settings.battery_hysteresis = 0.0
+    g.battery(0.64, 0.3)
+    assert g.decide(0.3).timesteps == 50 and g.decide(0.3).level_used == 0.64
+    g.battery(0.66, 0.4)
+    assert g.decide(0.4).timesteps == 100
+
+
+def test_battery_normalisation_stale_and_unmeasured():
+    g = TimestepGovernor(PROFILE, GovernorSettings(min_dwell_s=0.0, battery_timeout_s=1.0))
+    g.battery(0.1, 0.0)
+    assert g.decide(0.5).timesteps == 30
+    stale = g.decide(1.6)
+    assert stale.timesteps == 350 and stale.battery == 'stale' and stale.level_used is None
+    assert stale.level == diagnostics.WARN and 'stale' in stale.message
+    g.battery(math.nan, 2.0)
+    unmeasured = g.decide(2.0)
+    assert unmeasured.battery == 'unmeasured' and unmeasured.timesteps == 350
+    g.battery(0.1, 2.1)
+    assert g.decide(2.1).timesteps == 30
+    assert g.decide(1.0).battery == 'stale'                     # the clock jumped back
+    for bad in (-0.1, 100.5, math.inf, -math.inf):
+        with pytest.raises(ValueError, match='outside'):
+            g.battery(bad, 3.0)
+    assert g.battery_level == pytest.approx(0.1) and not g.percent_scale
+    g.battery(50.0, 3.0)                                        # a 0..100 producer ...
+    assert g.percent_scale and g.battery_level == pytest.approx(0.5)
+    g.battery(0.9, 3.1)                                         # ... at 0.9 %, not 90 %
+    assert g.battery_level == pytest.approx(0.009)
+
+
+def test_latency_scale_and_fallback():
+    g = TimestepGovernor(PROFILE, GovernorSettings(min_dwell_s=0.0, latency_budget_s=200e-6))
+    g.battery(1.0, 0.0)
+    assert g.decide(0.0).timesteps == 350
+    assert not g.latency(330e-6) and not g.latency(330e-6)      # settling after the change
+    assert g.latency(330e-6) and g.latency_ratio == pytest.approx(3.0)
+    assert g.decide(0.1).timesteps == 350 and g.latency_scale == 1.0    # not adapting
+    g.settings.latency_adapt = True
+    d = g.decide(0.2)
+    assert d.timesteps == 100 and d.relaxed == ('accuracy',)
+    assert d.latency_scale == pytest.approx(3.0)
+    assert 'scaled x3' in d.message and 'latency 120.0 us' in d.reason
+    for bad in (0.0, -1.0, math.nan, math.inf):
+        with pytest.raises(ValueError):
+            g.latency(bad)
+
+    fallback = TimestepGovernor(None, GovernorSettings(fallback_timesteps=123), 'x: broken')
+    d = fallback.decide(0.0)
+    assert d.published and d.timesteps == 123 and d.level == diagnostics.ERROR
+    assert 'x: broken' in d.message and d.tolerance is None
+    assert not fallback.latency(1e-3)
+
+
+# ------------------------------------------------------------------------------ ROS helpers
+
+
+class Probe(Node):
+    """Publishes battery, budget and latency messages and records the governor's output."""
+
+    def __init__(self, namespace: str, **kwargs) -> None:
+        super().__init__('probe', namespace=namespace, **kwargs)
+        self._lock = threading.Lock()
+        self.timesteps: list[int] = []
+        self.statuses: list[DiagnosticStatus] = []
+        self.create_subscription(
+            UInt16, 'topspark/timesteps', self._on_timesteps,
+            QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
+                       durability=DurabilityPolicy.TRANSIENT_LOCAL))
+        reliable = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
+        self.create_subscription(DiagnosticArray, '/diagnostics', self._on_diagnostics, reliable)
+        self.battery_pub = self.create_publisher(BatteryState, 'battery_state',
+                                                 qos_profile_sensor_data)
+        self.budget_pub = self.create_publisher(Float64, 'topspark/latency_budget', reliable)
+        self.latency_pub = self.create_publisher(Float64, 'topspark/latency', reliable)
+
+    def _on_timesteps(self, msg: UInt16) -> None:
+        with self._lock:
+            self.timesteps.append(msg.data)
+
+    def _on_diagnostics(self, msg: DiagnosticArray) -> None:
+        with self._lock:
+            self.statuses.extend(msg.status)
+
+    def received(self) -> list[int]:
+        with self._lock:
+            return list(self.timesteps)
+
+    def last(self) -> int | None:
+        with self._lock:
+            return self.timesteps[-1] if self.timesteps else None
+
+    def status(self, what: str = 'decision', predicate=lambda s: True) -> DiagnosticStatus | None:
+        """The newest 'governor: <what>' status that satisfies ``predicate``."""
+        with self._lock:
+            found = [s for s in self.statuses if s.name == f'governor: {what}' and predicate(s)]
+        return found[-1] if found else None
+
+    def send_until(self, publisher, make_msg, predicate, what: str) -> None:
+        """Publish (a fresh message each time) until ``predicate`` holds: waits out discovery."""
+        end = time.monotonic() + WAIT_S
+        while True:
+            publisher.publish(make_msg())
+            for _ in range(5):
+                if predicate():
+                    return
+                time.sleep(0.01)
+            if time.monotonic() > end:
+                raise AssertionError(f'timed out after {WAIT_S} s waiting for {what}')
+
+    def battery_until(self, percentage: float, timesteps: int) -> None:
+        self.send_until(self.battery_pub, lambda: BatteryState(percentage=percentage),
+                        lambda: self.last() == timesteps,
+                        f'T={timesteps} for battery percentage {percentage}')
+
+
+class Graph:
+    """Nodes of one test in one context, spun by a SingleThreadedExecutor in a thread."""
+
+    def __init__(self, context: Context, executor: SingleThreadedExecutor) -> None:
+        self.context = context
+        self.executor = executor
+        self.namespace = f'/g{os.getpid()}_{next(_namespaces)}'
+        self.nodes: list[Node] = []
+
+    def add(self, node: Node) -> Node:
+        self.nodes.append(node)
+        self.executor.add_node(node)
+        return node
+
+    def governor(self, **params) -> GovernorNode:
+        params = {'decision_period_s': 0.05, 'min_dwell_s': 0.0, 'battery_timeout_s': 60.0,
+                  **params}
+        return self.add(GovernorNode(
+            context=self.context, namespace=self.namespace,
+            parameter_overrides=[Parameter(k, value=v) for k, v in params.items()]))
+
+    def probe(self) -> Probe:
+        return self.add(Probe(self.namespace, context=self.context))
+
+
+def start_graph(domain_id: int):
+    os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
+    context = Context()
+    rclpy.init(context=context, domain_id=domain_id)
+    executor = SingleThreadedExecutor(context=context)
+    thread = threading.Thread(target=executor.spin, daemon=True)
+    thread.start()
+    return Graph(context, executor), thread
+
+
+def stop_graph(graph: Graph, thread: threading.Thread) -> None:
+    graph.executor.shutdown(timeout_sec=2.0)
+    thread.join(timeout=5.0)
+    for node in graph.nodes:
+        node.destroy_node()
+    rclpy.try_shutdown(context=graph.context)
+
+
+@pytest.fixture
+def graph():
+    g, thread = start_graph(DOMAIN_ID)
+    yield g
+    stop_graph(g, thread)
+
+
+def more_decisions(node: GovernorNode, n: int = 3) -> None:
+    """Wait until the node has decided ``n`` more times (the 'nothing changed' checks)."""
+    start = node.decisions
+    wait_until(lambda: node.decisions >= start + n, what=f'{n} more decisions')
+
+
+def battery_seen(node: GovernorNode, level: float):
+    return lambda: (node.governor.battery_level is not None
+                    and abs(node.governor.battery_level - level) < 1e-6)
+
+
+# ------------------------------------------------------------------------------ node
+
+
+def test_late_subscriber_receives_the_timestep(graph, profile_path):
+    node = graph.governor(profile_path=profile_path)
+    assert node.governor.current == 350 and [t for _, t in node.published] == [350]
+    more_decisions(node)
+    probe = graph.probe()                       # joins after the only publication
+    wait_until(lambda: probe.last() == 350, what='the latched timestep')
+    assert probe.received() == [350]
+
+
+def test_full_battery_larger_low_battery_smaller_timestep(graph, profile_path):
+    node = graph.governor(profile_path=profile_path)
+    probe = graph.probe()
+    probe.send_until(probe.battery_pub, lambda: BatteryState(percentage=1.0),
+                     battery_seen(node, 1.0), 'a full battery')
+    more_decisions(node)
+    assert probe.last() == 350
+    wait_until(lambda: probe.status(predicate=lambda s: s.level == DiagnosticStatus.OK),
+               what='an OK decision status')
+    values = values_of(probe.status(predicate=lambda s: s.level == DiagnosticStatus.OK))
+    assert values['timesteps'] == '350' and values['battery_state'] == 'ok'
+    assert values['battery_level'] == '1' and values['tolerance'] == '0.01'
+    assert 'least energy' in values['reason'] and values['relaxed'] == 'none'
+    assert {'latency_budget_s', 'energy_budget_j', 'latency_scale'} <= values.keys()
+
+    probe.battery_until(0.1, 30)
+    assert node.governor.current == 30 and node.last_decision.tolerance == pytest.approx(0.10)
+    assert probe.received()[-2:] == [350, 30]
+
+
+def test_battery_in_0_to_100_is_accepted(graph, profile_path):
+    node = graph.governor(profile_path=profile_path)
+    probe = graph.probe()
+    probe.battery_until(10.0, 30)
+    assert node.governor.battery_level == pytest.approx(0.1) and node.governor.percent_scale
+    probe.battery_until(100.0, 350)
+    wait_until(lambda: probe.status(predicate=lambda s: values_of(s)['percentage_scale']
+                                    == '0..100'), what='percentage_scale 0..100')
+
+
+def test_nan_battery_is_unmeasured_safe_choice_and_warn(graph, profile_path):
+    node = graph.governor(profile_path=profile_path)
+    probe = graph.probe()
+    probe.battery_until(0.1, 30)
+    probe.battery_until(math.nan, 350)
+    assert node.last_decision.battery == 'unmeasured'
+
+    def unmeasured(s):
+        return s.level == DiagnosticStatus.WARN and values_of(s)['battery_state'] == 'unmeasured'
+
+    wait_until(lambda: probe.status(predicate=unmeasured), what='a WARN for the NaN battery')
+    status = probe.status(predicate=unmeasured)
+    assert 'NaN' in status.message and values_of(status)['battery_level'] == 'unknown'
+    assert node.counters()['battery_unmeasured'] >= 1
+
+
+def test_out_of_range_battery_is_rejected_and_counted(graph, profile_path):
+    node = graph.governor(profile_path=profile_path, log_throttle_s=60.0)
+    probe = graph.probe()
+    probe.battery_until(0.1, 30)
+    for bad in (-5.0, 150.0, math.inf):
+        before = node.counters().get('rejected_battery_out_of_range', 0)
+        probe.send_until(
+            probe.battery_pub, lambda: BatteryState(percentage=bad),
+            lambda: node.counters().get('rejected_battery_out_of_range', 0) > before,
+            f'percentage {bad} rejected')
+    more_decisions(node)
+    assert node.governor.battery_level == pytest.approx(0.1) and probe.last() == 30
+    assert not node.governor.percent_scale                      # 150 did not switch the scale
+    wait_until(lambda: probe.status('inputs', lambda s: int(
+        values_of(s).get('rejected_battery_out_of_range', 0)) >= 3), what='the counter')
+
+
+def test_stale_battery_falls_back_to_the_safe_choice(graph, profile_path):
+    node = graph.governor(profile_path=profile_path, battery_timeout_s=0.5)
+    probe = graph.probe()
+    probe.battery_until(0.1, 30)
+    wait_until(lambda: probe.last() == 350, what='the safe choice once the battery is stale')
+    assert node.last_decision.battery == 'stale'
+    wait_until(lambda: probe.status(predicate=lambda s: s.level == DiagnosticStatus.WARN
+                                    and 'stale' in s.message), what='a WARN for the stale battery')
+
+
+def test_hysteresis_battery_jitter_does_not_flip_the_timestep(graph, profile_path):
+    node = graph.governor(profile_path=profile_path)
+    probe = graph.probe()
+    probe.battery_until(0.66, 100)
+    for level in (0.64, 0.67, 0.64):                           # 0.64 alone would give T=50
+        probe.send_until(probe.battery_pub, lambda: BatteryState(percentage=level),
+                         battery_seen(node, level), f'battery {level}')
+        more_decisions(node)
+        assert probe.last() == 100
+        assert node.last_decision.level_used == pytest.approx(0.66)
+    assert probe.received().count(50) == 0
+    probe.battery_until(0.62, 50)                               # moved 0.04: recomputed
+
+
+def test_dwell_defers_a_second_change(graph, profile_path):
+    node = graph.governor(profile_path=profile_path, min_dwell_s=0.3)
+    probe = graph.probe()
+    probe.battery_until(0.1, 30)                                # first change: 350 -> 30
+
+    # A dwell that cannot pass during the test makes the deferral deterministic.
+    assert node.set_parameters([Parameter('min_dwell_s', value=3600.0)])[0].successful
+    probe.send_until(probe.battery_pub, lambda: BatteryState(percentage=1.0),
+                     lambda: node.last_decision.pending == 350, 'the change to 350 deferred')
+    more_decisions(node)
+    assert probe.received() == [350, 30] and node.governor.current == 30
+    assert node.governor.deferred >= 1
+    wait_until(lambda: probe.status(predicate=lambda s: values_of(s)['pending_timesteps']
+                                    == '350'), what='the pending change in diagnostics')
+
+    assert node.set_parameters([Parameter('min_dwell_s', value=0.3)])[0].successful
+    wait_until(lambda: probe.last() == 350, what='the deferred change once the dwell passed')
+    assert probe.received() == [350, 30, 350]
+    stamps = [t for t, _ in node.published]
+    assert all(b - a >= 0.3 for a, b in zip(stamps, stamps[1:]))
+
+
+def test_latency_budget_topic_tightens_the_choice_and_zero_clears_it(graph, profile_path):
+    node = graph.governor(profile_path=profile_path)
+    probe = graph.probe()
+    probe.send_until(probe.battery_pub, lambda: BatteryState(percentage=1.0),
+                     battery_seen(node, 1.0), 'a full battery')
+    probe.send_until(probe.budget_pub, lambda: Float64(data=50e-6),
+                     lambda: probe.last() == 100, 'T=100 under a 50 us budget')
+    assert node.get_parameter('latency_budget_s').value == pytest.approx(50e-6)
+    decision = node.last_decision
+    assert decision.relaxed == ('accuracy',) and decision.level == diagnostics.WARN
+
+    def relaxed(s):
+        return s.level == DiagnosticStatus.WARN and values_of(s)['relaxed'] == 'accuracy'
+
+    wait_until(lambda: probe.status(predicate=relaxed), what='a WARN for the relaxed accuracy')
+    assert values_of(probe.status(predicate=relaxed))['latency_budget_source'] == 'topic'
+
+    for bad in (math.nan, -1e-3, math.inf, 1e6):
+        before = node.counters().get('rejected_latency_budget_invalid', 0)
+        probe.send_until(
+            probe.budget_pub, lambda: Float64(data=bad),
+            lambda: node.counters().get('rejected_latency_budget_invalid', 0) > before,
+            f'budget {bad} rejected')
+    assert node.get_parameter('latency_budget_s').value == pytest.approx(50e-6)
+
+    probe.send_until(probe.budget_pub, lambda: Float64(data=0.0),
+                     lambda: probe.last() == 350, 'T=350 once the budget is cleared')
+    assert node.get_parameter('latency_budget_s').value == 0.0
+    assert probe.received()[-2:] == [100, 350]
+
+
+def test_latency_adapt_checks_the_budget_against_measured_speed(graph, profile_path):
+    node = graph.governor(profile_path=profile_path, latency_budget_s=200e-6)
+    probe = graph.probe()
+    probe.send_until(probe.battery_pub, lambda: BatteryState(percentage=1.0),
+                     battery_seen(node, 1.0), 'a full battery')
+
+    def three_times_slower():                   # this robot runs 3x slower than profiled
+        return Float64(data=3 * PROFILE.entry(node.governor.current).latency_infer_s)
+
+    probe.send_until(probe.latency_pub, three_times_slower,
+                     lambda: node.governor.latency_samples >= 3, 'latency samples')
+    more_decisions(node)
+    assert probe.last() == 350 and node.last_decision.latency_scale == 1.0    # not adapting
+    assert node.governor.latency_ratio == pytest.approx(3.0)
+
+    assert node.set_parameters([Parameter('latency_adapt', value=True)])[0].successful
+    wait_until(lambda: probe.last() == 100, what='T=100 with latencies scaled x3')
+    assert node.last_decision.latency_scale == pytest.approx(3.0)
+    assert node.last_decision.relaxed == ('accuracy',)
+
+
+@pytest.mark.parametrize('problem', ['missing', 'corrupt', 'binary', 'empty'])
+def test_bad_profile_publishes_the_fallback_with_error(graph, tmp_path, capfd, problem):
+    path = tmp_path / 'profile.yaml'
+    if problem == 'corrupt':
+        path.write_text('format: topspark_ros.profile\nentries: [{timesteps: 5\n')
+    elif problem == 'binary':
+        path.write_bytes(b'\x89PNG\r\n\x1a\n\xff\xfe\x00')
+    node = graph.governor(profile_path='' if problem == 'empty' else str(path),
+                          fallback_timesteps=123)
+    err = capfd.readouterr().err
+    assert 'ERROR' in err and ('profile_path is empty' if problem == 'empty' else str(path)) in err
+    assert {'missing': 'not found', 'corrupt': 'not valid YAML', 'binary': str(path),
+            'empty': 'empty'}[problem] in err
+
+    probe = graph.probe()
+    wait_until(lambda: probe.last() == 123, what='the fallback timestep')
+    wait_until(lambda: probe.status(predicate=lambda s: s.level == DiagnosticStatus.ERROR),
+               what='an ERROR decision status')
+    status = probe.status(predicate=lambda s: s.level == DiagnosticStatus.ERROR)
+    assert 'fallback' in status.message and values_of(status)['profile_error']
+    probe.send_until(probe.battery_pub, lambda: BatteryState(percentage=0.1),
+                     battery_seen(node, 0.1), 'a low battery')
+    more_decisions(node)
+    assert probe.received() == [123] and node.governor.profile is None    # the battery is moot
+
+
+def test_parameters_validated_with_a_reason(graph, profile_path, tmp_path):
+    node = graph.governor(profile_path=profile_path)
+
+    def rejected(*pairs):
+        result = node.set_parameters_atomically([Parameter(n, value=v) for n, v in pairs])
+        assert not result.successful, f'{pairs} was accepted'
+        return result.reason
+
+    assert 'must not exceed tolerance_empty' in rejected(('tolerance_full', 0.2))
+    assert 'must not exceed' in rejected(('tolerance_full', 0.05), ('tolerance_empty', 0.04))
+    assert 'out of range' in rejected(('min_dwell_s', -1.0))
+    assert 'out of range' in rejected(('decision_period_s', 0.0))
+    assert 'out of range' in rejected(('latency_budget_s', math.nan))
+    assert 'out of range' in rejected(('battery_reserve', 1.0))
+    assert 'out of range' in rejected(('fallback_timesteps', 0))
+    assert 'read-only' in rejected(('profile_path', str(tmp_path / 'other.yaml')))
+    assert rejected(('latency_adapt', 'yes'))                   # wrong type
+    assert node.governor.settings.tolerance_full == 0.01
+
+    # Both at once may pass through a state that one at a time would refuse.
+    assert node.set_parameters_atomically([Parameter('tolerance_full', value=0.2),
+                                           Parameter('tolerance_empty', value=0.3)]).successful
+    assert (node.governor.settings.tolerance_full, node.governor.settings.tolerance_empty) == (
+        0.2, 0.3)
+    timer = node._decision_timer
+    assert node.set_parameters([Parameter('decision_period_s', value=0.02)])[0].successful
+    assert node._decision_timer is not timer
+    more_decisions(node)                        # the new timer decides
+    assert node.describe_parameter('min_dwell_s').description
+
+
+def test_invalid_start_value_is_refused(graph, profile_path):
+    with pytest.raises(InvalidParameterValueException, match='tolerance_empty'):
+        graph.governor(profile_path=profile_path, tolerance_full=0.5)
+
+
+# ------------------------------------------------------------------------------ process
+
+
+@pytest.mark.parametrize('sig', [signal.SIGINT, signal.SIGTERM], ids=['SIGINT', 'SIGTERM'])
+def test_process_exits_0_on_signal(profile_path, sig):
+    namespace = f'/gp{os.getpid()}_{sig.name}'
+    env = dict(os.environ, ROS_DOMAIN_ID=str(PROCESS_DOMAIN_ID),
+               ROS_AUTOMATIC_DISCOVERY_RANGE='LOCALHOST',
+               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get('PYTHONPATH')])))
+    proc = subprocess.Popen(
+        [sys.executable, '-m', 'topspark_ros.nodes.governor', '--ros-args',
+         '-r', f'__ns:={namespace}', '-p', f'profile_path:={profile_path}'],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    g, thread = start_graph(PROCESS_DOMAIN_ID)
+    try:
+        probe = g.add(Probe(namespace, context=g.context))
+        probe.battery_until(0.1, 30)
+    finally:
+        stop_graph(g, thread)
+        proc.send_signal(sig)
+        try:
+            output, _ = proc.communicate(timeout=WAIT_S)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            output, _ = proc.communicate()
+    assert proc.returncode == 0, output
+    assert 'timesteps 30 (was 350)' in output, output

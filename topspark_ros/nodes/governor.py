@@ -1,0 +1,602 @@
+"""Governor node: picks the SNN timestep T from the battery level and the latency/energy budgets.
+
+Subscribes (relative names) ``battery_state`` (sensor_msgs/BatteryState, sensor-data QoS),
+``topspark/latency_budget`` (std_msgs/Float64 seconds, reliable) and ``topspark/latency``
+(std_msgs/Float64 seconds of compute per sample, from perception); publishes
+``topspark/timesteps`` (std_msgs/UInt16, reliable, transient local: a perception node started
+later still gets the command in force) and ``/diagnostics``. See DESIGN.md for the contract.
+
+Every ``decision_period_s`` the node turns the battery level into an accuracy tolerance
+(``battery_tolerance``: ``tolerance_full`` at a full battery, ``tolerance_empty`` at the
+``battery_reserve`` level and below), adds the budgets, and asks the TopSpark policy
+(``topspark.choose``) for the timestep; the reason it gives is kept for diagnostics.
+
+- Battery: ``percentage`` is 0..1, NaN when unmeasured. Values in (1, 100] come from a 0..100
+  producer (Gazebo's LinearBatteryPlugin with ``fix_issue_225``): they are divided by 100 and,
+  from then on, so is every value of that topic (at 0.9 % such a producer sends 0.9, which
+  must not read as 90 %). Negative, > 100 or infinite values are rejected (counted, warned
+  about, the last good level is kept). NaN (unmeasured), no message yet, or none for
+  ``battery_timeout_s`` all lead to the safe choice, ``battery_tolerance(None)`` = accuracy
+  first, with a WARN in diagnostics.
+- Hysteresis: the tolerance is recomputed only when the level moved at least
+  ``battery_hysteresis`` away from the level used for the last decision, so a level jittering
+  around a step between two timesteps does not flip T.
+- Dwell: a new T is published only when it differs from the current one and ``min_dwell_s``
+  has passed since the last change (a change wanted earlier is deferred, not dropped). The
+  first decision is published at once, when the node starts.
+- Budgets: ``latency_budget_s`` and ``energy_budget_j`` (0 = none). A ``topspark/latency_budget``
+  message sets the ``latency_budget_s`` parameter (0 clears it; NaN, negative or out-of-range
+  values are rejected and counted): the most recent of topic and parameter wins, and
+  ``ros2 param get`` shows the budget in force.
+- ``latency_adapt``: an exponential moving average (``latency_ema_alpha``) of measured /
+  profiled latency at the current T scales every profiled latency before the budget is
+  checked, so the budget is met on this robot rather than on the profiling machine. The first
+  ``LATENCY_SETTLE_SAMPLES`` samples after a change are skipped: they may still be of the old T.
+- Profile: ``profile_path`` (read-only) is loaded at start. Empty, missing or invalid is an
+  ERROR (log and diagnostics) and the node publishes ``fallback_timesteps`` instead; it never
+  stops for a bad file.
+
+The decision logic is ``TimestepGovernor``: plain Python with explicit times, no node or
+executor, so it can be tested (and reused) without a graph. The node feeds it messages and
+parameters and publishes. Times come from the node's clock (ROS time), so ``use_sim_time`` with
+a bridged ``/clock`` works; a clock jumping back (a bag or simulation restart) ends the dwell
+and marks the battery stale.
+"""
+
+from __future__ import annotations
+
+import collections
+from dataclasses import dataclass, fields, replace
+import math
+import sys
+import threading
+import time
+from typing import Any
+
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
+from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
+                                SetParametersResult)
+import rclpy
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+from rclpy.qos import DurabilityPolicy, QoSProfile, qos_profile_sensor_data, ReliabilityPolicy
+from rclpy.timer import Timer
+from sensor_msgs.msg import BatteryState
+from std_msgs.msg import Float64, UInt16
+
+from ..ros import diagnostics
+from ..topspark import battery_tolerance, choose, load_profile, Profile, Requirements
+
+MAX_TIMESTEPS = 1000            # the largest T perception accepts (its MAX_TIMESTEPS)
+LATENCY_SETTLE_SAMPLES = 2      # latency samples ignored after a change (maybe of the old T)
+MAX_LATENCY_BUDGET_S = 3600.0
+
+
+@dataclass
+class GovernorSettings:
+    """The parameters the decision uses (names and defaults as the node's parameters)."""
+
+    fallback_timesteps: int = 350
+    tolerance_full: float = 0.01
+    tolerance_empty: float = 0.10
+    battery_reserve: float = 0.2
+    latency_budget_s: float = 0.0       # 0: none
+    energy_budget_j: float = 0.0        # 0: none
+    battery_timeout_s: float = 5.0      # 0: a battery level never goes stale
+    min_dwell_s: float = 2.0
+    battery_hysteresis: float = 0.03
+    latency_adapt: bool = False
+    latency_ema_alpha: float = 0.2
+
+
+SETTINGS = frozenset(f.name for f in fields(GovernorSettings))
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One decision: the command in force, what the policy wants, and why."""
+
+    timesteps: int                  # the command in force after this decision
+    target: int                     # what the policy asks for now
+    published: bool                 # timesteps is new (or the first): publish it
+    pending: int | None             # target held back by min_dwell_s
+    dwell_left_s: float
+    level: bytes                    # diagnostics.OK / WARN / ERROR
+    message: str
+    reason: str                     # the policy's reason for target
+    relaxed: tuple[str, ...]
+    battery: str                    # 'ok', 'none', 'stale' or 'unmeasured'
+    battery_note: str
+    level_used: float | None        # the hysteresis-filtered level the tolerance came from
+    tolerance: float | None         # None on the profile fallback
+    latency_scale: float            # applied to the profiled latencies (1.0 when not adapting)
+
+
+class TimestepGovernor:
+    """The governor's decision state, without ROS: feed it messages and times, ask ``decide``.
+
+    ``profile`` None means the profile could not be loaded (``profile_error`` says why): every
+    decision is then ``settings.fallback_timesteps`` at level ERROR.
+    """
+
+    def __init__(self, profile: Profile | None, settings: GovernorSettings | None = None,
+                 profile_error: str = '') -> None:
+        self.profile = profile
+        self.profile_error = profile_error
+        self.settings = settings or GovernorSettings()
+        self.current: int | None = None         # the command in force (last published)
+        self.changed_at: float | None = None
+        self.changes = 0
+        self.deferred = 0                       # decisions that held a change back
+        self.percent_scale = False              # battery producer sends 0..100
+        self.battery_level: float | None = None     # normalised 0..1; None: unmeasured (NaN)
+        self.battery_stamp: float | None = None     # when the last accepted message arrived
+        self.level_used: float | None = None
+        self.latency_ratio: float | None = None     # EMA of measured / profiled at current T
+        self.latency_samples = 0
+        self._settle = 0
+
+    # ------------------------------------------------------------------ inputs
+
+    def battery(self, percentage: float, now: float) -> None:
+        """Take one ``BatteryState.percentage``; raises ValueError (state kept) if invalid."""
+        value = float(percentage)
+        if math.isnan(value):
+            self.battery_level, self.battery_stamp = None, now
+            return
+        if not 0.0 <= value <= 100.0:           # also rejects +-inf
+            raise ValueError(f'percentage {value!r} is outside 0..1 (and 0..100)')
+        if value > 1.0:
+            self.percent_scale = True
+        self.battery_level = value / 100.0 if self.percent_scale else value
+        self.battery_stamp = now
+
+    def latency(self, seconds: float) -> bool:
+        """Fold one measured compute latency into the scale; False if it could not be used.
+
+        Raises ValueError for a value that is not a finite number > 0."""
+        if not (math.isfinite(seconds) and seconds > 0.0):
+            raise ValueError(f'latency {seconds!r} s is not a finite number > 0')
+        if self.profile is None or self.current is None:
+            return False
+        if self._settle > 0:
+            self._settle -= 1
+            return False
+        try:
+            profiled = self.profile.entry(self.current).latency_infer_s
+        except KeyError:
+            return False
+        if profiled <= 0.0:
+            return False
+        ratio = seconds / profiled
+        alpha = self.settings.latency_ema_alpha
+        self.latency_ratio = (ratio if self.latency_ratio is None
+                              else self.latency_ratio + alpha * (ratio - self.latency_ratio))
+        self.latency_samples += 1
+        return True
+
+    @property
+    def latency_scale(self) -> float:
+        """Factor applied to the profiled latencies: the measured ratio when adapting, else 1."""
+        if self.settings.latency_adapt and self.latency_ratio is not None:
+            return self.latency_ratio
+        return 1.0
+
+    def battery_state(self, now: float) -> tuple[str, str]:
+        """('ok' | 'none' | 'stale' | 'unmeasured', a sentence for diagnostics)."""
+        timeout = self.settings.battery_timeout_s
+        if self.battery_stamp is None:
+            return 'none', 'no battery_state message yet: accuracy first'
+        age = now - self.battery_stamp
+        if age < 0.0:
+            return 'stale', 'the clock jumped back since the last battery_state: accuracy first'
+        if timeout > 0.0 and age > timeout:
+            return 'stale', (f'battery_state is stale (none for {age:.1f} s, battery_timeout_s '
+                             f'{timeout:g}): accuracy first')
+        if self.battery_level is None:
+            return 'unmeasured', 'battery percentage is NaN (unmeasured): accuracy first'
+        return 'ok', f'battery {self.battery_level:.3f}'
+
+    def dwell_left(self, now: float) -> float:
+        if self.changed_at is None or now < self.changed_at:    # none yet, or clock jumped back
+            return 0.0
+        return max(0.0, self.settings.min_dwell_s - (now - self.changed_at))
+
+    # ------------------------------------------------------------------ decision
+
+    def _scaled_profile(self, scale: float) -> Profile:
+        profile = self.profile
+        assert profile is not None
+        if scale == 1.0:
+            return profile
+        entries = tuple(replace(e, latency_infer_s=e.latency_infer_s * scale)
+                        for e in profile.entries)
+        return Profile(profile.baseline_timesteps, profile.platform, entries, profile.network,
+                       profile.metadata)
+
+    def decide(self, now: float) -> Decision:
+        """Choose T for the inputs so far; a change is applied only once the dwell has passed."""
+        s = self.settings
+        battery, battery_note = self.battery_state(now)
+        scale = self.latency_scale
+        notes = []
+        if self.profile is None:
+            target, relaxed, tolerance = s.fallback_timesteps, (), None
+            self.level_used = self.battery_level if battery == 'ok' else None
+            reason = (f'T={target}: fallback_timesteps, the profile is not loaded '
+                      f'({self.profile_error})')
+            level = diagnostics.ERROR
+        else:
+            if battery != 'ok':
+                self.level_used = None
+            elif (self.level_used is None
+                  or abs(self.battery_level - self.level_used) >= s.battery_hysteresis - 1e-9):
+                self.level_used = self.battery_level
+            tolerance = battery_tolerance(self.level_used, s.tolerance_full, s.tolerance_empty,
+                                          s.battery_reserve)
+            requirements = Requirements(tolerance, s.latency_budget_s or None,
+                                        s.energy_budget_j or None)
+            choice = choose(self._scaled_profile(scale), requirements)
+            target, relaxed, reason = choice.timesteps, choice.relaxed, choice.reason
+            level = diagnostics.WARN if relaxed or battery != 'ok' else diagnostics.OK
+            if scale != 1.0:
+                notes.append(f'profiled latencies scaled x{scale:.3g} (measured)')
+        if battery != 'ok' and self.profile is not None:
+            notes.insert(0, battery_note)
+
+        published, pending, dwell_left = False, None, 0.0
+        if target != self.current:
+            dwell_left = self.dwell_left(now)
+            if self.current is None or dwell_left <= 0.0:
+                self.current, self.changed_at = target, now
+                self.changes += 1
+                self._settle = LATENCY_SETTLE_SAMPLES
+                published = True
+            else:
+                pending = target
+                self.deferred += 1
+                notes.insert(0, f'holding T={self.current} for min_dwell_s ({dwell_left:.2f} s '
+                                f'left), then T={target}')
+        message = '; '.join([reason] + notes)
+        return Decision(self.current, target, published, pending, dwell_left, level, message,
+                        reason, tuple(relaxed), battery, battery_note, self.level_used,
+                        tolerance, scale)
+
+
+# ---------------------------------------------------------------------- node
+
+
+def _descriptor(description: str, *, read_only: bool = False,
+                integers: tuple[int, int] | None = None,
+                floats: tuple[float, float] | None = None) -> ParameterDescriptor:
+    descriptor = ParameterDescriptor(description=description, read_only=read_only)
+    if integers is not None:
+        descriptor.integer_range = [IntegerRange(from_value=integers[0], to_value=integers[1],
+                                                 step=1)]
+    if floats is not None:
+        descriptor.floating_point_range = [FloatingPointRange(from_value=floats[0],
+                                                              to_value=floats[1], step=0.0)]
+    return descriptor
+
+
+def _number(value: float | None, digits: int = 4) -> str:
+    return 'unknown' if value is None else f'{value:.{digits}g}'
+
+
+class GovernorNode(Node):
+    """Publishes the TopSpark timestep for the battery level and the budgets (module doc)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__('governor', **kwargs)
+        d = GovernorSettings()
+        # Registered before declaring, so values given at start (-p, params files) are checked.
+        self.add_on_set_parameters_callback(self._on_set_parameters)
+        self.declare_parameters('', [
+            ('profile_path', '', _descriptor(
+                'TopSpark profile (YAML, or a directory holding profile.yaml) loaded at start. '
+                'Empty, missing or invalid: ERROR, and fallback_timesteps is published.',
+                read_only=True)),
+            ('fallback_timesteps', d.fallback_timesteps, _descriptor(
+                'Timestep published when the profile cannot be loaded.',
+                integers=(1, MAX_TIMESTEPS))),
+            ('tolerance_full', d.tolerance_full, _descriptor(
+                'Accuracy loss accepted (fraction below the T0 accuracy) at a full battery; '
+                'must not exceed tolerance_empty.', floats=(0.0, 1.0))),
+            ('tolerance_empty', d.tolerance_empty, _descriptor(
+                'Accuracy loss accepted at the battery_reserve level and below.',
+                floats=(0.0, 1.0))),
+            ('battery_reserve', d.battery_reserve, _descriptor(
+                'Battery level (0..1) from which the tolerance is tolerance_empty.',
+                floats=(0.0, 0.95))),
+            ('latency_budget_s', d.latency_budget_s, _descriptor(
+                'Inference latency budget per sample in seconds; 0: none. The '
+                'topspark/latency_budget topic sets it at run time.',
+                floats=(0.0, MAX_LATENCY_BUDGET_S))),
+            ('energy_budget_j', d.energy_budget_j, _descriptor(
+                'Inference energy budget per sample in joules; 0: none.', floats=(0.0, 1e6))),
+            ('battery_timeout_s', d.battery_timeout_s, _descriptor(
+                'A battery level older than this is stale (safe choice: accuracy first); '
+                '0: never stale.', floats=(0.0, 86400.0))),
+            ('min_dwell_s', d.min_dwell_s, _descriptor(
+                'Minimum seconds between two timestep changes; an earlier change is deferred.',
+                floats=(0.0, 3600.0))),
+            ('battery_hysteresis', d.battery_hysteresis, _descriptor(
+                'The battery level must move this much from the level of the last decision '
+                'before the tolerance is recomputed (prevents flipping at a step).',
+                floats=(0.0, 0.5))),
+            ('decision_period_s', 0.5, _descriptor(
+                'Seconds between decisions (and diagnostics).', floats=(0.01, 60.0))),
+            ('latency_adapt', d.latency_adapt, _descriptor(
+                'Scale the profiled latencies by measured/profiled latency at the current T '
+                '(moving average of topspark/latency) before checking the latency budget.')),
+            ('latency_ema_alpha', d.latency_ema_alpha, _descriptor(
+                'Weight of a new topspark/latency sample in the moving average.',
+                floats=(0.001, 1.0))),
+            ('log_throttle_s', 5.0, _descriptor(
+                'Minimum seconds between two warnings of the same kind.', floats=(0.0, 3600.0))),
+        ])
+        self.add_post_set_parameters_callback(self._on_parameters_set)
+
+        self._lock = threading.Lock()           # governor state, counters, last decision
+        self._counters: collections.Counter[str] = collections.Counter()
+        self._last_warned: dict[str, float] = {}
+        self._reported_rejected = 0
+        self._budget_source = 'parameter'
+        self._decision_timer: Timer | None = None
+        self._last_decision: Decision | None = None
+        self._last_battery = 'none'
+        self.decisions = 0
+        self.published: collections.deque[tuple[float, int]] = collections.deque(maxlen=100)
+        latched = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
+                             durability=DurabilityPolicy.TRANSIENT_LOCAL)
+        reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+        self._timesteps_pub = self.create_publisher(UInt16, 'topspark/timesteps', latched)
+        self._diagnostics_pub = self.create_publisher(DiagnosticArray, '/diagnostics', reliable)
+        profile, error = self._load_profile()
+        self._governor = TimestepGovernor(profile, GovernorSettings(), error)
+        self._apply(self.get_parameters_by_prefix(''))
+
+        self.create_subscription(BatteryState, 'battery_state', self._on_battery,
+                                 qos_profile_sensor_data)
+        self.create_subscription(Float64, 'topspark/latency_budget', self._on_latency_budget,
+                                 reliable)
+        self.create_subscription(Float64, 'topspark/latency', self._on_latency, reliable)
+        self._decide()                          # the first decision goes out at once
+        source = self.get_parameter('profile_path').value if profile else 'no profile'
+        self.get_logger().info(f'ready: {source}, T={self._governor.current}')
+
+    # ---------------------------------------------------------------- parameters
+
+    def _on_set_parameters(self, parameters: list[Parameter]) -> SetParametersResult:
+        """Cross-parameter checks (ranges, types and read-only are the descriptors' job)."""
+        new = {p.name: p.value for p in parameters}
+
+        def value(name: str) -> Any:
+            if name in new:
+                return new[name]
+            return self.get_parameter(name).value if self.has_parameter(name) else None
+
+        full, empty = value('tolerance_full'), value('tolerance_empty')
+        if full is not None and empty is not None and full > empty:
+            return SetParametersResult(
+                successful=False,
+                reason=f'tolerance_full ({full:g}) must not exceed tolerance_empty ({empty:g}): '
+                       'a lower battery may only accept more accuracy loss')
+        return SetParametersResult(successful=True)
+
+    def _on_parameters_set(self, parameters: list[Parameter]) -> None:
+        self._apply({p.name: p for p in parameters})
+
+    def _apply(self, parameters: dict[str, Parameter]) -> None:
+        """Copy accepted values into the governor's settings; re-arm the decision timer."""
+        with self._lock:
+            for name, p in parameters.items():
+                if name in SETTINGS:
+                    setattr(self._governor.settings, name, p.value)
+            if 'latency_budget_s' in parameters:
+                self._budget_source = 'parameter'
+            if 'log_throttle_s' in parameters:
+                self._throttle_s = float(parameters['log_throttle_s'].value)
+        if 'decision_period_s' in parameters:
+            if self._decision_timer is not None:
+                self.destroy_timer(self._decision_timer)
+            self._decision_timer = self.create_timer(parameters['decision_period_s'].value,
+                                                     self._decide)
+
+    # ---------------------------------------------------------------- profile
+
+    def _load_profile(self) -> tuple[Profile | None, str]:
+        path = self.get_parameter('profile_path').value
+        profile, error = None, ''
+        if not path:
+            error = 'profile_path is empty (no profile given)'
+        else:
+            try:
+                profile = load_profile(path)
+            except Exception as exc:            # any bad file: fall back, never stop
+                error = str(exc) if path in str(exc) else f'{path}: {exc}'
+            if profile is not None:
+                bad = [T for T in profile.timesteps if not 1 <= T <= MAX_TIMESTEPS]
+                if bad:
+                    profile, error = None, (f'{path}: timesteps {bad} are outside 1..'
+                                            f'{MAX_TIMESTEPS}, which perception accepts')
+        if error:
+            self.get_logger().error(
+                f'cannot load the TopSpark profile: {error}. Publishing fallback_timesteps='
+                f'{self.get_parameter("fallback_timesteps").value} instead')
+        return profile, error
+
+    # ---------------------------------------------------------------- callbacks
+
+    def _now(self) -> float:
+        return self.get_clock().now().nanoseconds * 1e-9
+
+    def _on_battery(self, msg: BatteryState) -> None:
+        now = self._now()
+        with self._lock:
+            was_percent = self._governor.percent_scale
+            try:
+                self._governor.battery(msg.percentage, now)
+                error = ''
+            except ValueError as exc:
+                error = str(exc)
+            level = self._governor.battery_level
+            switched = self._governor.percent_scale and not was_percent
+            self._counters['battery_messages'] += 1
+            if not error and math.isnan(msg.percentage):
+                self._counters['battery_unmeasured'] += 1
+        if error:
+            kept = 'unknown' if level is None else f'{level:.3f}'
+            self._reject('battery_out_of_range', f'battery_state: {error}; ignored, keeping the '
+                                                 f'battery level {kept}')
+        elif switched:
+            self.get_logger().warning(
+                f'battery_state percentage {msg.percentage:g} > 1: this producer sends 0..100; '
+                'dividing its values by 100 from now on')
+
+    def _on_latency_budget(self, msg: Float64) -> None:
+        value = msg.data
+        if not (math.isfinite(value) and value >= 0.0):
+            self._reject('latency_budget_invalid',
+                         f'topspark/latency_budget: {value!r} is not a number of seconds >= 0 '
+                         '(0 clears the budget); ignored')
+            return
+        if value != self.get_parameter('latency_budget_s').value:   # no parameter event spam
+            result = self.set_parameters([Parameter('latency_budget_s', Parameter.Type.DOUBLE,
+                                                    float(value))])[0]
+            if not result.successful:
+                self._reject('latency_budget_invalid',
+                             f'topspark/latency_budget: {result.reason}; ignored')
+                return
+        with self._lock:
+            self._budget_source = 'topic'
+            self._counters['latency_budget_messages'] += 1
+
+    def _on_latency(self, msg: Float64) -> None:
+        with self._lock:
+            try:
+                used = self._governor.latency(msg.data)
+                error = ''
+            except ValueError as exc:
+                error, used = str(exc), False
+            if used:
+                self._counters['latency_samples_used'] += 1
+        if error:
+            self._reject('latency_invalid', f'topspark/latency: {error}; ignored')
+
+    def _decide(self) -> None:
+        now = self._now()
+        with self._lock:
+            before = self._governor.current
+            decision = self._governor.decide(now)
+            self._last_decision = decision
+            battery_changed = decision.battery != self._last_battery
+            self._last_battery = decision.battery
+            self.decisions += 1
+        if decision.published:
+            self._timesteps_pub.publish(UInt16(data=decision.timesteps))
+            self.published.append((now, decision.timesteps))
+            change = 'first command' if before is None else f'was {before}'
+            self.get_logger().info(f'timesteps {decision.timesteps} ({change}): '
+                                   f'{decision.message}')
+        if battery_changed and decision.battery in ('stale', 'unmeasured'):
+            self.get_logger().warning(decision.battery_note)
+        self._diagnostics_pub.publish(diagnostics.array(
+            self.get_clock().now().to_msg(), [self._decision_status(decision, now),
+                                              self._input_status()]))
+
+    # ---------------------------------------------------------------- diagnostics
+
+    def _reject(self, reason: str, text: str) -> None:
+        """Count a rejected input by reason and warn, at most once per log_throttle_s each."""
+        with self._lock:
+            self._counters[f'rejected_{reason}'] += 1
+            count = self._counters[f'rejected_{reason}']
+            now = time.monotonic()
+            due = now - self._last_warned.get(reason, -math.inf) >= self._throttle_s
+            if due:
+                self._last_warned[reason] = now
+        if due:
+            self.get_logger().warning(f'{text} [{reason}: {count} so far]')
+
+    def counters(self) -> dict[str, int]:
+        """Message counters, 'rejected_<reason>' among them (a snapshot)."""
+        with self._lock:
+            return dict(self._counters)
+
+    @property
+    def governor(self) -> TimestepGovernor:
+        """The decision state (read it; change it through parameters and topics)."""
+        return self._governor
+
+    @property
+    def last_decision(self) -> Decision | None:
+        with self._lock:
+            return self._last_decision
+
+    def _decision_status(self, d: Decision, now: float) -> DiagnosticStatus:
+        with self._lock:
+            g = self._governor
+            s = g.settings
+            age = None if g.battery_stamp is None else now - g.battery_stamp
+            values = {
+                'timesteps': d.timesteps, 'target_timesteps': d.target,
+                'pending_timesteps': '' if d.pending is None else d.pending,
+                'reason': d.reason, 'relaxed': ', '.join(d.relaxed) or 'none',
+                'battery_state': d.battery, 'battery_level': _number(g.battery_level),
+                'battery_level_used': _number(d.level_used), 'battery_age_s': _number(age, 3),
+                'percentage_scale': '0..100' if g.percent_scale else '0..1',
+                'tolerance': _number(d.tolerance),
+                'latency_budget_s': s.latency_budget_s,
+                'latency_budget_source': self._budget_source,
+                'energy_budget_j': s.energy_budget_j,
+                'latency_adapt': s.latency_adapt, 'latency_scale': _number(d.latency_scale),
+                'latency_ratio_measured': _number(g.latency_ratio),
+                'latency_samples': g.latency_samples,
+                'min_dwell_s': s.min_dwell_s, 'dwell_left_s': _number(d.dwell_left_s, 3),
+                'changes': g.changes, 'deferred_decisions': g.deferred,
+                'profile': self.get_parameter('profile_path').value,
+                'profile_error': g.profile_error,
+            }
+        return diagnostics.status(self.get_name(), 'decision', d.level, d.message, values)
+
+    def _input_status(self) -> DiagnosticStatus:
+        counts = self.counters()
+        rejected = sum(v for k, v in counts.items() if k.startswith('rejected_'))
+        new_rejected, self._reported_rejected = (rejected - self._reported_rejected, rejected)
+        if new_rejected:
+            level = diagnostics.WARN
+            message = f'{new_rejected} input(s) rejected in the last period'
+        else:
+            level = diagnostics.OK
+            message = f'{counts.get("battery_messages", 0)} battery messages'
+        values: dict[str, Any] = {
+            'battery_messages': counts.get('battery_messages', 0),
+            'battery_unmeasured': counts.get('battery_unmeasured', 0),
+            'latency_budget_messages': counts.get('latency_budget_messages', 0),
+            'latency_samples_used': counts.get('latency_samples_used', 0),
+            'rejected': rejected,
+        }
+        values.update(sorted((k, v) for k, v in counts.items() if k.startswith('rejected_')))
+        return diagnostics.status(self.get_name(), 'inputs', level, message, values)
+
+
+def main(args: list[str] | None = None) -> int:
+    """Spin the node; return 0 on SIGINT/SIGTERM."""
+    try:
+        with rclpy.init(args=args):
+            node = GovernorNode()
+            try:
+                rclpy.spin(node)
+            except (KeyboardInterrupt, ExternalShutdownException):
+                pass
+            finally:
+                node.destroy_node()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
