@@ -106,17 +106,20 @@ def pretrained_path(spec: SweepSpec, split: str) -> Path:
     return Path(spec.pretrained_dir or '.') / f'pretrained_{split}.npz'
 
 
-def ensure_pretrained(spec: SweepSpec, split: str) -> Path:
-    """Train (once) the T0 network every point of ``split`` starts from; cached on disk."""
+def ensure_pretrained(spec: SweepSpec, split: str, timing: bool = False) -> Path:
+    """Train (once) the T0 network every point of ``split`` starts from; cached on disk.
+    ``timing``: the network latency is timed on (the pretrained one, else one epoch at T0)."""
     path = pretrained_path(spec, split)
+    epochs = spec.pretrain_epochs
+    if timing and not epochs:
+        path, epochs = path.with_name('timing_network.npz'), 1
     if not path.is_file():
         data = _split_data(spec, split)
         net = Network(replace_params(spec.config(), {'seed': spec.seed}))
         prob = net.input_probability(data.train_images)
-        for _ in range(spec.pretrain_epochs):
+        for _ in range(epochs):
             present(net, prob, spec.baseline_timesteps, True)
-        save_checkpoint(path, net, None, {'pretrain_epochs': spec.pretrain_epochs,
-                                          'split': split})
+        save_checkpoint(path, net, None, {'pretrain_epochs': epochs, 'split': split})
     return path
 
 
@@ -213,6 +216,30 @@ class Runner:
                 yield futures[fut], fut.result()
 
 
+def measure_latency(spec: SweepSpec, settings: dict[str, Any], samples: int = 1000,
+                    repeats: int = 3) -> tuple[float, float]:
+    """Seconds per inference and per training sample, best of ``repeats``, measured one point
+    at a time in this process (the sweep's parallel points time each other's contention).
+    The network starts from the cached T0-trained one, so spike counts are realistic."""
+    import copy
+
+    data = _split_data(spec, 'test')
+    base, _, _ = load_checkpoint(ensure_pretrained(spec, 'test', timing=True))
+    base.config = replace_params(base.config, settings)
+    T = settings['timesteps']
+    test_prob = base.input_probability(data.test_images[:samples])
+    train_prob = base.input_probability(data.train_images[:samples])
+    warm_up()
+    best = {'infer': np.inf, 'train': np.inf}
+    for _ in range(repeats):
+        for mode, prob, learn in (('infer', test_prob, False), ('train', train_prob, True)):
+            net = copy.deepcopy(base)
+            start = time.perf_counter()
+            net.run_probability(prob, T, learn)
+            best[mode] = min(best[mode], (time.perf_counter() - start) / len(prob))
+    return best['infer'], best['train']
+
+
 def sensitivity_timesteps(spec: SweepSpec) -> int:
     if spec.sensitivity_timesteps:
         return spec.sensitivity_timesteps
@@ -269,15 +296,17 @@ def run_sweep(spec: SweepSpec, out_dir: Path, runner: Runner | None = None,
     enhanced = dict(zip(short, enhanced_tests))
     enhanced[T0] = analysis[T0]
 
-    # Step 4: the profile.
+    # Step 4: the profile, with latency timed one point at a time.
     entries = []
-    for T in timesteps:
+    for T in tqdm(timesteps, desc='step 4: timing', disable=not runner.progress):
         res = enhanced[T]
         rule = best[T][0] if T in best else EnhancementRule()
+        latency_infer_s, latency_train_s = measure_latency(
+            spec, {'timesteps': T, **res['overrides']}, 200 if spec.quick else 1000)
         entries.append(ProfileEntry(
             timesteps=T, accuracy=res['accuracy'],
             accuracy_baseline_params=analysis[T]['accuracy'],
-            latency_train_s=res['latency_train_s'], latency_infer_s=res['latency_infer_s'],
+            latency_train_s=latency_train_s, latency_infer_s=latency_infer_s,
             energy_train_j=res['energy'][spec.platform]['train_j'] or 0.0,
             energy_infer_j=res['energy'][spec.platform]['infer_j'],
             params=dict(res['overrides']),
@@ -286,10 +315,8 @@ def run_sweep(spec: SweepSpec, out_dir: Path, runner: Runner | None = None,
                    'input_spikes': res['infer_ops']['input_spikes'],
                    'exc_spikes': res['infer_ops']['exc_spikes'],
                    'energy_by_platform': res['energy'],
-                   'cpu_energy_infer_j': energy.cpu_energy(res['latency_infer_s'],
-                                                           spec.cpu_power_w),
-                   'cpu_energy_train_j': energy.cpu_energy(res['latency_train_s'],
-                                                           spec.cpu_power_w),
+                   'cpu_energy_infer_j': energy.cpu_energy(latency_infer_s, spec.cpu_power_w),
+                   'cpu_energy_train_j': energy.cpu_energy(latency_train_s, spec.cpu_power_w),
                    'memory_weights_mib': base.n_inputs * base.n_neurons * 4 / 2**20}))
     profile = Profile(T0, spec.platform, tuple(entries), spec.network,
                       {'dataset': spec.dataset, 'epochs': spec.epochs, 'seed': spec.seed,
