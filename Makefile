@@ -25,11 +25,18 @@ demo: $(STAMP)
 	$(BIN)/topspark-evaluate --model $(RUN_DIR)/model.npz --dataset mnist_5k \
 		--timesteps 350 --out $(RUN_DIR)/result.json
 
-test: $(STAMP)
+# colcon only runs setup.py (no ROS needed): its own venv, used by test/test_colcon_build.py.
+COLCON_VENV := .venv-colcon
+
+$(COLCON_VENV)/bin/colcon:
+	$(PYTHON) -m venv $(COLCON_VENV)
+	$(COLCON_VENV)/bin/python -m pip install --quiet colcon-common-extensions==0.3.0
+
+test: $(STAMP) $(COLCON_VENV)/bin/colcon
 	$(BIN)/python -m pytest -q test
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_engine.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) $(COLCON_VENV) build *.egg-info

@@ -35,6 +35,7 @@ setup(
             'perception_node = topspark_ros.nodes.perception:main',
             'metrics_node = topspark_ros.nodes.metrics:main',
             'governor_node = topspark_ros.nodes.governor:main',
+            'topspark-bringup = topspark_ros.bringup:main',
         ],
     },
 )

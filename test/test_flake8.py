@@ -12,6 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.mark.linter
 def test_flake8():
     pytest.importorskip('flake8')
-    result = subprocess.run([sys.executable, '-m', 'flake8', 'topspark_ros', 'test', 'benchmarks',
-                             'setup.py'], cwd=ROOT, capture_output=True, text=True)
+    paths = ['topspark_ros', 'test', 'benchmarks', 'launch', 'setup.py']
+    result = subprocess.run([sys.executable, '-m', 'flake8', *paths], cwd=ROOT,
+                            capture_output=True, text=True)
     assert result.returncode == 0, f'flake8 found problems:\n{result.stdout}{result.stderr}'

@@ -1,0 +1,50 @@
+"""The topspark_ros graph as a Python launch description; same graph as topspark.launch.xml.
+
+The XML file is canonical (topspark-bringup runs it without ROS launch, and the tests check it);
+this one is for users who prefer Python launch files or want to include the graph from one.
+Large camera frames from another process: see config/fastdds_large_frames.xml.
+"""
+
+from launch import LaunchDescription
+from launch.actions import DeclareLaunchArgument
+from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
+from launch_ros.actions import Node
+from launch_ros.substitutions import FindPackageShare
+
+PACKAGE = 'topspark_ros'
+
+
+def generate_launch_description() -> LaunchDescription:
+    """Declare the arguments and the perception, governor and metrics nodes."""
+    params_file = LaunchConfiguration('params_file')
+    image_topic = LaunchConfiguration('image_topic')
+    battery_topic = LaunchConfiguration('battery_topic')
+    namespace = LaunchConfiguration('namespace')
+    return LaunchDescription([
+        DeclareLaunchArgument(
+            'params_file',
+            default_value=PathJoinSubstitution([FindPackageShare(PACKAGE), 'config',
+                                                'topspark.yaml']),
+            description='Parameter file for all nodes (/** and /**/node-name sections)'),
+        DeclareLaunchArgument(
+            'image_topic', default_value='/camera/image_raw',
+            description='Camera topic; image_topic/compressed is used for compressed frames'),
+        DeclareLaunchArgument(
+            'battery_topic', default_value='/battery_state',
+            description='sensor_msgs/BatteryState topic'),
+        DeclareLaunchArgument(
+            'namespace', default_value='',
+            description='Namespace of the three nodes and their topspark/* topics'),
+        Node(
+            package=PACKAGE, executable='perception_node', name='perception',
+            namespace=namespace, output='screen', parameters=[params_file],
+            remappings=[('image', image_topic),
+                        ('image/compressed', [image_topic, '/compressed'])]),
+        Node(
+            package=PACKAGE, executable='governor_node', name='governor',
+            namespace=namespace, output='screen', parameters=[params_file],
+            remappings=[('battery_state', battery_topic)]),
+        Node(
+            package=PACKAGE, executable='metrics_node', name='metrics',
+            namespace=namespace, output='screen', parameters=[params_file]),
+    ])

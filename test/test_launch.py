@@ -1,0 +1,535 @@
+"""Launch files, the parameter file and topspark-bringup, checked without ROS launch.
+
+ROS launch is not installable here, so the shipped files are checked by what can run: the
+bringup parser (the same strict subset it runs), stdlib XML, ``ast`` for the Python launch file,
+``setup.py`` for the executables, and real nodes built with the parameter file (a mistyped value,
+e.g. ``5`` for a double, stops a node from starting). With ROS launch installed (a ROS CI) the
+files are also loaded by ``launch`` itself. Each rclpy test uses its own Context and a domain id
+from the pid (ROS2_NOTES section 4); processes get another one.
+"""
+
+import ast
+import dataclasses
+import os
+from pathlib import Path
+import re
+import shlex
+import signal
+import subprocess
+import sys
+import time
+from xml.etree import ElementTree
+
+import pytest
+import rclpy
+from rclpy.context import Context
+from rclpy.node import Node
+import yaml
+
+from topspark_ros import bringup
+from topspark_ros.bringup import BringupError, LaunchFileError, LaunchSpec, load_launch
+
+ROOT = Path(__file__).resolve().parents[1]
+LAUNCH_XML = ROOT / 'launch' / 'topspark.launch.xml'
+LAUNCH_PY = ROOT / 'launch' / 'topspark.launch.py'
+CONFIG = ROOT / 'config' / 'topspark.yaml'
+NODE_NAMES = ('perception', 'governor', 'metrics')
+DOMAIN_ID = 1 + (os.getpid() + 25) % 100            # safe ids are 0..101 (ROS docs)
+PROCESS_DOMAIN_ID = 1 + (os.getpid() + 75) % 100
+WAIT_S = 60.0
+# Declared by rclpy itself in every node, not by ours.
+BUILTIN_PARAMETERS = {'use_sim_time', 'start_type_description_service'}
+
+
+def source_share(package: str) -> Path:
+    """find-pkg-share against this source tree, whatever is installed."""
+    if package != 'topspark_ros':
+        raise LookupError(f'package {package!r} not found')
+    return ROOT
+
+
+def console_scripts() -> dict[str, str]:
+    """setup.py's console_scripts as {name: 'module:function'}, read with ast."""
+    tree = ast.parse((ROOT / 'setup.py').read_text())
+    for call in ast.walk(tree):
+        if isinstance(call, ast.Call) and getattr(call.func, 'id', '') == 'setup':
+            entry_points = next(k.value for k in call.keywords if k.arg == 'entry_points')
+            scripts = ast.literal_eval(entry_points)['console_scripts']
+            return dict((part.strip() for part in line.split('=', 1)) for line in scripts)
+    raise AssertionError('no setup() call in setup.py')
+
+
+def literal(node: ast.AST | None, constants: dict[str, object] | None = None) -> object:
+    """The value of a literal or of a module constant's name; None for anything computed."""
+    if isinstance(node, ast.Name):
+        return (constants or {}).get(node.id)
+    try:
+        return ast.literal_eval(node) if node is not None else None
+    except ValueError:
+        return None
+
+
+def python_launch() -> tuple[dict[str, object], list[dict[str, object]], list[str]]:
+    """From launch/topspark.launch.py: {arg: literal default}, the Node() keyword arguments
+    (literals only, remappings as their source names) and the PathJoinSubstitution parts."""
+    tree = ast.parse(LAUNCH_PY.read_text())
+    constants = {target.id: literal(statement.value) for statement in tree.body
+                 if isinstance(statement, ast.Assign) for target in statement.targets
+                 if isinstance(target, ast.Name)}
+    arguments: dict[str, object] = {}
+    nodes: list[dict[str, object]] = []
+    paths: list[object] = []
+    for call in ast.walk(tree):
+        if not isinstance(call, ast.Call) or not isinstance(call.func, ast.Name):
+            continue
+        keywords = {k.arg: k.value for k in call.keywords}
+        if call.func.id == 'DeclareLaunchArgument':
+            arguments[literal(call.args[0])] = literal(keywords.get('default_value'))
+        elif call.func.id == 'Node':
+            node = {key: literal(value, constants) for key, value in keywords.items()}
+            node['remappings'] = [literal(pair.elts[0])
+                                  for pair in keywords.get('remappings', ast.List([])).elts]
+            nodes.append(node)
+        elif call.func.id == 'PathJoinSubstitution':
+            paths += [literal(part) for part in call.args[0].elts]
+    return arguments, nodes, paths
+
+
+def write_launch(tmp_path: Path, body: str, name: str = 'test.launch.xml') -> Path:
+    path = tmp_path / name
+    path.write_text(f'<launch>\n{body}\n</launch>\n')
+    return path
+
+
+def only(spec: LaunchSpec, name: str) -> LaunchSpec:
+    """The launch spec reduced to one node."""
+    return dataclasses.replace(spec, nodes=tuple(n for n in spec.nodes if n.name == name))
+
+
+@pytest.fixture
+def context():
+    ctx = Context()
+    rclpy.init(context=ctx, domain_id=DOMAIN_ID)
+    yield ctx
+    rclpy.try_shutdown(context=ctx)
+
+
+@pytest.fixture
+def built(context):
+    """Build nodes from a LaunchSpec through bringup (the exact cli_args); destroyed after."""
+    made: list = []
+
+    def build(spec: LaunchSpec) -> list:
+        nodes = bringup.create_nodes(spec, context)
+        made.extend(nodes)
+        return nodes
+
+    yield build
+    for node in reversed(made):
+        node.destroy_node()
+
+
+# ------------------------------------------------------------------------------ the launch files
+
+
+def test_xml_launch_is_well_formed_and_in_the_subset():
+    root = ElementTree.parse(LAUNCH_XML).getroot()
+    assert root.tag == 'launch'
+    assert {e.tag for e in root.iter()} <= {'launch', 'arg', 'node', 'param', 'remap'}
+    assert [n.get('name') for n in root.iter('node')] == list(NODE_NAMES)
+
+
+def test_xml_launch_resolves_to_the_graph():
+    spec = load_launch(LAUNCH_XML, find_share=source_share)
+    assert spec.arguments == {'params_file': str(CONFIG), 'image_topic': '/camera/image_raw',
+                              'battery_topic': '/battery_state', 'namespace': ''}
+    nodes = {n.name: n for n in spec.nodes}
+    assert list(nodes) == list(NODE_NAMES)
+    assert {n: nodes[n].executable for n in nodes} == {
+        'perception': 'perception_node', 'governor': 'governor_node', 'metrics': 'metrics_node'}
+    for node in spec.nodes:
+        assert node.param_files == (CONFIG,) and node.params == ()
+        assert node.namespace == '' and node.fully_qualified_name == f'/{node.name}'
+    assert nodes['perception'].remaps == (
+        ('image', '/camera/image_raw'), ('image/compressed', '/camera/image_raw/compressed'))
+    assert nodes['governor'].remaps == (('battery_state', '/battery_state'),)
+    assert nodes['metrics'].remaps == ()
+
+
+def test_python_launch_matches_xml():
+    spec = load_launch(LAUNCH_XML, find_share=source_share)
+    arguments, nodes, paths = python_launch()
+    assert list(arguments) == list(spec.arguments)
+    raw = {a.get('name'): a.get('default')
+           for a in ElementTree.parse(LAUNCH_XML).getroot().iter('arg')}
+    for name, default in arguments.items():
+        if default is not None:                     # literal defaults must be the same text
+            assert default == raw[name], name
+    assert [(n['package'], n['executable'], n['name']) for n in nodes] == [
+        (n.package, n.executable, n.name) for n in spec.nodes]
+    assert [n['remappings'] for n in nodes] == [[s for s, _ in n.remaps] for n in spec.nodes]
+    assert all(n['output'] == x.output for n, x in zip(nodes, spec.nodes))
+    assert paths == [None, 'config', 'topspark.yaml']     # FindPackageShare(PACKAGE), ...
+
+
+def test_launch_executables_are_console_scripts():
+    """`ros2 launch` runs exec from lib/topspark_ros, which setup.py's console_scripts fill."""
+    scripts = console_scripts()
+    _, nodes, _ = python_launch()
+    executables = {n.executable for n in load_launch(LAUNCH_XML, find_share=source_share).nodes}
+    executables |= {n['executable'] for n in nodes}
+    missing = sorted(executables - set(scripts))
+    assert not missing, f'not in setup.py console_scripts: {missing}'
+    # ros2 run / ros2 launch and topspark-bringup must run the same module.
+    for executable, target in bringup.EXECUTABLES.items():
+        assert scripts[executable].split(':')[0] == target.split(':')[0], executable
+    assert scripts.get('topspark-bringup') == 'topspark_ros.bringup:main'
+
+
+def test_parameter_files_exist_under_config():
+    raw = {a.get('name'): a.get('default')
+           for a in ElementTree.parse(LAUNCH_XML).getroot().iter('arg')}
+    assert raw['params_file'] == '$(find-pkg-share topspark_ros)/config/topspark.yaml'
+    for node in load_launch(LAUNCH_XML, find_share=source_share).nodes:
+        for path in node.param_files:
+            assert path.parent == ROOT / 'config' and path.is_file()
+    _, _, paths = python_launch()
+    assert ROOT.joinpath(*paths[1:]).is_file()
+    assert (ROOT / 'config' / 'fastdds_large_frames.xml').is_file()
+
+
+def test_launch_frontend_parses_both_files_when_ros_launch_is_installed():
+    pytest.importorskip('launch_xml')
+    frontend = pytest.importorskip('launch.frontend')
+    sources = pytest.importorskip('launch.launch_description_sources')
+    launch_ros_actions = pytest.importorskip('launch_ros.actions')
+    root, parser = frontend.Parser.load(str(LAUNCH_XML))
+    description = parser.parse_description(root)
+    assert sum(isinstance(e, launch_ros_actions.Node) for e in description.entities) == 3
+    description = sources.PythonLaunchDescriptionSource(
+        str(LAUNCH_PY)).try_get_launch_description_without_context()
+    assert sum(isinstance(e, launch_ros_actions.Node) for e in description.entities) == 3
+
+
+# ------------------------------------------------------------------------------ parameter file
+
+
+def test_yaml_sections_are_namespace_proof_and_match_the_nodes():
+    data = yaml.safe_load(CONFIG.read_text())
+    assert data['/**']['ros__parameters'] == {'use_sim_time': False}
+    sections = [key for key in data if key != '/**']
+    # `/**/name`, not `name`: a plain `perception:` is ignored once namespace:=robot1 is used.
+    assert all(key.startswith('/**/') for key in sections), sections
+    assert all(data[key]['ros__parameters'] for key in data), 'an empty section'
+    launched = {n.name for n in load_launch(LAUNCH_XML, find_share=source_share).nodes}
+    assert {key[len('/**/'):] for key in sections} == launched
+
+
+@pytest.mark.parametrize('name', NODE_NAMES)
+def test_node_declares_every_yaml_parameter_with_its_type(built, name):
+    """Start the node with config/topspark.yaml; every key is declared, typed and applied, and
+    every parameter the node declares is documented in the file."""
+    data = yaml.safe_load(CONFIG.read_text())
+    section = f'/**/{name}'
+    assert section in data, f'config/topspark.yaml has no {section} section'
+    expected = {**data['/**']['ros__parameters'], **data[section]['ros__parameters']}
+    (node,) = built(only(load_launch(LAUNCH_XML, find_share=source_share), name))
+    declared = node.get_parameters_by_prefix('')
+    undeclared = sorted(set(expected) - set(declared))
+    assert not undeclared, f'{section} keys that {type(node).__name__} does not declare: ' \
+                           f'{undeclared}'
+    for key, value in expected.items():
+        actual = declared[key].value
+        assert type(actual) is type(value) and actual == value, (key, actual, value)
+    missing = sorted(set(declared) - set(expected) - BUILTIN_PARAMETERS)
+    assert not missing, f'parameters of {name} not in config/topspark.yaml: {missing}'
+
+
+def test_node_section_applies_under_a_namespace(built, tmp_path):
+    data = yaml.safe_load(CONFIG.read_text())
+    data['/**/perception']['ros__parameters'].update(timesteps=123, n_neurons=20)
+    params = tmp_path / 'params.yaml'
+    params.write_text(yaml.safe_dump(data))
+    spec = load_launch(LAUNCH_XML, {'params_file': str(params), 'namespace': 'robot1',
+                                    'image_topic': 'front/image'}, find_share=source_share)
+    (node,) = built(only(spec, 'perception'))
+    assert node.get_fully_qualified_name() == '/robot1/perception'
+    assert node.get_parameter('timesteps').value == 123
+    assert set(node.stream_reliability) == {'/robot1/front/image',
+                                            '/robot1/front/image/compressed', '/robot1/events'}
+
+
+def test_inline_params_win_over_files_as_in_ros2_launch(built, tmp_path):
+    """launch_ros writes <param name value> to a file keyed by the node's full name, after the
+    <param from> files; with -p they would lose against a /**/perception section."""
+    params = tmp_path / 'params.yaml'
+    params.write_text('/**/perception:\n  ros__parameters:\n    timesteps: 40\n'
+                      '    n_neurons: 20\n    log_throttle_s: 2.0\n    save_path: x.npz\n')
+    path = write_launch(tmp_path, f'''
+  <node pkg="topspark_ros" exec="perception_node" name="perception" namespace="robot1">
+    <param name="log_throttle_s" value="9.5"/>
+    <param from="{params}"/>
+    <param name="timesteps" value="41"/>
+    <param name="save_path" value=""/>
+    <param name="learning" value="true"/>
+  </node>''')
+    (spec_node,) = load_launch(path).nodes
+    assert spec_node.inline_parameters() == {'/robot1/perception': {'ros__parameters': {
+        'log_throttle_s': 9.5, 'timesteps': 41, 'save_path': '', 'learning': True}}}
+    assert spec_node.cli_args()[:5] == ['--ros-args', '--params-file', str(params),
+                                        '--params-file', bringup.INLINE_PLACEHOLDER]
+    (node,) = built(load_launch(path))
+    assert node.get_parameter('timesteps').value == 41
+    assert node.get_parameter('log_throttle_s').value == 9.5
+    assert node.get_parameter('save_path').value == ''
+    assert node.get_parameter('learning').value is True
+    assert node.get_parameter('n_neurons').value == 20
+
+
+def test_param_values_are_typed_like_ros2_launch():
+    assert [bringup.typed_value(v) for v in ('1', '1.0', 'true', 'False', 'abc', '', "'7'",
+                                             '[1, 2]', '[1, a]', '{a: 1}', '~', ': x')] == [
+        1, 1.0, True, False, 'abc', '', '7', [1, 2], '[1, a]', '{a: 1}', '~', ': x']
+
+
+def test_a_mistyped_parameter_names_the_node(context, tmp_path):
+    params = tmp_path / 'params.yaml'
+    params.write_text('/**/perception:\n  ros__parameters:\n    log_throttle_s: 5\n')
+    spec = load_launch(LAUNCH_XML, {'params_file': str(params)}, find_share=source_share)
+    with pytest.raises(BringupError, match=r'node /perception \(perception_node\) failed to '
+                                           r'start: InvalidParameterTypeException'):
+        bringup.create_nodes(only(spec, 'perception'), context)
+
+
+# ------------------------------------------------------------------------------ the parser
+
+
+NODE = '<node pkg="topspark_ros" exec="perception_node" name="perception"{}>{}</node>'
+REFUSED = {
+    'include': ('  <include file="other.launch.xml"/>', 2, r'<include>: element not supported'),
+    'group': (f'  <group>\n    {NODE.format("", "")}\n  </group>', 2,
+              r'<group>: element not supported'),
+    'push_ros_namespace': ('  <push_ros_namespace namespace="x"/>', 2,
+                           r'<push_ros_namespace>: element not supported'),
+    'let': ('  <let name="a" value="1"/>', 2, r'<let>: element not supported'),
+    'env in node': ('\n' + NODE.format('', '<env name="A" value="1"/>'), 3,
+                    r'<env>: element not supported'),
+    'node attribute': (NODE.format(' respawn="true"', ''), 2,
+                       r"<node>: attribute 'respawn' not supported"),
+    'arg attribute': ('  <arg name="a" default="1" choices="1"/>', 2,
+                      r"<arg>: attribute 'choices' not supported"),
+    'param type': (NODE.format('', '\n<param name="a" value="1" type="str"/>'), 3,
+                   r"<param>: attribute 'type' not supported"),
+    'param from and name': (NODE.format('', '<param from="x.yaml" name="a"/>'), 2,
+                            r"<param>: attribute 'name' not supported"),
+    'remap without to': (NODE.format('', '<remap from="a"/>'), 2,
+                         r"<remap>: missing attribute 'to'"),
+    'other substitution': (NODE.format(' namespace="$(env HOME)"', ''), 2,
+                           r'substitution \$\(env \.\.\.\) not supported'),
+    'nested substitution': ('  <arg name="a" default="$(var $(var b))"/>', 2,
+                            r'malformed or nested substitution'),
+    'undeclared var': (NODE.format(' namespace="$(var ns)"', ''), 2,
+                       r'\$\(var ns\) is not a launch argument'),
+    'unknown exec': ('<node pkg="topspark_ros" exec="camera_node"/>', 2,
+                     r"<node>: exec='camera_node' is not an in-process executable"),
+    'other package': ('<node pkg="usb_cam" exec="usb_cam_node_exe"/>', 2,
+                      r"pkg='usb_cam': only topspark_ros nodes"),
+    'unknown package share': ('<arg name="a" default="$(find-pkg-share nope_pkg)"/>', 2,
+                              r"<arg>: .*package 'nope_pkg' not found"),
+    'text': ('  hello', 1, r'<launch>: unexpected text'),
+    'bad output': (NODE.format(' output="xterm"', ''), 2, r'output=.xterm. must be one of'),
+    'bad namespace': (NODE.format(' namespace="a b"', ''), 2, r'not a valid namespace'),
+    'missing param file': (NODE.format('', '<param from="/nonexistent/p.yaml"/>'), 2,
+                           r'parameter file .*/nonexistent/p.yaml.* does not exist'),
+    'duplicate node': (f'{NODE.format("", "")}\n{NODE.format("", "")}', 3,
+                       r'/perception is already defined on line 2'),
+    'arg without value': ('<arg name="a"/>', 2, r"argument 'a' has no default"),
+    'malformed xml': ('\n\n  <node pkg="topspark_ros"', 5, r'not well-formed XML'),
+}
+
+
+@pytest.mark.parametrize('case', REFUSED)
+def test_parser_refuses_what_it_does_not_run(tmp_path, case):
+    body, line, message = REFUSED[case]
+    path = write_launch(tmp_path, body)
+    with pytest.raises(LaunchFileError) as error:
+        load_launch(path, find_share=source_share)
+    text = str(error.value)
+    assert text.startswith(f'{path}:{line}: '), text
+    assert re.search(message, text), text
+
+
+def test_root_must_be_launch(tmp_path):
+    path = tmp_path / 'x.launch.xml'
+    path.write_text('<launch-file/>')
+    with pytest.raises(LaunchFileError, match=r'x.launch.xml:1: <launch-file>: the root'):
+        load_launch(path)
+
+
+def test_command_line_arguments(tmp_path):
+    spec = load_launch(LAUNCH_XML, {'namespace': '/robot1', 'battery_topic': 'bat',
+                                    'image_topic': '$(var namespace)'}, find_share=source_share)
+    assert spec.arguments['namespace'] == '/robot1'
+    assert all(n.namespace == '/robot1' for n in spec.nodes)
+    assert [n.remaps for n in spec.nodes][1] == (('battery_state', 'bat'),)
+    assert spec.nodes[0].remaps[0] == ('image', '$(var namespace)')     # values are literal
+    with pytest.raises(LaunchFileError, match=r'unknown launch argument\(s\) nmespace; '
+                                              r'declared: params_file, image_topic'):
+        load_launch(LAUNCH_XML, {'nmespace': 'x'}, find_share=source_share)
+    assert bringup.parse_overrides(['a:=1', 'b:=x:=y', 'a:=2', 'c:=']) == {
+        'a': '2', 'b': 'x:=y', 'c': ''}
+    with pytest.raises(LaunchFileError, match=r"'a=1' must look like name:=value"):
+        bringup.parse_overrides(['a=1'])
+
+
+def test_list_prints_the_resolved_graph(capsys, monkeypatch):
+    monkeypatch.setattr(bringup, 'find_package_share', source_share)
+    assert bringup.main([str(LAUNCH_XML), '--list', 'namespace:=robot1',
+                         'image_topic:=camera/image']) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[:7] == [f'launch file: {LAUNCH_XML}', 'arguments:',
+                       f'  params_file:={CONFIG}', '  image_topic:=camera/image',
+                       '  battery_topic:=/battery_state', '  namespace:=robot1', 'nodes:']
+    assert out[7] == ('  /robot1/perception: topspark_ros perception_node -> '
+                      'topspark_ros.nodes.perception:PerceptionNode (output=screen)')
+    assert out[8:11] == [f'    params file: {CONFIG}', '    remap: image:=camera/image',
+                         '    remap: image/compressed:=camera/image/compressed']
+    assert shlex.split(out[11].split(': ', 1)[1]) == [
+        '--ros-args', '--params-file', str(CONFIG), '-r', 'image:=camera/image',
+        '-r', 'image/compressed:=camera/image/compressed', '-r', '__node:=perception',
+        '-r', '__ns:=/robot1']
+    assert [line for line in out if not line.startswith('    ')][-2:] == [
+        '  /robot1/governor: topspark_ros governor_node -> '
+        'topspark_ros.nodes.governor:GovernorNode (output=screen)',
+        '  /robot1/metrics: topspark_ros metrics_node -> '
+        'topspark_ros.nodes.metrics:MetricsNode (output=screen)']
+
+
+def test_list_needs_no_rclpy_and_errors_exit_2(tmp_path):
+    """--list and the parser are stdlib only (plus ament_index_python when present)."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    code = ('import sys; from topspark_ros import bringup; '
+            f'rc = bringup.main([{str(LAUNCH_XML)!r}, "--list"]); '
+            'assert "rclpy" not in sys.modules; sys.exit(rc)')
+    result = subprocess.run([sys.executable, '-c', code], env=env, capture_output=True,
+                            text=True, timeout=WAIT_S)
+    assert result.returncode == 0, result.stderr
+    assert '/perception: topspark_ros perception_node' in result.stdout
+    bad = write_launch(tmp_path, '<include file="x"/>')
+    result = subprocess.run([sys.executable, '-m', 'topspark_ros.bringup', str(bad), '--list'],
+                            env=env, capture_output=True, text=True, timeout=WAIT_S)
+    assert result.returncode == 2
+    assert f'error: {bad}:2: <include>: element not supported' in result.stderr
+
+
+def test_missing_node_module_names_the_executable(monkeypatch):
+    monkeypatch.setitem(bringup.EXECUTABLES, 'ghost_node', 'topspark_ros.nodes.ghost:GhostNode')
+    with pytest.raises(BringupError, match=r"executable 'ghost_node': module "
+                                           r'topspark_ros.nodes.ghost .* does not exist'):
+        bringup.load_node_class('ghost_node')
+    monkeypatch.setitem(bringup.EXECUTABLES, 'ghost_node', 'topspark_ros.bringup:GhostNode')
+    with pytest.raises(BringupError, match=r'topspark_ros.bringup has no class GhostNode'):
+        bringup.load_node_class('ghost_node')
+    for executable in bringup.EXECUTABLES.keys() - {'ghost_node'}:
+        assert issubclass(bringup.load_node_class(executable), Node)
+
+
+def test_find_package_share(tmp_path, monkeypatch):
+    monkeypatch.setenv('AMENT_PREFIX_PATH', str(tmp_path))         # indexes nothing
+    assert bringup.find_package_share('topspark_ros') == ROOT       # source tree fallback
+    with pytest.raises(LookupError, match="package 'nope_pkg' not found"):
+        bringup.find_package_share('nope_pkg')
+    # pip-installed data files under sys.prefix, AMENT_PREFIX_PATH unset: found there.
+    pytest.importorskip('ament_index_python')
+    (tmp_path / 'share' / 'topspark_ros').mkdir(parents=True)
+    index = tmp_path / 'share' / 'ament_index' / 'resource_index' / 'packages'
+    index.mkdir(parents=True)
+    (index / 'topspark_ros').touch()
+    monkeypatch.delenv('AMENT_PREFIX_PATH')
+    monkeypatch.setattr(sys, 'prefix', str(tmp_path))
+    assert bringup.find_package_share('topspark_ros') == tmp_path / 'share' / 'topspark_ros'
+    assert os.environ['AMENT_PREFIX_PATH'] == str(tmp_path)
+
+
+# ------------------------------------------------------------------------------ bringup runs
+
+
+def small_graph(tmp_path: Path, namespace: str) -> tuple[Path, Path]:
+    """A launch file with only perception (20 neurons) and its params; returns (launch, model)."""
+    model = tmp_path / 'model.npz'
+    params = tmp_path / 'params.yaml'
+    params.write_text(yaml.safe_dump({
+        '/**': {'ros__parameters': {'use_sim_time': False}},
+        '/**/perception': {'ros__parameters': {
+            'n_neurons': 20, 'timesteps': 20, 'save_path': str(model),
+            'save_on_shutdown': True, 'input_reliability': 'reliable'}}}))
+    launch = write_launch(tmp_path, f'''
+  <arg name="params_file" default="{params}"/>
+  <arg name="namespace" default="{namespace}"/>
+  <node pkg="topspark_ros" exec="perception_node" name="perception"
+        namespace="$(var namespace)" output="screen">
+    <param from="$(var params_file)"/>
+    <param name="timesteps" value="30"/>
+    <remap from="image" to="camera/image_raw"/>
+  </node>''')
+    return launch, model
+
+
+def bringup_process(launch: Path, log: Path, *args: str) -> subprocess.Popen:
+    env = dict(os.environ, ROS_DOMAIN_ID=str(PROCESS_DOMAIN_ID),
+               ROS_AUTOMATIC_DISCOVERY_RANGE='LOCALHOST',
+               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get('PYTHONPATH')])))
+    with open(log, 'w') as stream:
+        return subprocess.Popen([sys.executable, '-m', 'topspark_ros.bringup', str(launch),
+                                 *args], env=env, stdout=stream, stderr=subprocess.STDOUT)
+
+
+def finish(proc: subprocess.Popen, log: Path) -> str:
+    try:
+        proc.wait(timeout=WAIT_S)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    return log.read_text()
+
+
+def test_bringup_runs_for_a_duration_and_exits_0(tmp_path):
+    launch, model = small_graph(tmp_path, f'/bringup{os.getpid()}')
+    log = tmp_path / 'bringup.log'
+    output = finish(bringup_process(launch, log, '--duration', '2'), log)
+    assert f'running 1 node(s): /bringup{os.getpid()}/perception for 2 s' in output, output
+    assert 'stopping: duration elapsed' in output, output
+    assert 'model saved to' in output and model.is_file(), output
+
+
+@pytest.mark.parametrize('sig', [signal.SIGINT, signal.SIGTERM], ids=['SIGINT', 'SIGTERM'])
+def test_bringup_runs_the_graph_and_stops_on_signal(tmp_path, sig):
+    """The node runs in the process with its name, namespace, remap and parameters applied."""
+    namespace = f'/bringup{os.getpid()}_{sig.name}'
+    launch, model = small_graph(tmp_path, namespace)
+    log = tmp_path / 'bringup.log'
+    proc = bringup_process(launch, log)
+    ctx = Context()
+    rclpy.init(context=ctx, domain_id=PROCESS_DOMAIN_ID)
+    probe = Node('probe', context=ctx)
+    try:
+        topics: dict = {}
+        end = time.monotonic() + WAIT_S
+        while time.monotonic() < end and proc.poll() is None:
+            if ('perception', namespace) in probe.get_node_names_and_namespaces():
+                topics = dict(probe.get_subscriber_names_and_types_by_node('perception',
+                                                                           namespace))
+                if {f'{namespace}/camera/image_raw', f'{namespace}/image/compressed'} <= set(
+                        topics):
+                    break
+            time.sleep(0.1)
+        assert f'{namespace}/camera/image_raw' in topics, (topics, log.read_text())
+        assert f'{namespace}/image/compressed' in topics
+    finally:
+        probe.destroy_node()
+        rclpy.try_shutdown(context=ctx)
+        proc.send_signal(sig)
+        output = finish(proc, log)
+    assert proc.returncode == 0, output
+    assert 'stopping: signal' in output and 'model saved to' in output, output
+    assert model.is_file()

@@ -1,0 +1,600 @@
+"""topspark-bringup: run the nodes of a launch XML file in one process, without ROS launch.
+
+ROS 2 ``launch`` is not installable from PyPI, so a pip-only machine (CI, the demo venv) cannot
+run ``ros2 launch``. This runner reads the same launch file and builds the nodes with rclpy, so
+the file that ships is the file that is tested. It also shows how the graph runs as one process
+(rclpy has no component containers): all nodes share one executor, and messages between them
+never leave the process.
+
+Usage::
+
+    topspark-bringup LAUNCH_XML [name:=value ...] [--duration S] [--list]
+
+Supported subset of the launch XML format. Any other element, attribute, text or substitution
+is an error that names the file, the line and the element, so files cannot drift silently into
+features this runner would ignore::
+
+    <launch>                                        root; children: arg, node
+      <arg name="N" [default="V"] [description="D"]/>
+      <node pkg="topspark_ros" exec="E" [name="N"] [namespace="NS"]
+            [output="screen|log|both|own_log"]>
+        <param from="FILE.yaml"/>                   -> --params-file FILE.yaml
+        <param name="K" value="V"/>                 -> see below
+        <remap from="A" to="B"/>                    -> -r A:=B
+      </node>
+    </launch>
+
+Substitutions, in every attribute: ``$(var NAME)`` (the ``NAME:=value`` given on the command
+line, else the argument's default) and ``$(find-pkg-share PKG)`` (ament index, see
+``find_package_share``). Substituted text is not substituted again. ``exec`` must be a key of
+``EXECUTABLES``; each node is built with ``use_global_arguments=False`` and
+``cli_args=['--ros-args', '--params-file', FILE, ..., '--params-file', INLINE, '-r', 'A:=B',
+..., '-r', '__node:=NAME', '-r', '__ns:=/NS']``. As ros2 launch does, the ``<param name value>``
+of a node are typed as YAML and written to a temporary file (INLINE) keyed by the node's full
+name, placed after its ``<param from>`` files, so they override the files wherever they stand
+in the node element. (``-p K:=V`` would not always: rclpy 9.1.2 merges a node's matching
+sections in the order their keys first appear, later keys winning, and files every ``-p`` under
+``/**``; a ``-p`` after a file with a ``/**/NAME`` section loses against that section.)
+
+Differences from ``ros2 launch``: one process and one executor instead of one process per node
+(``output`` is accepted and ignored: everything goes to this console); an undeclared
+``name:=value`` argument is an error instead of being ignored. As with ``ros2 launch``, relative
+``param from`` paths are taken from the current directory.
+
+Shutdown: on SIGINT or SIGTERM, or after ``--duration`` seconds, the nodes stop being spun;
+each node that has a ``close()`` method gets it called (perception saves its model there;
+``close()`` returning False means a failed save), then every node is destroyed. Exit status:
+0 clean, 1 a node failed to start or to close, 2 a usage or launch file error.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+import importlib
+import os
+from pathlib import Path
+import re
+import shlex
+import signal
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from typing import Any, Callable, Sequence
+from xml.etree import ElementTree
+from xml.parsers import expat
+
+import yaml
+
+PACKAGE = 'topspark_ros'
+
+# Executables that can run in this process: name (as in setup.py console_scripts and in the
+# launch file's `exec`) -> 'module:NodeClass'. Modules are imported only when a node runs.
+EXECUTABLES = {
+    'perception_node': 'topspark_ros.nodes.perception:PerceptionNode',
+    'governor_node': 'topspark_ros.nodes.governor:GovernorNode',
+    'metrics_node': 'topspark_ros.nodes.metrics:MetricsNode',
+}
+
+OUTPUTS = ('screen', 'log', 'both', 'own_log')
+INLINE_PLACEHOLDER = '<inline-params.yaml>'    # --list: the temporary file of <param name value>
+SPIN_PERIOD_S = 0.1     # how soon a signal or the end of --duration is noticed
+
+# Allowed attributes (required, optional) per element; children per element.
+_ATTRIBUTES = {
+    'launch': ((), ()),
+    'arg': (('name',), ('default', 'description')),
+    'node': (('pkg', 'exec'), ('name', 'namespace', 'output')),
+    'remap': (('from', 'to'), ()),
+}
+_CHILDREN = {'launch': ('arg', 'node'), 'node': ('param', 'remap')}
+_SUBSTITUTION = re.compile(r'\$\(\s*([^\s()]+)\s*([^()]*?)\s*\)')
+_NAME = re.compile(r'[A-Za-z_][A-Za-z0-9_]*\Z')
+
+
+class LaunchFileError(Exception):
+    """A launch file outside the supported subset, or a value that does not resolve."""
+
+
+class BringupError(Exception):
+    """A node that cannot be loaded or started."""
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    """One resolved ``<node>``: what to build and with which ROS arguments."""
+
+    package: str
+    executable: str
+    name: str | None
+    namespace: str                                  # '' or absolute, e.g. '/robot1'
+    output: str
+    param_files: tuple[Path, ...]                   # <param from>, in file order
+    params: tuple[tuple[str, str], ...]             # <param name value>, win over the files
+    remaps: tuple[tuple[str, str], ...]
+    line: int
+
+    @property
+    def fully_qualified_name(self) -> str:
+        """'/ns/name', or the namespace plus '<default name>' when the file gives no name."""
+        return f'{self.namespace}/{self.name or "<default name>"}'
+
+    @property
+    def target(self) -> str:
+        """The 'module:Class' this node's executable maps to."""
+        return EXECUTABLES[self.executable]
+
+    def inline_parameters(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """The ``<param name value>`` as a parameter file, the way ros2 launch writes it.
+
+        launch_ros puts them in a temporary file keyed by the node's full name, after the
+        ``<param from>`` files, so they win over the files (see the module docstring).
+        """
+        key = self.fully_qualified_name if self.name else '/**'
+        return {key: {'ros__parameters': {name: typed_value(value)
+                                          for name, value in self.params}}}
+
+    def cli_args(self, inline_file: str | os.PathLike[str] | None = None) -> list[str]:
+        """The node's own ROS arguments (passed with ``use_global_arguments=False``).
+
+        ``inline_file``: where ``inline_parameters()`` was written (a placeholder if None).
+        """
+        args = ['--ros-args']
+        for path in self.param_files:
+            args += ['--params-file', str(path)]
+        if self.params:
+            args += ['--params-file', str(inline_file or INLINE_PLACEHOLDER)]
+        for source, target in self.remaps:
+            args += ['-r', f'{source}:={target}']
+        if self.name:
+            args += ['-r', f'__node:={self.name}']
+        if self.namespace:
+            args += ['-r', f'__ns:={self.namespace}']
+        return args
+
+
+@dataclass(frozen=True)
+class LaunchSpec:
+    """A parsed launch file: the final argument values and the nodes, in file order."""
+
+    path: Path
+    arguments: dict[str, str]
+    nodes: tuple[NodeSpec, ...]
+
+
+def typed_value(text: str) -> Any:
+    """A ``<param value>`` typed as ros2 launch does without ``type=``: YAML, else the text.
+
+    Accepted are what a ROS parameter can hold: bool, int, float, str, or a list of one of them.
+    """
+    if not text:
+        return ''
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+    scalars = {bool, int, float, str}
+    kinds = {type(item) for item in value} if isinstance(value, list) else set()
+    if type(value) in scalars or (len(kinds) == 1 and kinds <= scalars):
+        return value
+    return text
+
+
+# ------------------------------------------------------------------------------ package share
+
+
+def find_package_share(package: str) -> Path:
+    """Share directory of ``package``: the ament index, else this source tree for topspark_ros.
+
+    pip-installed ROS wheels put share/ under ``sys.prefix`` but do not set AMENT_PREFIX_PATH,
+    so it is set to ``sys.prefix`` when unset and the package's share directory exists there.
+    An editable install (``pip install -e .``) installs no data files; the source tree's own
+    launch/ and config/ then serve, which also keeps edits to them effective without a reinstall.
+    """
+    if not os.environ.get('AMENT_PREFIX_PATH') and (Path(sys.prefix) / 'share' / package).is_dir():
+        os.environ['AMENT_PREFIX_PATH'] = sys.prefix
+    try:
+        from ament_index_python.packages import get_package_share_directory
+    except ImportError:
+        pass
+    else:
+        try:
+            return Path(get_package_share_directory(package))
+        except (LookupError, OSError, ValueError):  # not indexed, or AMENT_PREFIX_PATH unset
+            pass
+    source_root = Path(__file__).resolve().parent.parent
+    if package == PACKAGE and (source_root / 'package.xml').is_file():
+        return source_root
+    raise LookupError(f'package {package!r} not found in the ament index (AMENT_PREFIX_PATH='
+                      f'{os.environ.get("AMENT_PREFIX_PATH", "<unset>")!r})')
+
+
+# ------------------------------------------------------------------------------ parsing
+
+
+def _read_xml(path: Path) -> tuple[ElementTree.Element, dict[ElementTree.Element, int]]:
+    """Parse with expat into ElementTree elements, keeping each element's line number."""
+    builder = ElementTree.TreeBuilder()
+    lines: dict[ElementTree.Element, int] = {}
+    parser = expat.ParserCreate()
+
+    def start(tag: str, attributes: dict[str, str]) -> None:
+        lines[builder.start(tag, attributes)] = parser.CurrentLineNumber
+
+    parser.StartElementHandler = start
+    parser.EndElementHandler = builder.end
+    parser.CharacterDataHandler = builder.data
+    try:
+        with open(path, 'rb') as stream:
+            parser.ParseFile(stream)
+    except OSError as exc:
+        raise LaunchFileError(f'{path}: cannot read: {exc.strerror or exc}') from exc
+    except expat.ExpatError as exc:
+        raise LaunchFileError(f'{path}:{exc.lineno}: not well-formed XML: '
+                              f'{expat.ErrorString(exc.code)}') from exc
+    return builder.close(), lines
+
+
+class _Parser:
+    """Checks one file against the subset and resolves it; every error names file and line."""
+
+    def __init__(self, path: Path, overrides: dict[str, str],
+                 find_share: Callable[[str], Path]) -> None:
+        self.path = path
+        self.overrides = overrides
+        self.find_share = find_share
+        self.arguments: dict[str, str] = {}
+
+    def error(self, element: ElementTree.Element, message: str) -> LaunchFileError:
+        return LaunchFileError(f'{self.path}:{self.lines.get(element, "?")}: '
+                               f'<{element.tag}>: {message}')
+
+    def parse(self) -> LaunchSpec:
+        root, self.lines = _read_xml(self.path)
+        if root.tag != 'launch':
+            raise self.error(root, 'the root element must be <launch>')
+        self.attributes(root, *_ATTRIBUTES['launch'])
+        self.check(root)
+        nodes: list[NodeSpec] = []
+        for child in root:
+            if child.tag == 'arg':
+                self.declare(child)
+            else:
+                nodes.append(self.node(child))
+        unknown = sorted(set(self.overrides) - set(self.arguments))
+        if unknown:
+            raise LaunchFileError(
+                f'{self.path}: unknown launch argument(s) {", ".join(unknown)}; declared: '
+                f'{", ".join(self.arguments) or "none"}')
+        seen: dict[str, int] = {}
+        for node in nodes:
+            if node.name and node.fully_qualified_name in seen:
+                raise LaunchFileError(
+                    f'{self.path}:{node.line}: <node>: {node.fully_qualified_name} is already '
+                    f'defined on line {seen[node.fully_qualified_name]}')
+            seen[node.fully_qualified_name] = node.line
+        return LaunchSpec(self.path, dict(self.arguments), tuple(nodes))
+
+    def check(self, element: ElementTree.Element) -> None:
+        """Refuse unknown children, unknown or missing attributes, and text, recursively."""
+        if (element.text or '').strip():
+            raise self.error(element, f'unexpected text {element.text.strip()!r}')
+        allowed = _CHILDREN.get(element.tag, ())
+        for child in element:
+            if child.tag not in allowed:
+                inside = ', '.join(f'<{tag}>' for tag in allowed) or 'nothing'
+                raise self.error(child, f'element not supported by topspark-bringup (inside '
+                                        f'<{element.tag}> it reads {inside}; see the subset '
+                                        'in topspark_ros/bringup.py)')
+            if (child.tail or '').strip():
+                raise self.error(child, f'unexpected text {child.tail.strip()!r} after it')
+            if child.tag == 'param':
+                kind = 'from' if 'from' in child.attrib else 'name'
+                self.attributes(child, ('from',) if kind == 'from' else ('name', 'value'), ())
+            else:
+                self.attributes(child, *_ATTRIBUTES[child.tag])
+            self.check(child)
+
+    def attributes(self, element: ElementTree.Element, required: Sequence[str],
+                   optional: Sequence[str]) -> None:
+        for attribute in element.attrib:
+            if attribute not in required and attribute not in optional:
+                allowed = ', '.join(list(required) + list(optional)) or 'none'
+                raise self.error(element, f'attribute {attribute!r} not supported by '
+                                          f'topspark-bringup (allowed here: {allowed})')
+        for attribute in required:
+            if attribute not in element.attrib:
+                raise self.error(element, f'missing attribute {attribute!r}')
+
+    def substitute(self, element: ElementTree.Element, attribute: str) -> str:
+        """Resolve $(var) and $(find-pkg-share) in one attribute; refuse anything else."""
+        text = element.attrib[attribute]
+
+        def replace(match: re.Match[str]) -> str:
+            kind, value = match.group(1), match.group(2)
+            if kind == 'var':
+                if value not in self.arguments:
+                    raise self.error(element, f'{attribute}={text!r}: $(var {value}) is not a '
+                                              'launch argument declared above')
+                return self.arguments[value]
+            if kind == 'find-pkg-share':
+                try:
+                    return str(self.find_share(value))
+                except LookupError as exc:
+                    raise self.error(element, f'{attribute}={text!r}: {exc}') from None
+            raise self.error(element, f'{attribute}={text!r}: substitution $({kind} ...) not '
+                                      'supported by topspark-bringup (only $(var NAME) and '
+                                      '$(find-pkg-share PKG))')
+
+        matches = list(_SUBSTITUTION.finditer(text))
+        if '$(' in _SUBSTITUTION.sub('', text):
+            raise self.error(element, f'{attribute}={text!r}: malformed or nested substitution')
+        pieces = []
+        position = 0
+        for match in matches:
+            pieces += [text[position:match.start()], replace(match)]
+            position = match.end()
+        return ''.join(pieces) + text[position:]
+
+    def declare(self, element: ElementTree.Element) -> None:
+        name = self.substitute(element, 'name')
+        if not _NAME.match(name):
+            raise self.error(element, f'argument name {name!r} is not a valid name')
+        if name in self.arguments:
+            raise self.error(element, f'argument {name!r} is declared twice')
+        if name in self.overrides:
+            self.arguments[name] = self.overrides[name]     # literal, as in ros2 launch
+        elif 'default' in element.attrib:
+            self.arguments[name] = self.substitute(element, 'default')
+        else:
+            raise self.error(element, f'argument {name!r} has no default; give {name}:=VALUE')
+
+    def node(self, element: ElementTree.Element) -> NodeSpec:
+        value = {key: self.substitute(element, key) for key in element.attrib}
+        if value['pkg'] != PACKAGE:
+            raise self.error(element, f'pkg={value["pkg"]!r}: only {PACKAGE} nodes can run in '
+                                      'this process')
+        if value['exec'] not in EXECUTABLES:
+            raise self.error(element, f'exec={value["exec"]!r} is not an in-process executable '
+                                      f'(known: {", ".join(sorted(EXECUTABLES))})')
+        name = value.get('name') or None
+        if name is not None and not _NAME.match(name):
+            raise self.error(element, f'name={name!r} is not a valid node name')
+        namespace = value.get('namespace', '').strip('/')
+        if namespace and not all(_NAME.match(part) for part in namespace.split('/')):
+            raise self.error(element, f'namespace={value["namespace"]!r} is not a valid '
+                                      'namespace')
+        output = value.get('output', 'screen')
+        if output not in OUTPUTS:
+            raise self.error(element, f'output={output!r} must be one of {", ".join(OUTPUTS)}')
+        param_files: list[Path] = []
+        params: dict[str, str] = {}
+        remaps = []
+        for child in element:
+            if child.tag == 'remap':
+                source, target = self.substitute(child, 'from'), self.substitute(child, 'to')
+                if not source or not target:
+                    raise self.error(child, 'from and to must not be empty')
+                remaps.append((source, target))
+            elif 'from' in child.attrib:
+                path = Path(self.substitute(child, 'from')).absolute()
+                if not path.is_file():
+                    raise self.error(child, f'parameter file {str(path)!r} does not exist')
+                param_files.append(path)
+            else:
+                key = self.substitute(child, 'name')
+                if not key:
+                    raise self.error(child, 'name must not be empty')
+                params[key] = self.substitute(child, 'value')      # the last one wins
+        return NodeSpec(PACKAGE, value['exec'], name, f'/{namespace}' if namespace else '',
+                        output, tuple(param_files), tuple(params.items()), tuple(remaps),
+                        self.lines[element])
+
+
+def load_launch(path: str | os.PathLike[str], overrides: dict[str, str] | None = None,
+                find_share: Callable[[str], Path] | None = None) -> LaunchSpec:
+    """Parse and resolve a launch file; ``overrides`` are the command line's ``name:=value``.
+
+    ``find_share`` resolves ``$(find-pkg-share PKG)``; default ``find_package_share``.
+    """
+    return _Parser(Path(path).absolute(), dict(overrides or {}),
+                   find_share or find_package_share).parse()
+
+
+def parse_overrides(items: Sequence[str]) -> dict[str, str]:
+    """``['name:=value', ...]`` -> dict; the last value of a repeated name wins."""
+    overrides = {}
+    for item in items:
+        name, separator, value = item.partition(':=')
+        if not separator or not _NAME.match(name):
+            raise LaunchFileError(f'launch argument {item!r} must look like name:=value')
+        overrides[name] = value
+    return overrides
+
+
+def describe(spec: LaunchSpec) -> str:
+    """The resolved launch file as text (``--list``): arguments, then each node."""
+    lines = [f'launch file: {spec.path}', 'arguments:']
+    lines += [f'  {name}:={value}' for name, value in spec.arguments.items()]
+    lines.append('nodes:')
+    for node in spec.nodes:
+        lines.append(f'  {node.fully_qualified_name}: {node.package} {node.executable} '
+                     f'-> {node.target} (output={node.output})')
+        lines += [f'    params file: {path}' for path in node.param_files]
+        lines += [f'    param: {name}:={value}' for name, value in node.params]
+        lines += [f'    remap: {source}:={target}' for source, target in node.remaps]
+        lines.append(f'    cli_args: {shlex.join(node.cli_args())}')
+    return '\n'.join(lines)
+
+
+# ------------------------------------------------------------------------------ running
+
+
+def load_node_class(executable: str) -> type:
+    """Import the node class registered for ``executable``; errors name the executable."""
+    target = EXECUTABLES.get(executable)
+    if target is None:
+        raise BringupError(f'executable {executable!r} is not registered in '
+                           f'topspark_ros.bringup.EXECUTABLES')
+    module_name, _, class_name = target.partition(':')
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and (module_name + '.').startswith(exc.name + '.'):
+            raise BringupError(f'executable {executable!r}: module {module_name} (registered as '
+                               f'{target}) does not exist') from exc
+        raise BringupError(f'executable {executable!r}: importing {module_name} failed: '
+                           f'{exc}') from exc
+    except ImportError as exc:
+        raise BringupError(f'executable {executable!r}: importing {module_name} failed: '
+                           f'{exc}') from exc
+    node_class = getattr(module, class_name, None)
+    if not isinstance(node_class, type):
+        raise BringupError(f'executable {executable!r}: {module_name} has no class '
+                           f'{class_name} (registered as {target})')
+    return node_class
+
+
+def create_nodes(spec: LaunchSpec, context: Any,
+                 stop: threading.Event | None = None) -> list[Any]:
+    """Build every node of ``spec`` in ``context``; on a failure destroy the ones built."""
+    classes = [(node, load_node_class(node.executable)) for node in spec.nodes]
+    nodes: list[Any] = []
+    for node, node_class in classes:
+        if stop is not None and stop.is_set():
+            break
+        try:
+            with tempfile.TemporaryDirectory(prefix='topspark_bringup_') as directory:
+                inline = Path(directory) / 'inline-params.yaml'     # read by rcl at init
+                inline.write_text(yaml.safe_dump(node.inline_parameters()))
+                nodes.append(node_class(cli_args=node.cli_args(inline),
+                                        use_global_arguments=False, context=context))
+        except Exception as exc:    # any constructor failure, e.g. a mistyped parameter
+            close_nodes(nodes)
+            raise BringupError(f'{spec.path}:{node.line}: node {node.fully_qualified_name} '
+                               f'({node.executable}) failed to start: '
+                               f'{type(exc).__name__}: {exc}') from exc
+    return nodes
+
+
+def close_nodes(nodes: Sequence[Any]) -> bool:
+    """``close()`` (where a node has one) then ``destroy_node()``, last node first.
+
+    Returns False if a ``close()`` returned False or raised (a failed save).
+    """
+    ok = True
+    for node in reversed(nodes):
+        close = getattr(node, 'close', None)
+        if callable(close):
+            try:
+                ok = close() is not False and ok
+            except Exception as exc:
+                _say(f'closing {node.get_fully_qualified_name()} failed: {exc!r}')
+                ok = False
+    for node in reversed(nodes):
+        try:
+            node.destroy_node()
+        except Exception as exc:
+            _say(f'destroying {node.get_fully_qualified_name()} failed: {exc!r}')
+            ok = False
+    return ok
+
+
+def run(spec: LaunchSpec, duration: float | None = None) -> int:
+    """Spin the nodes of ``spec`` in one SingleThreadedExecutor until a signal or ``duration``.
+
+    Single-threaded on purpose: with rclpy 9.1.2 on this 2-core machine the MultiThreadedExecutor
+    stalled message delivery for up to 1.8 s now and then; perception runs its network in its
+    own thread, so one executor thread only handles the (short) callbacks.
+    """
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: Any) -> None:
+        stop.set()
+        for sig in (signal.SIGINT, signal.SIGTERM):     # a second signal ends the process
+            signal.signal(sig, signal.SIG_DFL if sig == signal.SIGTERM
+                          else signal.default_int_handler)
+
+    previous = {}
+    if threading.current_thread() is threading.main_thread():  # else Python refuses handlers
+        previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        import rclpy
+        from rclpy.context import Context
+        from rclpy.executors import SingleThreadedExecutor
+        from rclpy.signals import SignalHandlerOptions
+
+        context = Context()
+        rclpy.init(args=['topspark-bringup'], context=context,
+                   signal_handler_options=SignalHandlerOptions.NO)
+        try:
+            try:
+                nodes = create_nodes(spec, context, stop)
+            except BringupError as exc:
+                _say(str(exc))
+                return 1
+            executor = SingleThreadedExecutor(context=context)
+            for node in nodes:
+                executor.add_node(node)
+            names = ', '.join(node.get_fully_qualified_name() for node in nodes)
+            _say(f'running {len(nodes)} node(s): {names}'
+                 + (f' for {duration:g} s' if duration is not None else ''))
+            deadline = None if duration is None else time.monotonic() + duration
+            reason = 'signal'
+            try:
+                while not stop.is_set():
+                    remaining = (SPIN_PERIOD_S if deadline is None
+                                 else deadline - time.monotonic())
+                    if remaining <= 0 or not context.ok():
+                        reason = 'duration elapsed' if context.ok() else 'context shut down'
+                        break
+                    executor.spin_once(timeout_sec=min(SPIN_PERIOD_S, remaining))
+            except Exception:       # a callback raised: still close (and save) every node
+                traceback.print_exc()
+                reason = 'a callback failed'
+            _say(f'stopping: {reason}')
+            executor.shutdown(timeout_sec=2.0)
+            ok = close_nodes(nodes) and reason != 'a callback failed'
+        finally:
+            rclpy.try_shutdown(context=context)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0 if ok else 1
+
+
+def _say(message: str) -> None:
+    print(f'topspark-bringup: {message}', file=sys.stderr, flush=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Console entry point ``topspark-bringup``."""
+    parser = argparse.ArgumentParser(
+        prog='topspark-bringup',
+        description='Run the nodes of a launch XML file (a strict subset of the format) in one '
+                    'process with rclpy; see topspark_ros/bringup.py for the subset.')
+    parser.add_argument('launch_file', help='launch XML file, e.g. launch/topspark.launch.xml')
+    parser.add_argument('arguments', nargs='*', metavar='name:=value',
+                        help='launch argument values, as for ros2 launch')
+    parser.add_argument('--duration', type=float, metavar='S',
+                        help='stop after S seconds of spinning (demos, tests)')
+    parser.add_argument('--list', action='store_true',
+                        help='print the resolved nodes, parameters and remaps, then exit')
+    options = parser.parse_intermixed_args(argv)
+    if options.duration is not None and not options.duration > 0:
+        parser.error(f'--duration must be positive, not {options.duration}')
+    try:
+        spec = load_launch(options.launch_file, parse_overrides(options.arguments))
+    except LaunchFileError as exc:
+        _say(f'error: {exc}')
+        return 2
+    if options.list:
+        print(describe(spec))
+        return 0
+    return run(spec, options.duration)
+
+
+if __name__ == '__main__':
+    sys.exit(main())
