@@ -15,7 +15,13 @@ setup(
         (os.path.join('share', package_name, 'launch'),
          glob(os.path.join('launch', '*launch.[pxy][yma]*'))),
         (os.path.join('share', package_name, 'config'),
-         glob(os.path.join('config', '*.yaml')) + glob(os.path.join('config', '*.xml'))),
+         glob(os.path.join('config', '*.yaml')) + glob(os.path.join('config', '*.xml'))
+         + glob(os.path.join('config', '*.npz'))),
+    ] + [
+        # shipped TopSpark profiles: profile.yaml with its report and plots
+        (os.path.join('share', package_name, profile_dir),
+         [f for f in glob(os.path.join(profile_dir, '*')) if f.endswith(('.yaml', '.md', '.png'))])
+        for profile_dir in sorted(glob(os.path.join('config', 'profile_*')))
     ],
     # ROS convention: run-time dependencies are declared in package.xml (rosdep); the pip
     # environment of the README commands installs them from requirements.txt.
