@@ -17,6 +17,7 @@ setup(
         (os.path.join('share', package_name, 'config'),
          glob(os.path.join('config', '*.yaml')) + glob(os.path.join('config', '*.xml'))
          + glob(os.path.join('config', '*.npz'))),
+        (os.path.join('share', package_name, 'worlds'), glob(os.path.join('worlds', '*.sdf'))),
     ] + [
         # shipped TopSpark profiles: profile.yaml with its report and plots
         (os.path.join('share', package_name, profile_dir),
@@ -42,6 +43,8 @@ setup(
             'metrics_node = topspark_ros.nodes.metrics:main',
             'governor_node = topspark_ros.nodes.governor:main',
             'topspark-bringup = topspark_ros.bringup:main',
+            'camera_sim = topspark_ros.nodes.camera_sim:main',
+            'battery_sim = topspark_ros.nodes.battery_sim:main',
         ],
     },
 )

@@ -20,6 +20,8 @@ def generate_launch_description() -> LaunchDescription:
     image_topic = LaunchConfiguration('image_topic')
     battery_topic = LaunchConfiguration('battery_topic')
     namespace = LaunchConfiguration('namespace')
+    # After params_file, so it wins over the file's `/**: use_sim_time` (gazebo.launch.py).
+    sim_time = {'use_sim_time': LaunchConfiguration('use_sim_time')}
     return LaunchDescription([
         DeclareLaunchArgument(
             'params_file',
@@ -35,16 +37,20 @@ def generate_launch_description() -> LaunchDescription:
         DeclareLaunchArgument(
             'namespace', default_value='',
             description='Namespace of the three nodes and their topspark/* topics'),
+        DeclareLaunchArgument(
+            'use_sim_time', default_value='false',
+            description='Use the /clock topic (Gazebo, ros2 bag play --clock); overrides '
+                        'params_file'),
         Node(
             package=PACKAGE, executable='perception_node', name='perception',
-            namespace=namespace, output='screen', parameters=[params_file],
+            namespace=namespace, output='screen', parameters=[params_file, sim_time],
             remappings=[('image', image_topic),
                         ('image/compressed', [image_topic, '/compressed'])]),
         Node(
             package=PACKAGE, executable='governor_node', name='governor',
-            namespace=namespace, output='screen', parameters=[params_file],
+            namespace=namespace, output='screen', parameters=[params_file, sim_time],
             remappings=[('battery_state', battery_topic)]),
         Node(
             package=PACKAGE, executable='metrics_node', name='metrics',
-            namespace=namespace, output='screen', parameters=[params_file]),
+            namespace=namespace, output='screen', parameters=[params_file, sim_time]),
     ])

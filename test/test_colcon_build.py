@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = 'topspark_ros'
 # What setup.py reads or installs; the rest of the repository is not part of the package.
 SOURCES = ('package.xml', 'setup.py', 'setup.cfg', 'resource', 'topspark_ros', 'launch',
-           'config')
+           'config', 'worlds')
 BUILD_TIMEOUT_S = 600
 
 
@@ -84,6 +84,9 @@ def test_launch_config_and_index_are_in_share(install):
     assert (share / 'launch' / 'topspark.launch.py').is_file()
     assert (share / 'config' / 'topspark.yaml').is_file()
     assert (share / 'config' / 'fastdds_large_frames.xml').is_file()
+    assert (share / 'launch' / 'gazebo.launch.py').is_file()
+    assert (share / 'config' / 'gz_bridge.yaml').is_file()
+    assert (share / 'worlds' / 'topspark_camera_battery.sdf').is_file()
     assert (share / 'package.xml').is_file()
     assert (install / 'share' / 'ament_index' / 'resource_index' / 'packages' / PACKAGE).is_file()
 

@@ -142,13 +142,15 @@ def test_xml_launch_is_well_formed_and_in_the_subset():
 def test_xml_launch_resolves_to_the_graph():
     spec = load_launch(LAUNCH_XML, find_share=source_share)
     assert spec.arguments == {'params_file': str(CONFIG), 'image_topic': '/camera/image_raw',
-                              'battery_topic': '/battery_state', 'namespace': ''}
+                              'battery_topic': '/battery_state', 'namespace': '',
+                              'use_sim_time': 'false'}
     nodes = {n.name: n for n in spec.nodes}
     assert list(nodes) == list(NODE_NAMES)
     assert {n: nodes[n].executable for n in nodes} == {
         'perception': 'perception_node', 'governor': 'governor_node', 'metrics': 'metrics_node'}
     for node in spec.nodes:
-        assert node.param_files == (CONFIG,) and node.params == ()
+        # use_sim_time after the file, so the argument wins over its `/**: use_sim_time`.
+        assert node.param_files == (CONFIG,) and node.params == (('use_sim_time', 'false'),)
         assert node.namespace == '' and node.fully_qualified_name == f'/{node.name}'
     assert nodes['perception'].remaps == (
         ('image', '/camera/image_raw'), ('image/compressed', '/camera/image_raw/compressed'))
@@ -387,15 +389,18 @@ def test_list_prints_the_resolved_graph(capsys, monkeypatch):
     assert bringup.main([str(LAUNCH_XML), '--list', 'namespace:=robot1',
                          'image_topic:=camera/image']) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[:7] == [f'launch file: {LAUNCH_XML}', 'arguments:',
+    assert out[:8] == [f'launch file: {LAUNCH_XML}', 'arguments:',
                        f'  params_file:={CONFIG}', '  image_topic:=camera/image',
-                       '  battery_topic:=/battery_state', '  namespace:=robot1', 'nodes:']
-    assert out[7] == ('  /robot1/perception: topspark_ros perception_node -> '
+                       '  battery_topic:=/battery_state', '  namespace:=robot1',
+                       '  use_sim_time:=false', 'nodes:']
+    assert out[8] == ('  /robot1/perception: topspark_ros perception_node -> '
                       'topspark_ros.nodes.perception:PerceptionNode (output=screen)')
-    assert out[8:11] == [f'    params file: {CONFIG}', '    remap: image:=camera/image',
+    assert out[9:13] == [f'    params file: {CONFIG}', '    param: use_sim_time:=false',
+                         '    remap: image:=camera/image',
                          '    remap: image/compressed:=camera/image/compressed']
-    assert shlex.split(out[11].split(': ', 1)[1]) == [
-        '--ros-args', '--params-file', str(CONFIG), '-r', 'image:=camera/image',
+    assert shlex.split(out[13].split(': ', 1)[1]) == [
+        '--ros-args', '--params-file', str(CONFIG), '--params-file', bringup.INLINE_PLACEHOLDER,
+        '-r', 'image:=camera/image',
         '-r', 'image/compressed:=camera/image/compressed', '-r', '__node:=perception',
         '-r', '__ns:=/robot1']
     assert [line for line in out if not line.startswith('    ')][-2:] == [

@@ -76,6 +76,8 @@ EXECUTABLES = {
     'perception_node': 'topspark_ros.nodes.perception:PerceptionNode',
     'governor_node': 'topspark_ros.nodes.governor:GovernorNode',
     'metrics_node': 'topspark_ros.nodes.metrics:MetricsNode',
+    'camera_sim': 'topspark_ros.nodes.camera_sim:CameraSimNode',
+    'battery_sim': 'topspark_ros.nodes.battery_sim:BatterySimNode',
 }
 
 OUTPUTS = ('screen', 'log', 'both', 'own_log')
