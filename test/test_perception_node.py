@@ -593,3 +593,41 @@ def test_process_saves_and_exits_0_on_signal(tmp_path, sig):
     original, _, _ = load_checkpoint(model)
     assert saved.samples_seen > original.samples_seen
     assert not np.array_equal(saved.weights, original.weights)
+
+
+def test_profile_parameters_follow_the_timestep(tmp_path):
+    """With profile_path, each timestep change applies that T's enhanced parameters."""
+    from topspark_ros.topspark import Profile, ProfileEntry
+
+    def entry(T, **params):
+        return ProfileEntry(T, 0.9, 0.9, 1e-4, 1e-4, 1e-5, 1e-5, params=params)
+
+    enhanced = {'learning.nu_post': 0.001, 'excitatory.v_thresh_mv': -54.0}
+    Profile(350, 'loihi', (entry(350), entry(50, **enhanced))).save(tmp_path / 'profile.yaml')
+    context = Context()
+    rclpy.init(context=context, domain_id=DOMAIN_ID)
+    try:
+        node = PerceptionNode(context=context, parameter_overrides=[
+            Parameter('n_neurons', value=20), Parameter('profile_path', value=str(tmp_path)),
+            Parameter('save_on_shutdown', value=False)])
+        try:
+            assert node._network.config.learning.nu_post == 0.01           # T=350: none
+            assert node.set_parameters([Parameter('timesteps', value=50)])[0].successful
+            assert node._network.config.learning.nu_post == 0.001
+            assert node._network.config.excitatory.v_thresh_mv == -54.0
+            assert node.set_parameters([Parameter('timesteps', value=300)])[0].successful
+            assert node._network.config.excitatory.v_thresh_mv == -52.0    # nearest: 350
+        finally:
+            node.close()
+            node.destroy_node()
+        bad = PerceptionNode(context=context, parameter_overrides=[
+            Parameter('n_neurons', value=20), Parameter('save_on_shutdown', value=False),
+            Parameter('profile_path', value=str(tmp_path / 'missing.yaml'))])
+        try:
+            status = bad._model_status()
+            assert status.level == DiagnosticStatus.ERROR and 'not found' in status.message
+        finally:
+            bad.close()
+            bad.destroy_node()
+    finally:
+        rclpy.try_shutdown(context=context)

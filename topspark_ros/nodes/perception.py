@@ -4,6 +4,9 @@ Subscribes (relative names) ``image``, ``image/compressed``, ``events``, ``topsp
 and ``topspark/label``; publishes ``topspark/prediction``, ``topspark/scores``,
 ``topspark/activity``, ``topspark/latency`` and ``/diagnostics`` (1 Hz). Services:
 ``~/save_model``, ``~/reset_model``, ``~/set_learning``. See DESIGN.md for the topic contract.
+The activity message's header carries the input's stamp (the frame's, or the event packet's
+that completed the window), so consumers can match a result to its input; unstamped (zero)
+inputs get the node's clock instead.
 
 Threading: subscription callbacks only store the newest frame (a replaced, unprocessed frame is
 counted as dropped) or queue the event packet, then notify a dedicated worker thread through a
@@ -47,6 +50,7 @@ import threading
 import time
 from typing import Any, Callable
 
+from builtin_interfaces.msg import Time
 import cv2
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 import numpy as np
@@ -67,9 +71,10 @@ from ..ros import diagnostics
 from ..ros.conversions import (compressed_to_numpy, ConversionError, events_from_pointcloud2,
                                image_to_rgb_or_grey)
 from ..ros.qos import check_reliability_mode, MatchedSubscription, policy_name
-from ..snn import (bin_events, CheckpointError, load_checkpoint, Network, NetworkConfig,
-                   Readout, SampleResult, save_checkpoint)
+from ..snn import (bin_events, CheckpointError, ConfigError, load_checkpoint, Network,
+                   NetworkConfig, Readout, replace_params, SampleResult, save_checkpoint)
 from ..snn.kernels import warm_up
+from ..topspark import load_profile, ProfileError
 
 MAX_TIMESTEPS = 1000
 DISCOVERY_PERIOD_S = 0.5
@@ -177,6 +182,11 @@ class PerceptionNode(Node):
                 'Checkpoint (.npz) loaded at start; empty: a fresh untrained network. A missing '
                 'or corrupt file is an ERROR; the node then runs a fresh network and never '
                 'overwrites that file.', read_only=True)),
+            ('profile_path', '', _descriptor(
+                'TopSpark profile (profile.yaml or its directory): whenever the timestep '
+                'changes, its enhanced neuron parameters for that T are applied. Empty: the '
+                "model's own parameters at every T. A missing or invalid file is an ERROR and "
+                'the model runs with its own parameters.', read_only=True)),
             ('n_neurons', 400, _descriptor(
                 'Excitatory neurons of a fresh network (used only without a loadable model).',
                 read_only=True, integers=(1, 10000))),
@@ -230,6 +240,7 @@ class PerceptionNode(Node):
         self._apply(self.get_parameters_by_prefix(''))
         self._events = EventWindow(self._event_window_s)
         self._load_model()
+        self._load_profile()
         warm_up()       # load the compiled kernels now, not while the first frame waits
 
         reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
@@ -287,6 +298,8 @@ class PerceptionNode(Node):
         value = {name: p.value for name, p in parameters.items()}
         if 'timesteps' in value:
             self._timesteps = int(value['timesteps'])
+            if hasattr(self, '_base_config'):
+                self._enhance_for(self._timesteps)
         if 'learning' in value:
             self._learning = bool(value['learning'])
         if 'log_throttle_s' in value:
@@ -333,6 +346,37 @@ class PerceptionNode(Node):
                 f'cannot load model_path: {self._load_error}. Falling back to a {fresh}; '
                 f'that file is left untouched and saves go to {self._save_target()}')
 
+    def _load_profile(self) -> None:
+        """Read the TopSpark profile, then apply its parameters for the current T."""
+        self._base_config = self._network.config      # the model's own (T0) parameters
+        self._profile = None
+        self._profile_error = ''
+        self._enhancement: dict[str, Any] = {}
+        path = self.get_parameter('profile_path').value
+        if path:
+            try:
+                self._profile = load_profile(path)
+            except (ProfileError, OSError) as exc:
+                self._profile_error = str(exc)
+                self.get_logger().error(f'cannot load profile_path: {exc}. Running with the '
+                                        "model's own parameters at every timestep")
+        self._enhance_for(self._timesteps)
+
+    def _enhance_for(self, timesteps: int) -> None:
+        """Apply the profile's enhanced parameters for ``timesteps`` to the network."""
+        params = self._profile.params_for(timesteps) if self._profile else {}
+        try:
+            config = replace_params(self._base_config, params) if params else self._base_config
+        except ConfigError as exc:
+            self._profile_error = f'parameters for T={timesteps} rejected: {exc}'
+            self.get_logger().error(f'profile: {self._profile_error}; keeping the previous ones')
+            return
+        with self._model_lock:
+            self._network.config = config
+            self._enhancement = params
+        if params:
+            self.get_logger().info(f'T={timesteps}: enhanced parameters {params}')
+
     def _save_target(self) -> Path | None:
         """Where saves go: save_path, else model_path, never a model file that failed to load."""
         model_path = self.get_parameter('model_path').value
@@ -373,7 +417,7 @@ class PerceptionNode(Node):
     def reset_model(self) -> None:
         """Fresh weights for the same configuration, and an empty readout."""
         with self._model_lock:
-            config = self._network.config
+            config = self._network.config           # keeps the enhancement for the current T
             self._network = Network(config)
             self._readout = Readout(config.n_neurons, config.n_classes)
             self._last_counts = None
@@ -515,7 +559,8 @@ class PerceptionNode(Node):
             self._reject(conversion_reason(exc), f'{topic}: {exc}; skipped')
             return
         image = _shrink(image, self._network.config.input_shape)
-        self._run(kind, lambda net, T, learn: net.run_image(image, T, learn), arrived, started)
+        self._run(kind, lambda net, T, learn: net.run_image(image, T, learn), arrived, started,
+                  msg.header.stamp)
 
     def _process_packets(self, packets: list[tuple[PointCloud2, float]]) -> None:
         """Add packets to the event window; run the newest completed window, drop older ones."""
@@ -537,10 +582,10 @@ class PerceptionNode(Node):
             for window in self._events.add(x, y, t + (stamp - self._event_epoch)):
                 if newest is not None:
                     self._count('dropped_event_windows')
-                newest = (window, arrived)
+                newest = (window, arrived, msg.header.stamp)
         if newest is None:
             return
-        (x, y, t, window), arrived = newest
+        (x, y, t, window), arrived, input_stamp = newest
         sensor = self._sensor_shape
         outside = int(np.count_nonzero((x < 0) | (x >= sensor[1]) | (y < 0) | (y >= sensor[0])))
         if outside:
@@ -553,11 +598,14 @@ class PerceptionNode(Node):
             spikes = bin_events(x, y, t, None, sensor, net.config.input_shape, T, window=window)
             return net.run(spikes, learn)
 
-        self._run('events', run, arrived, started)
+        self._run('events', run, arrived, started, input_stamp)
 
     def _run(self, source: str, run: Callable[[Network, int, bool], SampleResult],
-             arrived: float, started: float) -> None:
-        """Present one sample to the network, vote, publish prediction, scores and activity."""
+             arrived: float, started: float, stamp: Time) -> None:
+        """Present one sample to the network, vote, publish prediction, scores and activity.
+
+        The activity header gets ``stamp`` (the input's), or the node's clock if it is zero.
+        """
         T, learn = self._timesteps, self._learning
         with self._model_lock:
             snn_started = time.perf_counter()
@@ -592,8 +640,10 @@ class PerceptionNode(Node):
             'source': source, 'prediction': prediction, 'snn_seconds': snn_s,
             'wait_seconds': started - arrived,
         }
+        if not (stamp.sec or stamp.nanosec):
+            stamp = self.get_clock().now().to_msg()
         self._activity_pub.publish(diagnostics.array(
-            self.get_clock().now().to_msg(),
+            stamp,
             [diagnostics.status(self.get_name(), 'activity', diagnostics.OK,
                                 f'{source} sample: prediction {prediction}', values)]))
         self._latency_pub.publish(Float64(data=compute_s))
@@ -660,6 +710,8 @@ class PerceptionNode(Node):
             samples_seen = self._network.samples_seen
         if self._load_error:
             level, message = diagnostics.ERROR, f'model_path not loaded: {self._load_error}'
+        elif self._profile_error:
+            level, message = diagnostics.ERROR, f'profile: {self._profile_error}'
         elif self._save_error:
             level, message = diagnostics.ERROR, f'last save failed: {self._save_error}'
         elif not labelled:
@@ -674,6 +726,8 @@ class PerceptionNode(Node):
             'learning': self._learning, 'timesteps': self._timesteps, 'n_neurons': n_neurons,
             'labelled_neurons': labelled, 'labels_applied': counts.get('labels_applied', 0),
             'samples_seen': samples_seen,
+            'profile': self.get_parameter('profile_path').value,
+            'enhancement': ', '.join(f'{k}={v}' for k, v in self._enhancement.items()) or 'none',
         })
 
 
