@@ -20,10 +20,7 @@ $(STAMP): requirements.txt requirements-ros.txt requirements-test.txt setup.py
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/topspark-train --dataset mnist_5k --neurons 400 --timesteps 350 --epochs 1 \
-		--out $(RUN_DIR)/model.npz
-	$(BIN)/topspark-evaluate --model $(RUN_DIR)/model.npz --dataset mnist_5k \
-		--timesteps 350 --out $(RUN_DIR)/result.json
+	$(BIN)/topspark-demo --out $(RUN_DIR)
 
 # colcon only runs setup.py (no ROS needed): its own venv, used by test/test_colcon_build.py.
 COLCON_VENV := .venv-colcon

@@ -45,6 +45,7 @@ setup(
             'metrics_node = topspark_ros.nodes.metrics:main',
             'governor_node = topspark_ros.nodes.governor:main',
             'topspark-bringup = topspark_ros.bringup:main',
+            'topspark-demo = topspark_ros.cli.demo:main',
             'camera_sim = topspark_ros.nodes.camera_sim:main',
             'battery_sim = topspark_ros.nodes.battery_sim:main',
         ],

@@ -1,0 +1,36 @@
+"""topspark-demo as a user runs it (shortened): the loop closes and the outputs are written."""
+
+import json
+import re
+from pathlib import Path
+
+from topspark_ros import bringup
+from topspark_ros.cli import demo
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_demo_launch_file_names_only_known_executables():
+    spec = bringup.load_launch(ROOT / 'launch' / 'demo.launch.xml')
+    scripts = set(re.findall(r"'([\w-]+) = topspark_ros", (ROOT / 'setup.py').read_text()))
+    for node in spec.nodes:
+        assert node.executable in scripts and node.executable in bringup.EXECUTABLES
+        assert all(Path(f).is_file() for f in node.param_files)
+    assert Path(spec.arguments['model_path']).is_file()
+    assert (Path(spec.arguments['profile_path']) / 'profile.yaml').is_file()
+
+
+def test_short_demo_closes_the_loop(tmp_path, capsys):
+    assert demo.main(['--duration', '8', '--baseline-duration', '4', '--out',
+                      str(tmp_path)]) == 0
+    summary = json.loads((tmp_path / 'summary.json').read_text())
+    governed, baseline = summary['governed'], summary['baseline']
+    assert governed['samples'] > 20 and baseline['samples'] > 10
+    assert 0.5 < governed['accuracy'] <= 1.0 and 0.5 < baseline['accuracy'] <= 1.0
+    assert baseline['timesteps_per_sample'] == [350]
+    assert max(governed['timesteps_per_sample']) < 350          # the governor acted
+    assert governed['battery_end'] < governed['battery_start']  # the battery drained
+    assert summary['energy_ratio_baseline_to_governed'] > 1.5
+    assert (tmp_path / 'timeline.png').stat().st_size > 10_000
+    out = capsys.readouterr().out
+    assert 'governor on' in out and 'lower with the governor' in out
