@@ -34,3 +34,21 @@ def test_short_demo_closes_the_loop(tmp_path, capsys):
     assert (tmp_path / 'timeline.png').stat().st_size > 10_000
     out = capsys.readouterr().out
     assert 'governor on' in out and 'lower with the governor' in out
+
+
+def test_env_elements_reach_the_process_environment(tmp_path, monkeypatch):
+    spec = bringup.load_launch(ROOT / 'launch' / 'demo.launch.xml')
+    camera = next(n for n in spec.nodes if n.executable == 'camera_sim')
+    profile = dict(camera.env)['FASTDDS_DEFAULT_PROFILES_FILE']
+    assert Path(profile).is_file() and profile.endswith('fastdds_large_frames.xml')
+    monkeypatch.delenv('FASTDDS_DEFAULT_PROFILES_FILE', raising=False)
+    assert bringup.apply_environment(spec) == {'FASTDDS_DEFAULT_PROFILES_FILE': profile}
+    import os
+    assert os.environ['FASTDDS_DEFAULT_PROFILES_FILE'] == profile
+    clash = tmp_path / 'clash.launch.xml'
+    clash.write_text('<launch>' + ''.join(
+        f'<node pkg="topspark_ros" exec="metrics_node" name="m{k}">'
+        f'<env name="X_TEST" value="{k}"/></node>' for k in range(2)) + '</launch>')
+    import pytest
+    with pytest.raises(bringup.BringupError, match='share one environment'):
+        bringup.apply_environment(bringup.load_launch(clash))

@@ -21,6 +21,7 @@ features this runner would ignore::
         <param from="FILE.yaml"/>                   -> --params-file FILE.yaml
         <param name="K" value="V"/>                 -> see below
         <remap from="A" to="B"/>                    -> -r A:=B
+        <env name="VAR" value="V"/>                 -> os.environ (see below)
       </node>
     </launch>
 
@@ -90,10 +91,12 @@ _ATTRIBUTES = {
     'arg': (('name',), ('default', 'description')),
     'node': (('pkg', 'exec'), ('name', 'namespace', 'output')),
     'remap': (('from', 'to'), ()),
+    'env': (('name', 'value'), ()),
 }
-_CHILDREN = {'launch': ('arg', 'node'), 'node': ('param', 'remap')}
+_CHILDREN = {'launch': ('arg', 'node'), 'node': ('param', 'remap', 'env')}
 _SUBSTITUTION = re.compile(r'\$\(\s*([^\s()]+)\s*([^()]*?)\s*\)')
 _NAME = re.compile(r'[A-Za-z_][A-Za-z0-9_]*\Z')
+_ENV_NAME = re.compile(r'[A-Za-z_][A-Za-z0-9_]*\Z')
 
 
 class LaunchFileError(Exception):
@@ -117,6 +120,7 @@ class NodeSpec:
     params: tuple[tuple[str, str], ...]             # <param name value>, win over the files
     remaps: tuple[tuple[str, str], ...]
     line: int
+    env: tuple[tuple[str, str], ...] = ()           # <env>, applied to the whole process
 
     @property
     def fully_qualified_name(self) -> str:
@@ -374,8 +378,14 @@ class _Parser:
         param_files: list[Path] = []
         params: dict[str, str] = {}
         remaps = []
+        env: dict[str, str] = {}
         for child in element:
-            if child.tag == 'remap':
+            if child.tag == 'env':
+                key = self.substitute(child, 'name')
+                if not _ENV_NAME.match(key):
+                    raise self.error(child, f'name={key!r} is not an environment variable name')
+                env[key] = self.substitute(child, 'value')
+            elif child.tag == 'remap':
                 source, target = self.substitute(child, 'from'), self.substitute(child, 'to')
                 if not source or not target:
                     raise self.error(child, 'from and to must not be empty')
@@ -392,7 +402,7 @@ class _Parser:
                 params[key] = self.substitute(child, 'value')      # the last one wins
         return NodeSpec(PACKAGE, value['exec'], name, f'/{namespace}' if namespace else '',
                         output, tuple(param_files), tuple(params.items()), tuple(remaps),
-                        self.lines[element])
+                        self.lines[element], tuple(env.items()))
 
 
 def load_launch(path: str | os.PathLike[str], overrides: dict[str, str] | None = None,
@@ -427,6 +437,7 @@ def describe(spec: LaunchSpec) -> str:
         lines += [f'    params file: {path}' for path in node.param_files]
         lines += [f'    param: {name}:={value}' for name, value in node.params]
         lines += [f'    remap: {source}:={target}' for source, target in node.remaps]
+        lines += [f'    env: {key}={value}' for key, value in node.env]
         lines.append(f'    cli_args: {shlex.join(node.cli_args())}')
     return '\n'.join(lines)
 
@@ -457,6 +468,27 @@ def load_node_class(executable: str) -> type:
         raise BringupError(f'executable {executable!r}: {module_name} has no class '
                            f'{class_name} (registered as {target})')
     return node_class
+
+
+def apply_environment(spec: LaunchSpec) -> dict[str, str]:
+    """Set the nodes' ``<env>`` variables in this process, before rclpy initialises.
+
+    All nodes share one process here, so an ``<env>`` applies to every node (with ros2 launch
+    it applies to its node's process only); two nodes asking for different values of one
+    variable is an error. The typical use is Fast DDS's FASTDDS_DEFAULT_PROFILES_FILE, which is
+    read when the middleware starts.
+    """
+    wanted: dict[str, tuple[str, NodeSpec]] = {}
+    for node in spec.nodes:
+        for key, value in node.env:
+            if key in wanted and wanted[key][0] != value:
+                raise BringupError(f'{spec.path}:{node.line}: <env name="{key}"> differs from '
+                                   f'the one of {wanted[key][1].fully_qualified_name}; nodes '
+                                   'share one environment in this process')
+            wanted[key] = (value, node)
+    for key, (value, _) in wanted.items():
+        os.environ[key] = value
+    return {key: value for key, (value, _) in wanted.items()}
 
 
 def create_nodes(spec: LaunchSpec, context: Any,
@@ -528,6 +560,11 @@ def run(spec: LaunchSpec, duration: float | None = None) -> int:
         from rclpy.executors import SingleThreadedExecutor
         from rclpy.signals import SignalHandlerOptions
 
+        try:
+            apply_environment(spec)
+        except BringupError as exc:
+            _say(str(exc))
+            return 1
         context = Context()
         rclpy.init(args=['topspark-bringup'], context=context,
                    signal_handler_options=SignalHandlerOptions.NO)

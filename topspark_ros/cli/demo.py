@@ -132,6 +132,7 @@ def run_phase(spec: bringup.LaunchSpec, duration_s: float, label: str,
     from rclpy.executors import SingleThreadedExecutor
     from rclpy.signals import SignalHandlerOptions
 
+    bringup.apply_environment(spec)
     context = Context()
     rclpy.init(args=['topspark-demo'], context=context,
                signal_handler_options=SignalHandlerOptions.NO)
