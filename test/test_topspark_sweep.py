@@ -107,3 +107,13 @@ def test_online_mode_starts_from_a_pretrained_network(tmp_path):
     assert (tmp_path / 'pretrained_validation.npz').is_file()
     prof = load_profile(tmp_path)
     assert prof.metadata['pretrain_epochs_at_t0'] == 1 and prof.timesteps == [100, 50, 25]
+
+
+def test_event_workload_profile(tmp_path):
+    assert profile_cli.main(['--quick', '--workload', 'events', '--out', str(tmp_path),
+                             '--quiet']) == 0
+    prof = load_profile(tmp_path)
+    assert prof.metadata['workload'] == 'events' and prof.timesteps == [100, 50, 25]
+    assert (tmp_path / 'events_test_train.npz').is_file()
+    for e in prof.entries:
+        assert e.extra['input_spikes'] > 0 and e.energy_infer_j > 0

@@ -10,11 +10,16 @@ Validation data for parameter search is carved from the training part, never fro
 
 from __future__ import annotations
 
+import os
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from .snn.experiment import EventSamples
 
 SPLIT_SEED = 20230301       # TopSpark's arXiv month; fixed so every report uses one split
 TEST_FRACTION = 0.2
@@ -120,3 +125,34 @@ def validation_split(dataset: Dataset, fraction: float = 0.2, seed: int = SPLIT_
     tr, va = stratified_split(dataset.train_labels, fraction, seed + 1)
     return Dataset(f'{dataset.name}:validation', dataset.train_images[tr],
                    dataset.train_labels[tr], dataset.train_images[va], dataset.train_labels[va])
+
+
+def emulated_events(images: np.ndarray, duration_s: float = 0.3,
+                    cache: str | Path | None = None) -> EventSamples:
+    """Each frame as an emulated event-camera recording (N-MNIST-like saccades through the DVS
+    model of ``topspark_ros.dvs``), optionally cached in an ``.npz`` (emulation takes ~1 ms per
+    digit). Emulated, not recorded: say so wherever event results are reported."""
+    from .dvs import DvsConfig, digit_to_events
+    from .snn.experiment import EventSamples
+
+    cache = Path(cache) if cache else None
+    if cache is not None and cache.is_file():
+        with np.load(cache, allow_pickle=False) as d:
+            return EventSamples(d['x'], d['y'], d['t'], d['polarity'], d['offsets'],
+                                tuple(int(v) for v in d['sensor_shape']),
+                                (0.0, float(d['duration_s'])))
+    streams = [digit_to_events(img, DvsConfig(seed=k), duration_s) for k, img in enumerate(images)]
+    offsets = np.zeros(len(streams) + 1, np.int64)
+    offsets[1:] = np.cumsum([len(e) for e in streams])
+    cat = {name: (np.concatenate([getattr(e, name) for e in streams]) if streams
+                  else np.zeros(0)) for name in ('x', 'y', 't', 'polarity')}
+    samples = EventSamples(cat['x'], cat['y'], cat['t'], cat['polarity'], offsets,
+                           tuple(images.shape[1:3]), (0.0, duration_s))
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_name(f'.{cache.name}.{os.getpid()}.tmp')
+        with open(tmp, 'wb') as handle:
+            np.savez(handle, offsets=offsets, sensor_shape=np.array(images.shape[1:3]),
+                     duration_s=np.array(duration_s), **cat)
+        os.replace(tmp, cache)
+    return samples

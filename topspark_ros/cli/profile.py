@@ -40,6 +40,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help='start every point from a network trained this many epochs at '
                              'T0, then train --epochs online at T (the robot workflow); '
                              '0: train from scratch at T')
+    parser.add_argument('--workload', choices=('frames', 'events'), default='frames',
+                        help='frames (Poisson-coded) or events (the digits as emulated '
+                             'event-camera streams, see topspark_ros/dvs.py)')
+    parser.add_argument('--small-grid', action='store_true',
+                        help='search 8 enhancement rules instead of 48')
     parser.add_argument('--platform', default='loihi', choices=sorted(energy.PLATFORMS),
                         help='energy platform for the energy columns of the profile')
     parser.add_argument('--cpu-power-w', type=float, default=15.0)
@@ -80,7 +85,7 @@ def _main(argv: list[str] | None) -> None:
         raise CliError('--pretrain-epochs must be >= 0')
     spec = SweepSpec(config.to_dict(), dataset, timesteps, epochs, args.seed,
                      args.pretrain_epochs, str(args.out), args.platform, args.cpu_power_w,
-                     quick=args.quick)
+                     quick=args.quick, workload=args.workload, small_grid=args.small_grid)
     runner = Runner(spec, args.out / 'points', args.workers, args.dask, not args.quiet)
     profile, details = run_sweep(spec, args.out, runner)
     profile.save(args.out / 'profile.yaml')

@@ -14,6 +14,7 @@ import numpy as np
 from tqdm import tqdm
 
 from .kernels import N_OPS, OP_NAMES, warm_up
+from .encoding import bin_events
 from .network import Network
 from .readout import Readout, accuracy, confusion_matrix
 
@@ -38,17 +39,50 @@ class Evaluation:
                 'confusion': self.confusion.tolist(), 'mean_ops': self.mean_ops}
 
 
-def present(network: Network, prob: np.ndarray, timesteps: int, learn: bool,
+@dataclass(frozen=True)
+class EventSamples:
+    """Event-camera samples: sample k is ``x, y, t, polarity[offsets[k]:offsets[k + 1]]`` on a
+    ``sensor_shape`` sensor, each spanning the time ``window`` split into the timesteps."""
+
+    x: np.ndarray
+    y: np.ndarray
+    t: np.ndarray
+    polarity: np.ndarray
+    offsets: np.ndarray                 # (n + 1,)
+    sensor_shape: tuple[int, int]
+    window: tuple[float, float]
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def sample(self, k: int) -> tuple[np.ndarray, ...]:
+        a, b = self.offsets[k], self.offsets[k + 1]
+        return self.x[a:b], self.y[a:b], self.t[a:b], self.polarity[a:b]
+
+
+def present(network: Network, inputs: np.ndarray | EventSamples, timesteps: int, learn: bool,
             desc: str | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Run every row of ``prob`` (per-step spike probabilities) through the network in order."""
-    counts = np.zeros((len(prob), network.config.n_neurons), np.int32)
-    ops = np.zeros((len(prob), N_OPS), np.int64)
-    with tqdm(total=len(prob), desc=desc, unit='sample', disable=desc is None,
+    """Run every sample through the network in order: rows of per-step spike probabilities
+    (frames, Poisson-coded in the kernel), or event samples (binned into the timesteps)."""
+    counts = np.zeros((len(inputs), network.config.n_neurons), np.int32)
+    ops = np.zeros((len(inputs), N_OPS), np.int64)
+    with tqdm(total=len(inputs), desc=desc, unit='sample', disable=desc is None,
               leave=False) as bar:
-        for start in range(0, len(prob), CHUNK):
-            stop = min(start + CHUNK, len(prob))
+        if isinstance(inputs, EventSamples):
+            shape = network.config.input_shape
+            for k in range(len(inputs)):
+                x, y, t, pol = inputs.sample(k)
+                spikes = bin_events(x, y, t, pol, inputs.sensor_shape, shape, timesteps,
+                                    window=inputs.window)
+                result = network.run(spikes, learn)
+                counts[k] = result.counts
+                ops[k] = [getattr(result.ops, name) for name in OP_NAMES]
+                bar.update(1)
+            return counts, ops
+        for start in range(0, len(inputs), CHUNK):
+            stop = min(start + CHUNK, len(inputs))
             counts[start:stop], ops[start:stop] = network.run_probability(
-                prob[start:stop], timesteps, learn)
+                inputs[start:stop], timesteps, learn)
             bar.update(stop - start)
     return counts, ops
 
@@ -57,7 +91,7 @@ def mean_ops(ops: np.ndarray) -> dict[str, float]:
     return {name: float(ops[:, k].mean()) if len(ops) else 0.0 for k, name in enumerate(OP_NAMES)}
 
 
-def train(network: Network, prob: np.ndarray, timesteps: int, epochs: int,
+def train(network: Network, prob: np.ndarray | EventSamples, timesteps: int, epochs: int,
           progress: bool = False) -> dict[str, float]:
     """STDP over the training samples for ``epochs`` epochs; returns timing and mean op counts."""
     start = time.perf_counter()
@@ -71,7 +105,7 @@ def train(network: Network, prob: np.ndarray, timesteps: int, epochs: int,
     return {'seconds': seconds, 'samples': len(ops), **mean_ops(ops)}
 
 
-def label(network: Network, prob: np.ndarray, labels: np.ndarray, timesteps: int,
+def label(network: Network, prob: np.ndarray | EventSamples, labels: np.ndarray, timesteps: int,
           progress: bool = False, proportion_weighting: bool = False) -> Readout:
     """Assign neurons to classes from their response to labelled samples (learning off)."""
     counts, _ = present(network, prob, timesteps, False, 'label' if progress else None)
@@ -80,7 +114,8 @@ def label(network: Network, prob: np.ndarray, labels: np.ndarray, timesteps: int
     return readout
 
 
-def evaluate(network: Network, readout: Readout, prob: np.ndarray, labels: np.ndarray,
+def evaluate(network: Network, readout: Readout, prob: np.ndarray | EventSamples,
+             labels: np.ndarray,
              timesteps: int, progress: bool = False) -> Evaluation:
     """Predict every sample (learning off) and score against ``labels``."""
     warm_up()

@@ -67,10 +67,14 @@ def overrides(base: NetworkConfig, timesteps: int, rule: EnhancementRule,
     return {k: round(float(v), 9) for k, v in out.items()}
 
 
-def rule_grid(quick: bool = False) -> list[EnhancementRule]:
-    """The rules the sweep tries at each shortened T (the identity first): 48, or 3 if quick."""
+def rule_grid(quick: bool = False, small: bool = False) -> list[EnhancementRule]:
+    """The rules the sweep tries at each shortened T (the identity first): 48; 8 if small (the
+    coefficients that won most often in the full N400 search); 3 if quick."""
     if quick:
         return [EnhancementRule(), EnhancementRule(beta=-1.0), EnhancementRule(alpha=0.25)]
+    if small:
+        return [EnhancementRule(alpha=a, beta=b, delta=d)
+                for b, a, d in itertools.product((0.0, -1.0), (0.0, 0.25), (0.0, 0.25))]
     return [EnhancementRule(alpha=a, beta=b, gamma=g, delta=d)
             for b, a, g, d in itertools.product((0.0, 0.5, -0.5, -1.0), (0.0, 0.25),
                                                 (0.0, -0.5, 0.5), (0.0, 0.25))]

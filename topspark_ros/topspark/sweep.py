@@ -26,9 +26,9 @@ import numpy as np
 from tqdm import tqdm
 
 from .. import energy
-from ..datasets import load_dataset, validation_split
+from ..datasets import emulated_events, load_dataset, validation_split
 from ..snn import load_checkpoint, Network, NetworkConfig, replace_params, save_checkpoint
-from ..snn.experiment import evaluate, label, present
+from ..snn.experiment import evaluate, EventSamples, label, present
 from ..snn.kernels import warm_up
 from .enhancement import EnhancementRule, overrides, rule_grid
 from .profile import Profile, ProfileEntry
@@ -70,6 +70,8 @@ class SweepSpec:
     cpu_power_w: float = 15.0                   # for the CPU energy column: time x power
     sensitivity_timesteps: int | None = None    # default: the shortest T >= 50 in the list
     quick: bool = False
+    workload: str = 'frames'                    # or 'events': digits as emulated DVS streams
+    small_grid: bool = False
 
     @property
     def baseline_timesteps(self) -> int:
@@ -88,7 +90,8 @@ class Point:
 
     def key(self, spec: SweepSpec) -> str:
         ident = json.dumps([spec.network, spec.dataset, spec.epochs, spec.seed, self.split,
-                            self.timesteps, list(self.overrides), spec.pretrain_epochs],
+                            self.timesteps, list(self.overrides), spec.pretrain_epochs,
+                            spec.workload],
                            sort_keys=True)
         return hashlib.sha1(ident.encode()).hexdigest()[:16]
 
@@ -100,6 +103,16 @@ def _point(split: str, T: int, over: dict[str, Any], tag: str) -> Point:
 def _split_data(spec: SweepSpec, split: str):
     data = load_dataset(spec.dataset)
     return validation_split(data) if split == 'validation' else data
+
+
+def _inputs(spec: SweepSpec, net: Network, data: Any, split: str, part: str) -> Any:
+    """The network's inputs for one part of a split: spike probabilities of the frames, or the
+    frames as emulated event streams (cached next to the profile)."""
+    images = data.train_images if part == 'train' else data.test_images
+    if spec.workload == 'events':
+        cache = Path(spec.pretrained_dir or '.') / f'events_{split}_{part}.npz'
+        return emulated_events(images, cache=cache)
+    return net.input_probability(images)
 
 
 def pretrained_path(spec: SweepSpec, split: str) -> Path:
@@ -116,7 +129,7 @@ def ensure_pretrained(spec: SweepSpec, split: str, timing: bool = False) -> Path
     if not path.is_file():
         data = _split_data(spec, split)
         net = Network(replace_params(spec.config(), {'seed': spec.seed}))
-        prob = net.input_probability(data.train_images)
+        prob = _inputs(spec, net, data, split, 'train')
         for _ in range(epochs):
             present(net, prob, spec.baseline_timesteps, True)
         save_checkpoint(path, net, None, {'pretrain_epochs': epochs, 'split': split})
@@ -135,13 +148,13 @@ def run_point(spec: SweepSpec, point: Point) -> dict[str, Any]:
         net = Network(replace_params(spec.config(), settings))
     cfg = net.config
     warm_up()
-    train_prob = net.input_probability(data.train_images)
+    train_prob = _inputs(spec, net, data, point.split, 'train')
     start = time.perf_counter()
     train_ops = np.concatenate([present(net, train_prob, point.timesteps, True)[1]
                                 for _ in range(spec.epochs)])
     train_s = time.perf_counter() - start
     readout = label(net, train_prob, data.train_labels, point.timesteps)
-    test_prob = net.input_probability(data.test_images)
+    test_prob = _inputs(spec, net, data, point.split, 'test')
     result = evaluate(net, readout, test_prob, data.test_labels, point.timesteps)
     _, infer_ops = present(net, test_prob, point.timesteps, False)
     sizes = (cfg.n_inputs, cfg.n_neurons)
@@ -216,6 +229,14 @@ class Runner:
                 yield futures[fut], fut.result()
 
 
+def _subset(inputs: Any, n: int) -> Any:
+    if isinstance(inputs, EventSamples):
+        k = min(n, len(inputs))
+        return EventSamples(inputs.x, inputs.y, inputs.t, inputs.polarity,
+                            inputs.offsets[:k + 1], inputs.sensor_shape, inputs.window)
+    return inputs[:n]
+
+
 def measure_latency(spec: SweepSpec, settings: dict[str, Any], samples: int = 1000,
                     repeats: int = 3) -> tuple[float, float]:
     """Seconds per inference and per training sample, best of ``repeats``, measured one point
@@ -227,15 +248,15 @@ def measure_latency(spec: SweepSpec, settings: dict[str, Any], samples: int = 10
     base, _, _ = load_checkpoint(ensure_pretrained(spec, 'test', timing=True))
     base.config = replace_params(base.config, settings)
     T = settings['timesteps']
-    test_prob = base.input_probability(data.test_images[:samples])
-    train_prob = base.input_probability(data.train_images[:samples])
+    test_prob = _subset(_inputs(spec, base, data, 'test', 'test'), samples)
+    train_prob = _subset(_inputs(spec, base, data, 'test', 'train'), samples)
     warm_up()
     best = {'infer': np.inf, 'train': np.inf}
     for _ in range(repeats):
         for mode, prob, learn in (('infer', test_prob, False), ('train', train_prob, True)):
             net = copy.deepcopy(base)
             start = time.perf_counter()
-            net.run_probability(prob, T, learn)
+            present(net, prob, T, learn)
             best[mode] = min(best[mode], (time.perf_counter() - start) / len(prob))
     return best['infer'], best['train']
 
@@ -278,7 +299,7 @@ def run_sweep(spec: SweepSpec, out_dir: Path, runner: Runner | None = None,
     sensitivity.sort(key=lambda s: -s['max_change'])
 
     # Step 3: search the rule family per shortened T on validation; test the winner.
-    rules = rule_grid(spec.quick)
+    rules = rule_grid(spec.quick, spec.small_grid)
     short = [T for T in timesteps if T < T0]
     candidates = [(T, rule, overrides(base, T, rule, T0)) for T in short for rule in rules]
     unique = {(T, tuple(sorted(o.items()))): (T, rule, o) for T, rule, o in candidates}
@@ -319,7 +340,8 @@ def run_sweep(spec: SweepSpec, out_dir: Path, runner: Runner | None = None,
                    'cpu_energy_train_j': energy.cpu_energy(latency_train_s, spec.cpu_power_w),
                    'memory_weights_mib': base.n_inputs * base.n_neurons * 4 / 2**20}))
     profile = Profile(T0, spec.platform, tuple(entries), spec.network,
-                      {'dataset': spec.dataset, 'epochs': spec.epochs, 'seed': spec.seed,
+                      {'dataset': spec.dataset, 'workload': spec.workload,
+                       'epochs': spec.epochs, 'seed': spec.seed,
                        'pretrain_epochs_at_t0': spec.pretrain_epochs,
                        'cpu_power_w': spec.cpu_power_w, 'rules_searched': len(rules),
                        'sensitivity_timesteps': Ts})
