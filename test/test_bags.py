@@ -1,25 +1,19 @@
 """topspark-record and topspark-replay with real rclpy, sqlite3 and mcap bags.
 
-Same pattern as test_perception_node.py: an isolated Context per test (domain id from the pid),
-a namespace per test, a SingleThreadedExecutor in a thread, and waits for matched endpoints
-before anything is sent. Timing is only asserted as a lower bound (replay cannot be faster
-than the recorded schedule). Run with ROS_PYTHON_CHECK_FIELDS=1.
+Same pattern as test_perception_node.py (ros_helpers.py): an isolated Context per test (domain
+id from the pid), a namespace per test, a SingleThreadedExecutor in a thread, and waits for
+matched endpoints before anything is sent. Timing is only asserted as a lower bound (replay
+cannot be faster than the recorded schedule). Run with ROS_PYTHON_CHECK_FIELDS=1.
 """
 
-import itertools
 import os
 from pathlib import Path
 import signal
-import subprocess
-import sys
 import threading
 import time
 
 import numpy as np
 import pytest
-import rclpy
-from rclpy.context import Context
-from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from rosbags.interfaces import QosDurability, QosReliability
@@ -35,10 +29,10 @@ from topspark_ros.ros.bags import (BagError, ensure_bag_type, make_typestore, Me
                                    split_ros_args)
 from topspark_ros.ros.conversions import image_to_numpy, numpy_to_image
 
-ROOT = Path(__file__).resolve().parents[1]
-DOMAIN_ID = 1 + (os.getpid() + 17) % 100           # safe ids are 0..101 (ROS docs)
-PROCESS_DOMAIN_ID = 1 + (os.getpid() + 67) % 100   # for the tools started as processes
-WAIT_S = 20.0                                      # upper bound for anything to arrive
+from ros_helpers import domain_id, finish, Graph, ros_context, start_module, wait_until, WAIT_S
+
+DOMAIN_ID = domain_id(21)
+PROCESS_DOMAIN_ID = domain_id(71)                  # for the tools started as processes
 N_FRAMES = 6
 PERIOD_S = 0.03
 RELIABLE = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
@@ -46,16 +40,6 @@ BEST_EFFORT = QoSProfile(depth=50, reliability=ReliabilityPolicy.BEST_EFFORT)
 LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
                      durability=DurabilityPolicy.TRANSIENT_LOCAL)
 TYPESTORE = get_typestore(Stores.ROS2_KILTED)
-_namespaces = itertools.count()
-
-
-def wait_until(predicate, timeout: float = WAIT_S, what: str = 'condition', state=None) -> None:
-    end = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > end:
-            raise AssertionError(f'timed out after {timeout} s waiting for {what}'
-                                 + (f'; state: {state()}' if state else ''))
-        time.sleep(0.01)
 
 
 def frames() -> list[np.ndarray]:
@@ -63,38 +47,17 @@ def frames() -> list[np.ndarray]:
     return [rng.integers(0, 256, (24, 32, 3), dtype=np.uint8) for _ in range(N_FRAMES)]
 
 
-class Graph:
-    def __init__(self) -> None:
-        os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
-        self.context = Context()
-        rclpy.init(context=self.context, domain_id=DOMAIN_ID)
-        self.executor = SingleThreadedExecutor(context=self.context)
-        self.thread = threading.Thread(target=self.executor.spin, daemon=True)
-        self.thread.start()
-        self.namespace = f'/b{os.getpid()}_{next(_namespaces)}'
-        self.nodes: list[Node] = []
-
-    def add(self, node: Node) -> Node:
-        self.nodes.append(node)
-        self.executor.add_node(node)
-        return node
+class BagGraph(Graph):
+    prefix = 'b'
 
     def node(self, name: str) -> Node:
         return self.add(Node(name, namespace=self.namespace, context=self.context))
 
-    def stop(self) -> None:
-        self.executor.shutdown(timeout_sec=2.0)
-        self.thread.join(timeout=5.0)
-        for node in self.nodes:
-            node.destroy_node()
-        rclpy.try_shutdown(context=self.context)
-
 
 @pytest.fixture
 def graph():
-    g = Graph()
-    yield g
-    g.stop()
+    with BagGraph(DOMAIN_ID) as g:
+        yield g
 
 
 class Sink:
@@ -433,53 +396,32 @@ def test_types_outside_the_typestore_come_from_share_msg_files(tmp_path, monkeyp
 # ------------------------------------------------------------------------------ processes
 
 
-def _env() -> dict:
-    return dict(os.environ, ROS_DOMAIN_ID=str(PROCESS_DOMAIN_ID),
-                ROS_AUTOMATIC_DISCOVERY_RANGE='LOCALHOST',
-                PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT),
-                                                         os.environ.get('PYTHONPATH')])))
-
-
-def _finish(proc: subprocess.Popen, sig: signal.Signals | None) -> str:
-    if sig is not None:
-        proc.send_signal(sig)
-    try:
-        output, _ = proc.communicate(timeout=WAIT_S)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        output, _ = proc.communicate()
-    return output
-
-
 @pytest.mark.parametrize('stop', ['SIGINT', 'SIGTERM', 'max-messages'])
 def test_record_process_stops_cleanly(tmp_path, stop):
     namespace = f'/rp{os.getpid()}_{stop.replace("-", "_")}'
     bag = tmp_path / 'bag'
     extra = ['--max-messages', '3'] if stop == 'max-messages' else []
-    proc = subprocess.Popen(
-        [sys.executable, '-m', 'topspark_ros.cli.record', '--out', str(bag), '--storage',
-         'mcap', 'value', *extra, '--ros-args', '-r', f'__ns:={namespace}'],
-        env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    context = Context()
-    rclpy.init(context=context, domain_id=PROCESS_DOMAIN_ID)
-    node = Node('source', namespace=namespace, context=context)
-    try:
-        pub = node.create_publisher(Float64, 'value', RELIABLE)
-        wait_until(lambda: pub.get_subscription_count() > 0 or proc.poll() is not None,
-                   what='the recorder process to subscribe')
-        for i in range(5):
-            pub.publish(Float64(data=float(i)))
-            time.sleep(0.02)
-        if stop == 'max-messages':
-            output = _finish(proc, None)
-        else:
-            time.sleep(0.5)                                 # let the reliable writer deliver
-            output = _finish(proc, getattr(signal, stop))
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        node.destroy_node()
-        rclpy.try_shutdown(context=context)
+    proc = start_module('topspark_ros.cli.record', '--out', str(bag), '--storage', 'mcap',
+                        'value', *extra, '--ros-args', '-r', f'__ns:={namespace}',
+                        domain=PROCESS_DOMAIN_ID)
+    with ros_context(PROCESS_DOMAIN_ID) as context:
+        node = Node('source', namespace=namespace, context=context)
+        try:
+            pub = node.create_publisher(Float64, 'value', RELIABLE)
+            wait_until(lambda: pub.get_subscription_count() > 0 or proc.poll() is not None,
+                       what='the recorder process to subscribe')
+            for i in range(5):
+                pub.publish(Float64(data=float(i)))
+                time.sleep(0.02)
+            if stop == 'max-messages':
+                output = finish(proc)
+            else:
+                time.sleep(0.5)                             # let the reliable writer deliver
+                output = finish(proc, getattr(signal, stop))
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            node.destroy_node()
     assert proc.returncode == 0, output
     expected = 3 if stop == 'max-messages' else 5
     assert f'{namespace}/value' in output and f'{expected} messages' in output, output
@@ -494,28 +436,17 @@ def test_replay_process_publishes_the_bag(tmp_path):
     bag = tmp_path / 'bag'
     originals = frames()
     write_bag(bag, StoragePlugin.SQLITE3, originals)
-    context = Context()
-    rclpy.init(context=context, domain_id=PROCESS_DOMAIN_ID)
-    executor = SingleThreadedExecutor(context=context)
-    sink = Sink(Node('sink', namespace=namespace, context=context))
-    sink.listen(Image, 'replayed', keep=pixels)
-    executor.add_node(sink.node)
-    thread = threading.Thread(target=executor.spin, daemon=True)
-    thread.start()
-    try:
-        proc = subprocess.Popen(
-            [sys.executable, '-m', 'topspark_ros.cli.replay', str(bag), '--topics',
-             '/camera/image_raw', '--remap', f'/camera/image_raw:={namespace}/replayed',
-             '--rate', '4', '--wait-subscribers', str(WAIT_S)],
-            env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        output = _finish(proc, None)
+    with Graph(PROCESS_DOMAIN_ID) as g:
+        sink = Sink(Node('sink', namespace=namespace, context=g.context))
+        sink.listen(Image, 'replayed', keep=pixels)
+        g.add(sink.node)
+        proc = start_module('topspark_ros.cli.replay', str(bag), '--topics', '/camera/image_raw',
+                            '--remap', f'/camera/image_raw:={namespace}/replayed',
+                            '--rate', '4', '--wait-subscribers', str(WAIT_S),
+                            domain=PROCESS_DOMAIN_ID)
+        output = finish(proc)
         assert proc.returncode == 0, output
         assert f'/camera/image_raw -> {namespace}/replayed  {N_FRAMES}' in output, output
         wait_until(lambda: sink.count('replayed') == N_FRAMES, what='frames from the process')
-    finally:
-        executor.shutdown(timeout_sec=2.0)
-        thread.join(timeout=5.0)
-        sink.node.destroy_node()
-        rclpy.try_shutdown(context=context)
     assert all(np.array_equal(a, b) for a, b in zip(sink.got['replayed'], originals,
                                                     strict=True))

@@ -41,13 +41,15 @@ from topspark_ros import bringup
 from topspark_ros.bringup import load_launch
 from topspark_ros.ros.conversions import IMAGE_ENCODINGS
 
+from ros_helpers import domain_id
+
 ROOT = Path(__file__).resolve().parents[1]
 BRIDGE = ROOT / 'config' / 'gz_bridge.yaml'
 GAZEBO_PY = ROOT / 'launch' / 'gazebo.launch.py'
 LAUNCH_XML = ROOT / 'launch' / 'topspark.launch.xml'
 PARAMS = ROOT / 'config' / 'topspark.yaml'
 WORLDS = sorted((ROOT / 'worlds').glob('*.sdf'))
-DOMAIN_ID = 1 + (os.getpid() + 45) % 100            # test_launch.py uses +25 and +75
+DOMAIN_ID = domain_id(45)                           # test_launch.py uses 25 and 75
 WAIT_S = 20.0
 
 # ros_gz_bridge's YAML keys (its README, "Configuring the Bridge via YAML"). This package always

@@ -8,29 +8,18 @@ reserve; tolerance = 0.01 + (1 - level) / 0.8 * 0.09 above it):
     no / stale / NaN battery -> tolerance_full -> T=350 (accuracy first)
 
 Every ROS test gets its own Context (domain id from the pid, offset from the other node tests)
-and namespace. Inputs are published until the expected effect shows, within a generous bound;
-"nothing changed" is checked after the node has made several more decisions, never after a
-sleep; no test asserts on timing. Run with ROS_PYTHON_CHECK_FIELDS=1. The executor is
-single-threaded (see test_perception_node.py for why).
+and namespace (ros_helpers.py). Inputs are published until the expected effect shows, within a
+generous bound; "nothing changed" is checked after the node has made several more decisions,
+never after a sleep; no test asserts on timing. Run with ROS_PYTHON_CHECK_FIELDS=1.
 """
 
-import itertools
 import math
 import os
-from pathlib import Path
 import signal
-import subprocess
-import sys
-import threading
-import time
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 import pytest
-import rclpy
-from rclpy.context import Context
 from rclpy.exceptions import InvalidParameterValueException
-from rclpy.executors import SingleThreadedExecutor
-from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import DurabilityPolicy, QoSProfile, qos_profile_sensor_data, ReliabilityPolicy
 from sensor_msgs.msg import BatteryState
@@ -41,11 +30,10 @@ from topspark_ros.ros import diagnostics
 from topspark_ros.ros.diagnostics import values_of
 from topspark_ros.topspark import Profile, ProfileEntry
 
-ROOT = Path(__file__).resolve().parents[1]
-DOMAIN_ID = 1 + (os.getpid() + 33) % 100           # safe ids are 0..101 (ROS docs)
-PROCESS_DOMAIN_ID = 1 + (os.getpid() + 83) % 100   # for the node started as a process
-WAIT_S = 20.0                                      # upper bound for anything to arrive
-_namespaces = itertools.count()
+from ros_helpers import domain_id, finish, Graph, RecordingNode, start_module, wait_until
+
+DOMAIN_ID = domain_id(33)
+PROCESS_DOMAIN_ID = domain_id(83)                  # for the node started as a process
 
 
 def entry(T: int, acc: float, lat_us: float, energy_uj: float) -> ProfileEntry:
@@ -60,14 +48,6 @@ PROFILE = Profile(350, 'test', (entry(350, 0.90, 110, 35.0), entry(100, 0.88, 40
 @pytest.fixture
 def profile_path(tmp_path) -> str:
     return str(PROFILE.save(tmp_path / 'profile.yaml'))
-
-
-def wait_until(predicate, timeout: float = WAIT_S, what: str = 'condition') -> None:
-    end = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > end:
-            raise AssertionError(f'timed out after {timeout} s waiting for {what}')
-        time.sleep(0.01)
 
 
 # ------------------------------------------------------------------------------ logic, no ROS
@@ -157,58 +137,34 @@ def test_latency_scale_and_fallback():
 # ------------------------------------------------------------------------------ ROS helpers
 
 
-class Probe(Node):
+class Probe(RecordingNode):
     """Publishes battery, budget and latency messages and records the governor's output."""
 
+    resend_polls = 5
+
     def __init__(self, namespace: str, **kwargs) -> None:
-        super().__init__('probe', namespace=namespace, **kwargs)
-        self._lock = threading.Lock()
-        self.timesteps: list[int] = []
-        self.statuses: list[DiagnosticStatus] = []
-        self.create_subscription(
-            UInt16, 'topspark/timesteps', self._on_timesteps,
-            QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
-                       durability=DurabilityPolicy.TRANSIENT_LOCAL))
+        super().__init__(namespace, **kwargs)
+        self.record(UInt16, 'topspark/timesteps',
+                    QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
+                               durability=DurabilityPolicy.TRANSIENT_LOCAL))
         reliable = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
-        self.create_subscription(DiagnosticArray, '/diagnostics', self._on_diagnostics, reliable)
+        self.record(DiagnosticArray, '/diagnostics', reliable)
         self.battery_pub = self.create_publisher(BatteryState, 'battery_state',
                                                  qos_profile_sensor_data)
         self.budget_pub = self.create_publisher(Float64, 'topspark/latency_budget', reliable)
         self.latency_pub = self.create_publisher(Float64, 'topspark/latency', reliable)
 
-    def _on_timesteps(self, msg: UInt16) -> None:
-        with self._lock:
-            self.timesteps.append(msg.data)
-
-    def _on_diagnostics(self, msg: DiagnosticArray) -> None:
-        with self._lock:
-            self.statuses.extend(msg.status)
-
     def received(self) -> list[int]:
-        with self._lock:
-            return list(self.timesteps)
+        return [m.data for m in self.messages('topspark/timesteps')]
 
     def last(self) -> int | None:
-        with self._lock:
-            return self.timesteps[-1] if self.timesteps else None
+        timesteps = self.received()
+        return timesteps[-1] if timesteps else None
 
     def status(self, what: str = 'decision', predicate=lambda s: True) -> DiagnosticStatus | None:
         """The newest 'governor: <what>' status that satisfies ``predicate``."""
-        with self._lock:
-            found = [s for s in self.statuses if s.name == f'governor: {what}' and predicate(s)]
+        found = [s for s in self.statuses(f'governor: {what}') if predicate(s)]
         return found[-1] if found else None
-
-    def send_until(self, publisher, make_msg, predicate, what: str) -> None:
-        """Publish (a fresh message each time) until ``predicate`` holds: waits out discovery."""
-        end = time.monotonic() + WAIT_S
-        while True:
-            publisher.publish(make_msg())
-            for _ in range(5):
-                if predicate():
-                    return
-                time.sleep(0.01)
-            if time.monotonic() > end:
-                raise AssertionError(f'timed out after {WAIT_S} s waiting for {what}')
 
     def battery_until(self, percentage: float, timesteps: int) -> None:
         self.send_until(self.battery_pub, lambda: BatteryState(percentage=percentage),
@@ -216,54 +172,21 @@ class Probe(Node):
                         f'T={timesteps} for battery percentage {percentage}')
 
 
-class Graph:
-    """Nodes of one test in one context, spun by a SingleThreadedExecutor in a thread."""
-
-    def __init__(self, context: Context, executor: SingleThreadedExecutor) -> None:
-        self.context = context
-        self.executor = executor
-        self.namespace = f'/g{os.getpid()}_{next(_namespaces)}'
-        self.nodes: list[Node] = []
-
-    def add(self, node: Node) -> Node:
-        self.nodes.append(node)
-        self.executor.add_node(node)
-        return node
+class GovernorGraph(Graph):
+    prefix = 'g'
 
     def governor(self, **params) -> GovernorNode:
-        params = {'decision_period_s': 0.05, 'min_dwell_s': 0.0, 'battery_timeout_s': 60.0,
-                  **params}
-        return self.add(GovernorNode(
-            context=self.context, namespace=self.namespace,
-            parameter_overrides=[Parameter(k, value=v) for k, v in params.items()]))
+        return self.spawn(GovernorNode, **{'decision_period_s': 0.05, 'min_dwell_s': 0.0,
+                                           'battery_timeout_s': 60.0, **params})
 
     def probe(self) -> Probe:
         return self.add(Probe(self.namespace, context=self.context))
 
 
-def start_graph(domain_id: int):
-    os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
-    context = Context()
-    rclpy.init(context=context, domain_id=domain_id)
-    executor = SingleThreadedExecutor(context=context)
-    thread = threading.Thread(target=executor.spin, daemon=True)
-    thread.start()
-    return Graph(context, executor), thread
-
-
-def stop_graph(graph: Graph, thread: threading.Thread) -> None:
-    graph.executor.shutdown(timeout_sec=2.0)
-    thread.join(timeout=5.0)
-    for node in graph.nodes:
-        node.destroy_node()
-    rclpy.try_shutdown(context=graph.context)
-
-
 @pytest.fixture
 def graph():
-    g, thread = start_graph(DOMAIN_ID)
-    yield g
-    stop_graph(g, thread)
+    with GovernorGraph(DOMAIN_ID) as g:
+        yield g
 
 
 def more_decisions(node: GovernorNode, n: int = 3) -> None:
@@ -518,24 +441,13 @@ def test_invalid_start_value_is_refused(graph, profile_path):
 @pytest.mark.parametrize('sig', [signal.SIGINT, signal.SIGTERM], ids=['SIGINT', 'SIGTERM'])
 def test_process_exits_0_on_signal(profile_path, sig):
     namespace = f'/gp{os.getpid()}_{sig.name}'
-    env = dict(os.environ, ROS_DOMAIN_ID=str(PROCESS_DOMAIN_ID),
-               ROS_AUTOMATIC_DISCOVERY_RANGE='LOCALHOST',
-               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get('PYTHONPATH')])))
-    proc = subprocess.Popen(
-        [sys.executable, '-m', 'topspark_ros.nodes.governor', '--ros-args',
-         '-r', f'__ns:={namespace}', '-p', f'profile_path:={profile_path}'],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    g, thread = start_graph(PROCESS_DOMAIN_ID)
+    proc = start_module('topspark_ros.nodes.governor', '--ros-args', '-r', f'__ns:={namespace}',
+                        '-p', f'profile_path:={profile_path}', domain=PROCESS_DOMAIN_ID)
     try:
-        probe = g.add(Probe(namespace, context=g.context))
-        probe.battery_until(0.1, 30)
+        with Graph(PROCESS_DOMAIN_ID) as g:
+            probe = g.add(Probe(namespace, context=g.context))
+            probe.battery_until(0.1, 30)
     finally:
-        stop_graph(g, thread)
-        proc.send_signal(sig)
-        try:
-            output, _ = proc.communicate(timeout=WAIT_S)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            output, _ = proc.communicate()
+        output = finish(proc, sig)
     assert proc.returncode == 0, output
     assert 'timesteps 30 (was 350)' in output, output

@@ -29,13 +29,15 @@ import yaml
 from topspark_ros import bringup
 from topspark_ros.bringup import BringupError, LaunchFileError, LaunchSpec, load_launch
 
+from ros_helpers import domain_id, process_env
+
 ROOT = Path(__file__).resolve().parents[1]
 LAUNCH_XML = ROOT / 'launch' / 'topspark.launch.xml'
 LAUNCH_PY = ROOT / 'launch' / 'topspark.launch.py'
 CONFIG = ROOT / 'config' / 'topspark.yaml'
 NODE_NAMES = ('perception', 'governor', 'metrics')
-DOMAIN_ID = 1 + (os.getpid() + 25) % 100            # safe ids are 0..101 (ROS docs)
-PROCESS_DOMAIN_ID = 1 + (os.getpid() + 75) % 100
+DOMAIN_ID = domain_id(25)
+PROCESS_DOMAIN_ID = domain_id(75)
 WAIT_S = 60.0
 # Declared by rclpy itself in every node, not by ours.
 BUILTIN_PARAMETERS = {'use_sim_time', 'start_type_description_service'}
@@ -483,12 +485,10 @@ def small_graph(tmp_path: Path, namespace: str) -> tuple[Path, Path]:
 
 
 def bringup_process(launch: Path, log: Path, *args: str) -> subprocess.Popen:
-    env = dict(os.environ, ROS_DOMAIN_ID=str(PROCESS_DOMAIN_ID),
-               ROS_AUTOMATIC_DISCOVERY_RANGE='LOCALHOST',
-               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get('PYTHONPATH')])))
     with open(log, 'w') as stream:
         return subprocess.Popen([sys.executable, '-m', 'topspark_ros.bringup', str(launch),
-                                 *args], env=env, stdout=stream, stderr=subprocess.STDOUT)
+                                 *args], env=process_env(PROCESS_DOMAIN_ID), stdout=stream,
+                                stderr=subprocess.STDOUT)
 
 
 def finish(proc: subprocess.Popen, log: Path) -> str:

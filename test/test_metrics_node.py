@@ -1,31 +1,23 @@
 """Metrics node with real rclpy: joules per platform, totals, power window, savings, bad input.
 
-Same shape as test_perception_node.py: each test has its own Context (domain id from the pid,
-ROS2_NOTES section 4) and namespace, and a SingleThreadedExecutor spins in a thread
-(MultiThreadedExecutor deliveries stalled now and then on this machine). Before a message is
-published the test waits until every publisher involved has matched its subscriber, then
-publishes it exactly once, so counts and totals are exact. No test asserts on timing; the power
-window runs on a fake clock. Run with ROS_PYTHON_CHECK_FIELDS=1.
+Same shape as test_perception_node.py: each test has its own Context and namespace, and a
+SingleThreadedExecutor spins in a thread (ros_helpers.py). Before a message is published the
+test waits until every publisher involved has matched its subscriber, then publishes it exactly
+once, so counts and totals are exact. No test asserts on timing; the power window runs on a fake
+clock. Run with ROS_PYTHON_CHECK_FIELDS=1.
 """
 
 import itertools
 import math
 import os
-from pathlib import Path
 import signal
-import subprocess
-import sys
-import threading
 import time
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 import numpy as np
 import pytest
 import rclpy
-from rclpy.context import Context
 from rclpy.exceptions import InvalidParameterValueException
-from rclpy.executors import SingleThreadedExecutor
-from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from std_msgs.msg import Float64
@@ -37,14 +29,15 @@ from topspark_ros.nodes.metrics import (ActivityError, baseline_activity, Energy
 from topspark_ros.ros import diagnostics
 from topspark_ros.ros.diagnostics import values_of
 
-ROOT = Path(__file__).resolve().parents[1]
-DOMAIN_ID = 1 + (os.getpid() + 17) % 100           # safe ids are 0..101 (ROS docs)
-PROCESS_DOMAIN_ID = 1 + (os.getpid() + 67) % 100   # for the node started as a process
-WAIT_S = 20.0                                      # upper bound for anything to arrive
+from ros_helpers import (domain_id, finish, Graph, RecordingNode, start_module, wait_until,
+                         WAIT_S)
+
+DOMAIN_ID = domain_id(17)
+PROCESS_DOMAIN_ID = domain_id(67)                  # for the node started as a process
 N, N_INPUTS = 100, 784
 TOPICS = {'sample': 'topspark/energy/sample', 'total': 'topspark/energy/total',
           'power': 'topspark/power', 'savings': 'topspark/energy/savings'}
-_namespaces = itertools.count()
+ENERGY = 'metrics: energy'                         # the node's diagnostics status
 
 
 def activity(T: int = 50, mode: str = 'infer', input_spikes: int = 330, exc: int = 4,
@@ -80,78 +73,29 @@ def activity_msg(*samples: dict) -> DiagnosticArray:
         for v in samples])
 
 
-def wait_until(predicate, timeout: float = WAIT_S, what: str = 'condition') -> None:
-    end = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > end:
-            raise AssertionError(f'timed out after {timeout} s waiting for {what}')
-        time.sleep(0.005)
-
-
-class Probe(Node):
+class Probe(RecordingNode):
     """Publishes activity to the metrics node and records everything it publishes."""
 
     def __init__(self, namespace: str, **kwargs) -> None:
-        super().__init__('probe', namespace=namespace, **kwargs)
+        super().__init__(namespace, **kwargs)
         reliable = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
-        self._lock = threading.Lock()
-        self.received: dict[str, list] = {k: [] for k in list(TOPICS) + ['diagnostics']}
-        self.subs = [self.create_subscription(Float64, topic, self._recorder(key), reliable)
-                     for key, topic in TOPICS.items()]
-        self.create_subscription(DiagnosticArray, '/diagnostics', self._recorder('diagnostics'),
-                                 reliable)
+        for key, topic in TOPICS.items():
+            self.record(Float64, topic, reliable, key)
+        self.record(DiagnosticArray, '/diagnostics', reliable)
         self.activity_pub = self.create_publisher(DiagnosticArray, 'topspark/activity', reliable)
 
-    def _recorder(self, key: str):
-        def record(msg) -> None:
-            with self._lock:
-                self.received[key].append(msg)
-        return record
-
-    def count(self, key: str) -> int:
-        with self._lock:
-            return len(self.received[key])
-
     def values(self, key: str) -> list:
-        with self._lock:
-            return [m.data for m in self.received[key]]
-
-    def statuses(self, name: str = 'metrics: energy') -> list[DiagnosticStatus]:
-        with self._lock:
-            return [s for m in self.received['diagnostics'] for s in m.status if s.name == name]
-
-    def send_until(self, make_msg, predicate, what: str) -> None:
-        """Publish repeatedly until ``predicate`` holds (for a node in another process)."""
-        end = time.monotonic() + WAIT_S
-        while True:
-            self.activity_pub.publish(make_msg())
-            for _ in range(10):
-                if predicate():
-                    return
-                time.sleep(0.01)
-            if time.monotonic() > end:
-                raise AssertionError(f'timed out after {WAIT_S} s waiting for {what}')
+        return [m.data for m in self.messages(key)]
 
 
-class Graph:
+class MetricsGraph(Graph):
     """A metrics node and a probe in one context, spun by a SingleThreadedExecutor."""
 
-    def __init__(self, context: Context, executor: SingleThreadedExecutor) -> None:
-        self.context = context
-        self.executor = executor
-        self.namespace = f'/m{os.getpid()}_{next(_namespaces)}'
-        self.nodes: list[Node] = []
-
-    def add(self, node: Node) -> Node:
-        self.nodes.append(node)
-        self.executor.add_node(node)
-        return node
+    prefix = 'm'
 
     def start(self, **params) -> tuple[MetricsNode, Probe]:
-        params = {'power_period_s': 0.0, **params}   # power only with samples: exact counts
-        self.node = self.add(MetricsNode(
-            context=self.context, namespace=self.namespace,
-            parameter_overrides=[Parameter(k, value=v) for k, v in params.items()]))
+        # power only with samples: exact counts
+        self.node = self.spawn(MetricsNode, **{'power_period_s': 0.0, **params})
         self.probe = self.add(Probe(self.namespace, context=self.context))
         publishers = (self.node._sample_pub, self.node._total_pub, self.node._power_pub,
                       self.node._savings_pub)
@@ -179,29 +123,10 @@ class Graph:
         assert self.probe.count('sample') == samples
 
 
-def start_graph(domain_id: int) -> tuple[Graph, threading.Thread]:
-    os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
-    context = Context()
-    rclpy.init(context=context, domain_id=domain_id)
-    executor = SingleThreadedExecutor(context=context)
-    thread = threading.Thread(target=executor.spin, daemon=True)
-    thread.start()
-    return Graph(context, executor), thread
-
-
-def stop_graph(graph: Graph, thread: threading.Thread) -> None:
-    graph.executor.shutdown(timeout_sec=2.0)
-    thread.join(timeout=5.0)
-    for node in graph.nodes:
-        node.destroy_node()
-    rclpy.try_shutdown(context=graph.context)
-
-
 @pytest.fixture
 def graph():
-    g, thread = start_graph(DOMAIN_ID)
-    yield g
-    stop_graph(g, thread)
+    with MetricsGraph(DOMAIN_ID) as g:
+        yield g
 
 
 # ------------------------------------------------------------------------------ energy
@@ -239,7 +164,7 @@ def test_joules_follow_the_platform_model_and_run_time_changes(graph):
     assert node.total_j == totals[-1] and node.counters()['samples'] == 5
 
     def summary():
-        found = [values_of(s) for s in probe.statuses() if values_of(s)['samples'] == '5']
+        found = [values_of(s) for s in probe.statuses(ENERGY) if values_of(s)['samples'] == '5']
         return found[-1] if found else None
 
     wait_until(summary, what='a diagnostics status after 5 samples')
@@ -249,7 +174,7 @@ def test_joules_follow_the_platform_model_and_run_time_changes(graph):
     assert float(values['mean_energy_per_sample_j']) == pytest.approx(totals[-1] / 5)
     assert values['learning_not_charged'] == '1' and values['rejected'] == '0'
     wait_until(lambda: any(s.level == DiagnosticStatus.WARN and 'learning' in s.message
-                           for s in probe.statuses()), what='a WARN for uncharged learning')
+                           for s in probe.statuses(ENERGY)), what='a WARN for uncharged learning')
 
 
 def test_two_samples_in_one_message_are_both_charged(graph):
@@ -269,9 +194,7 @@ def test_activity_from_the_real_perception_node_is_charged(graph):
     from topspark_ros.ros.conversions import numpy_to_image
 
     node, probe = graph.start(platform='loihi')
-    graph.add(PerceptionNode(context=graph.context, namespace=graph.namespace,
-                             parameter_overrides=[Parameter('n_neurons', value=20),
-                                                  Parameter('timesteps', value=40)]))
+    graph.spawn(PerceptionNode, n_neurons=20, timesteps=40)
     seen = []
     probe.create_subscription(DiagnosticArray, 'topspark/activity', seen.append,
                               QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE))
@@ -480,11 +403,11 @@ def test_bad_messages_are_counted_and_skipped(graph):
     assert node.counters()['samples'] == 2 and node.counters()['rejected_bad_mode'] == 2
 
     keys = {f'rejected_{r}' for r in reasons}
-    wait_until(lambda: any(keys <= values_of(s).keys() for s in probe.statuses()),
+    wait_until(lambda: any(keys <= values_of(s).keys() for s in probe.statuses(ENERGY)),
                what='a diagnostics status counting every reason')
-    wait_until(lambda: any(s.level == DiagnosticStatus.WARN for s in probe.statuses()),
+    wait_until(lambda: any(s.level == DiagnosticStatus.WARN for s in probe.statuses(ENERGY)),
                what='a WARN status after rejected messages')
-    last = [values_of(s) for s in probe.statuses() if keys <= values_of(s).keys()][-1]
+    last = [values_of(s) for s in probe.statuses(ENERGY) if keys <= values_of(s).keys()][-1]
     assert int(last['rejected']) >= len(BAD_MESSAGES)
 
 
@@ -503,27 +426,18 @@ def test_parse_activity_reasons():
 @pytest.mark.parametrize('sig', [signal.SIGINT, signal.SIGTERM], ids=['SIGINT', 'SIGTERM'])
 def test_process_exits_0_on_signal(sig):
     namespace = f'/mp{os.getpid()}_{sig.name}'
-    env = dict(os.environ, ROS_DOMAIN_ID=str(PROCESS_DOMAIN_ID),
-               ROS_AUTOMATIC_DISCOVERY_RANGE='LOCALHOST',
-               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get('PYTHONPATH')])))
-    proc = subprocess.Popen(
-        [sys.executable, '-m', 'topspark_ros.nodes.metrics', '--ros-args',
-         '-r', f'__ns:={namespace}', '-p', 'platform:=cmos45'],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    g, thread = start_graph(PROCESS_DOMAIN_ID)
+    proc = start_module('topspark_ros.nodes.metrics', '--ros-args', '-r', f'__ns:={namespace}',
+                        '-p', 'platform:=cmos45', domain=PROCESS_DOMAIN_ID)
     try:
-        probe = g.add(Probe(namespace, context=g.context))
-        sample = activity()
-        probe.send_until(lambda: activity_msg(sample), lambda: probe.count('sample') > 0,
-                         'an energy sample from the node process')
-        assert probe.values('sample')[0] == pytest.approx(model_j(sample, 'cmos45'), rel=1e-12)
+        with Graph(PROCESS_DOMAIN_ID) as g:
+            probe = g.add(Probe(namespace, context=g.context))
+            sample = activity()
+            probe.send_until(probe.activity_pub, lambda: activity_msg(sample),
+                             lambda: probe.count('sample') > 0,
+                             'an energy sample from the node process')
+            assert probe.values('sample')[0] == pytest.approx(model_j(sample, 'cmos45'),
+                                                              rel=1e-12)
     finally:
-        stop_graph(g, thread)
-        proc.send_signal(sig)
-        try:
-            output, _ = proc.communicate(timeout=WAIT_S)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            output, _ = proc.communicate()
+        output = finish(proc, sig)
     assert proc.returncode == 0, output
     assert 'ready: platform cmos45' in output, output

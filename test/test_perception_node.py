@@ -1,33 +1,19 @@
 """Perception node with real rclpy: frames, events, commands, bad input, services, model files.
 
-Every test gets its own Context (domain id from the pid, ROS2_NOTES section 4) and namespace, so
-runs in parallel processes do not see each other's topics. Discovery is asynchronous: inputs are
-published repeatedly until the expected answer arrives, within a generous bound; no test asserts
-on timing. Run with ROS_PYTHON_CHECK_FIELDS=1.
-
-The executor is single-threaded: with rclpy 9.1.2's MultiThreadedExecutor, deliveries here
-stalled for 0.1-1.8 s now and then (2 CPUs; compare ros2/rclpy#1452), which only made the tests
-slow. The node's own worker thread runs the network either way.
+Every test gets its own Context and namespace, inputs are published repeatedly until the expected
+answer arrives, and the executor is single-threaded (ros_helpers.py says why). The node's own
+worker thread runs the network either way. Run with ROS_PYTHON_CHECK_FIELDS=1.
 """
 
-import itertools
 import os
 from pathlib import Path
 import signal
-import subprocess
-import sys
-import threading
-import time
 from types import SimpleNamespace
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 import numpy as np
 import pytest
-import rclpy
-from rclpy.context import Context
 from rclpy.exceptions import InvalidParameterValueException
-from rclpy.executors import SingleThreadedExecutor
-from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CompressedImage, Image, PointCloud2, PointField
@@ -43,12 +29,12 @@ from topspark_ros.ros.qos import check_reliability_mode, offered_reliability
 from topspark_ros.snn import (image_to_rates, load_checkpoint, Network, NetworkConfig, Readout,
                               save_checkpoint)
 
-ROOT = Path(__file__).resolve().parents[1]
-DOMAIN_ID = 1 + os.getpid() % 100                  # safe ids are 0..101 (ROS docs)
-PROCESS_DOMAIN_ID = 1 + (os.getpid() + 50) % 100   # for the node started as a process
-WAIT_S = 20.0                                      # upper bound for anything to arrive
+from ros_helpers import (domain_id, finish, Graph, RecordingNode, ros_context, start_module,
+                         wait_until, WAIT_S)
+
+DOMAIN_ID = domain_id(0)
+PROCESS_DOMAIN_ID = domain_id(50)                  # for the node started as a process
 N_NEURONS = 30
-_namespaces = itertools.count()
 
 ACTIVITY_KEYS = {'timesteps', 'mode', 'input_spikes', 'exc_spikes', 'inh_spikes',
                  'synaptic_events', 'neuron_updates', 'weight_updates', 'compute_seconds',
@@ -71,65 +57,31 @@ def labelled_model(path: Path) -> Path:
     return save_checkpoint(path, Network(config), readout, {'made_by': 'test'})
 
 
-def wait_until(predicate, timeout: float = WAIT_S, what: str = 'condition') -> None:
-    end = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > end:
-            raise AssertionError(f'timed out after {timeout} s waiting for {what}')
-        time.sleep(0.02)
-
-
-class Probe(Node):
+class Probe(RecordingNode):
     """Publishes inputs to the perception node and records everything it publishes."""
 
     def __init__(self, namespace: str, **kwargs) -> None:
-        super().__init__('probe', namespace=namespace, **kwargs)
-        self.received: dict[str, list] = {k: [] for k in (
-            'prediction', 'scores', 'activity', 'latency', 'diagnostics')}
-        self._lock = threading.Lock()
+        super().__init__(namespace, **kwargs)
         reliable = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
         for key, msg_type, topic in (
                 ('prediction', Int32, 'topspark/prediction'),
                 ('scores', Float32MultiArray, 'topspark/scores'),
                 ('activity', DiagnosticArray, 'topspark/activity'),
                 ('latency', Float64, 'topspark/latency'),
-                ('diagnostics', DiagnosticArray, '/diagnostics')):
-            self.create_subscription(msg_type, topic, self._recorder(key), reliable)
+                ('/diagnostics', DiagnosticArray, '/diagnostics')):
+            self.record(msg_type, topic, reliable, key)
         self.timesteps_pub = self.create_publisher(
             UInt16, 'topspark/timesteps',
             QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
                        durability=DurabilityPolicy.TRANSIENT_LOCAL))
         self.label_pub = self.create_publisher(Int32, 'topspark/label', reliable)
 
-    def _recorder(self, key: str):
-        def record(msg) -> None:
-            with self._lock:
-                self.received[key].append(msg)
-        return record
-
-    def count(self, key: str) -> int:
-        with self._lock:
-            return len(self.received[key])
-
     def last(self, key: str):
-        with self._lock:
-            return self.received[key][-1]
+        return self.messages(key)[-1]
 
     def publisher(self, msg_type: type, topic: str, reliable: bool = True):
         policy = ReliabilityPolicy.RELIABLE if reliable else ReliabilityPolicy.BEST_EFFORT
         return self.create_publisher(msg_type, topic, QoSProfile(depth=5, reliability=policy))
-
-    def send_until(self, publisher, make_msg, predicate, what: str) -> None:
-        """Publish (a fresh message each time) until ``predicate`` holds: waits out discovery."""
-        end = time.monotonic() + WAIT_S
-        while True:
-            publisher.publish(make_msg())
-            for _ in range(10):
-                if predicate():
-                    return
-                time.sleep(0.01)
-            if time.monotonic() > end:
-                raise AssertionError(f'timed out after {WAIT_S} s waiting for {what}')
 
     def answer(self, publisher, make_msg, what: str = 'a prediction'):
         """Publish until a new prediction and activity arrive; returns (prediction, values)."""
@@ -149,53 +101,18 @@ class Probe(Node):
         return response
 
 
-class Graph:
-    """Nodes of one test in one context, spun by a SingleThreadedExecutor in a thread."""
-
-    def __init__(self, context: Context, executor: SingleThreadedExecutor) -> None:
-        self.context = context
-        self.executor = executor
-        self.namespace = f'/t{os.getpid()}_{next(_namespaces)}'
-        self.nodes: list[Node] = []
-
-    def add(self, node: Node) -> Node:
-        self.nodes.append(node)
-        self.executor.add_node(node)
-        return node
-
+class PerceptionGraph(Graph):
     def perception(self, **params) -> PerceptionNode:
-        params = {'n_neurons': N_NEURONS, 'timesteps': 60, **params}
-        return self.add(PerceptionNode(
-            context=self.context, namespace=self.namespace,
-            parameter_overrides=[Parameter(k, value=v) for k, v in params.items()]))
+        return self.spawn(PerceptionNode, **{'n_neurons': N_NEURONS, 'timesteps': 60, **params})
 
     def probe(self) -> Probe:
         return self.add(Probe(self.namespace, context=self.context))
 
 
-def start_graph(domain_id: int):
-    os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
-    context = Context()
-    rclpy.init(context=context, domain_id=domain_id)
-    executor = SingleThreadedExecutor(context=context)
-    thread = threading.Thread(target=executor.spin, daemon=True)
-    thread.start()
-    return Graph(context, executor), thread
-
-
-def stop_graph(graph: Graph, thread: threading.Thread) -> None:
-    graph.executor.shutdown(timeout_sec=2.0)
-    thread.join(timeout=5.0)
-    for node in graph.nodes:
-        node.destroy_node()
-    rclpy.try_shutdown(context=graph.context)
-
-
 @pytest.fixture
 def graph():
-    g, thread = start_graph(DOMAIN_ID)
-    yield g
-    stop_graph(g, thread)
+    with PerceptionGraph(DOMAIN_ID) as g:
+        yield g
 
 
 def image_msg(array: np.ndarray = None, encoding: str = 'mono8') -> Image:
@@ -437,8 +354,8 @@ def test_bad_inputs_are_counted_and_skipped(graph):
     keys = {f'rejected_{reason}' for _, _, _, reason in BAD_INPUTS}
 
     def input_status():
-        statuses = [s for m in probe.received['diagnostics'] for s in m.status
-                    if s.name == 'perception: input' and keys <= values_of(s).keys()]
+        statuses = [s for s in probe.statuses('perception: input')
+                    if keys <= values_of(s).keys()]
         return statuses[-1] if statuses else None
 
     wait_until(input_status, what='an input status on /diagnostics counting every reason')
@@ -529,8 +446,8 @@ def test_bad_model_file_falls_back_and_is_not_overwritten(graph, tmp_path, capfd
 
     probe = graph.probe()
     probe.answer(probe.publisher(Image, 'image'), image_msg)
-    wait_until(lambda: any(s.name == 'perception: model' and s.level == DiagnosticStatus.ERROR
-                           for m in probe.received['diagnostics'] for s in m.status),
+    wait_until(lambda: any(s.level == DiagnosticStatus.ERROR
+                           for s in probe.statuses('perception: model')),
                what='an ERROR model status')
 
     ok, message = node.save_model()
@@ -565,28 +482,18 @@ def test_process_saves_and_exits_0_on_signal(tmp_path, sig):
     model = labelled_model(tmp_path / 'model.npz')
     out = tmp_path / 'out.npz'
     namespace = f'/p{os.getpid()}_{sig.name}'
-    env = dict(os.environ, ROS_DOMAIN_ID=str(PROCESS_DOMAIN_ID),
-               ROS_AUTOMATIC_DISCOVERY_RANGE='LOCALHOST',
-               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get('PYTHONPATH')])))
-    proc = subprocess.Popen(
-        [sys.executable, '-m', 'topspark_ros.nodes.perception', '--ros-args',
-         '-r', f'__ns:={namespace}', '-p', f'model_path:={model}', '-p', f'save_path:={out}',
-         '-p', 'learning:=true', '-p', 'timesteps:=60'],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    g, thread = start_graph(PROCESS_DOMAIN_ID)
+    proc = start_module(
+        'topspark_ros.nodes.perception', '--ros-args',
+        '-r', f'__ns:={namespace}', '-p', f'model_path:={model}', '-p', f'save_path:={out}',
+        '-p', 'learning:=true', '-p', 'timesteps:=60', domain=PROCESS_DOMAIN_ID)
     try:
-        probe = g.add(Probe(namespace, context=g.context))
-        _, values = probe.answer(probe.publisher(Image, 'image'), image_msg,
-                                 'an answer from the node process')
-        assert values['mode'] == 'learn'
+        with Graph(PROCESS_DOMAIN_ID) as g:
+            probe = g.add(Probe(namespace, context=g.context))
+            _, values = probe.answer(probe.publisher(Image, 'image'), image_msg,
+                                     'an answer from the node process')
+            assert values['mode'] == 'learn'
     finally:
-        stop_graph(g, thread)
-        proc.send_signal(sig)
-        try:
-            output, _ = proc.communicate(timeout=WAIT_S)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            output, _ = proc.communicate()
+        output = finish(proc, sig)
     assert proc.returncode == 0, output
     assert 'model saved to' in output, output
     saved, _, _ = load_checkpoint(out)
@@ -604,9 +511,7 @@ def test_profile_parameters_follow_the_timestep(tmp_path):
 
     enhanced = {'learning.nu_post': 0.001, 'excitatory.v_thresh_mv': -54.0}
     Profile(350, 'loihi', (entry(350), entry(50, **enhanced))).save(tmp_path / 'profile.yaml')
-    context = Context()
-    rclpy.init(context=context, domain_id=DOMAIN_ID)
-    try:
+    with ros_context(DOMAIN_ID) as context:
         node = PerceptionNode(context=context, parameter_overrides=[
             Parameter('n_neurons', value=20), Parameter('profile_path', value=str(tmp_path)),
             Parameter('save_on_shutdown', value=False)])
@@ -629,5 +534,3 @@ def test_profile_parameters_follow_the_timestep(tmp_path):
         finally:
             bad.close()
             bad.destroy_node()
-    finally:
-        rclpy.try_shutdown(context=context)

@@ -1,15 +1,13 @@
 """camera_sim and battery_sim with real rclpy: frames, labels, events, battery drain, parameters.
 
-Same shape as test_metrics_node.py: each test has its own Context (domain id from the pid,
-ROS2_NOTES section 4) and namespace, and a SingleThreadedExecutor spins in a thread
-(MultiThreadedExecutor deliveries stalled now and then on this machine). Frames published
-before discovery are lost, so received messages are matched to what the node recorded
+Same shape as test_metrics_node.py: each test has its own Context and namespace, and a
+SingleThreadedExecutor spins in a thread (ros_helpers.py). Frames published before discovery are
+lost, so received messages are matched to what the node recorded
 (``CameraSimNode.published``) by stamp, and label streams are compared over their common tail.
 The exact battery arithmetic runs on simulated time (``use_sim_time`` and a test-published
 ``/clock``); the wall-clock test only compares two batteries. Run with ROS_PYTHON_CHECK_FIELDS=1.
 """
 
-import itertools
 import math
 import os
 from pathlib import Path
@@ -24,11 +22,7 @@ import cv2
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 import numpy as np
 import pytest
-import rclpy
-from rclpy.context import Context
 from rclpy.exceptions import InvalidParameterValueException
-from rclpy.executors import SingleThreadedExecutor
-from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from rosgraph_msgs.msg import Clock
@@ -43,19 +37,11 @@ from topspark_ros.nodes.camera_sim import (CameraSimNode, convert, FrameCache, l
 from topspark_ros.ros.conversions import events_from_pointcloud2, image_to_numpy
 from topspark_ros.ros.diagnostics import values_of
 
-ROOT = Path(__file__).resolve().parents[1]
-DOMAIN_ID = 1 + (os.getpid() + 9) % 100            # apart from the other node tests' ids
-PROCESS_DOMAIN_ID = 1 + (os.getpid() + 59) % 100   # for the nodes started as processes
-WAIT_S = 20.0                                      # upper bound for anything to arrive
-_namespaces = itertools.count()
+from ros_helpers import (domain_id, finish, Graph, process_env, RecordingNode, start_module,
+                         wait_until, WAIT_S)
 
-
-def wait_until(predicate, timeout: float = WAIT_S, what: str = 'condition') -> None:
-    end = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > end:
-            raise AssertionError(f'timed out after {timeout} s waiting for {what}')
-        time.sleep(0.005)
+DOMAIN_ID = domain_id(9)                           # apart from the other node tests' ids
+PROCESS_DOMAIN_ID = domain_id(59)                  # for the nodes started as processes
 
 
 def stamp_ns(header) -> int:
@@ -67,7 +53,7 @@ def sim_time(seconds: float) -> Clock:
     return Clock(clock=Time(sec=ns // 10 ** 9, nanosec=ns % 10 ** 9))
 
 
-class Probe(Node):
+class Probe(RecordingNode):
     """Records what the simulators publish; publishes topspark/power and /clock."""
 
     TOPICS = {'image': Image, 'events': PointCloud2, 'topspark/label_truth': Int32,
@@ -75,87 +61,31 @@ class Probe(Node):
               '/diagnostics': DiagnosticArray}
 
     def __init__(self, namespace: str, **kwargs) -> None:
-        super().__init__('probe', namespace=namespace, **kwargs)
-        self._lock = threading.Lock()
-        self.received: dict[str, list] = {topic: [] for topic in self.TOPICS}
+        super().__init__(namespace, **kwargs)
         qos = QoSProfile(depth=200, reliability=ReliabilityPolicy.RELIABLE)
-        self.subs = {topic: self.create_subscription(msg_type, topic, self._recorder(topic), qos)
+        self.subs = {topic: self.record(msg_type, topic, qos)
                      for topic, msg_type in self.TOPICS.items()}
         self.power_pub = self.create_publisher(Float64, 'topspark/power', qos)
         self.clock_pub = self.create_publisher(Clock, '/clock', qos)
 
-    def _recorder(self, topic: str):
-        def record(msg) -> None:
-            with self._lock:
-                self.received[topic].append(msg)
-        return record
 
-    def count(self, topic: str) -> int:
-        with self._lock:
-            return len(self.received[topic])
-
-    def messages(self, topic: str) -> list:
-        with self._lock:
-            return list(self.received[topic])
-
-    def statuses(self, name: str) -> list[DiagnosticStatus]:
-        return [s for m in self.messages('/diagnostics') for s in m.status if s.name == name]
-
-
-class Graph:
-    """Nodes of one test in one context, spun by a SingleThreadedExecutor in a thread."""
-
-    def __init__(self, context: Context, executor: SingleThreadedExecutor) -> None:
-        self.context = context
-        self.executor = executor
-        self.namespace = f'/s{os.getpid()}_{next(_namespaces)}'
-        self.nodes: list[Node] = []
-
-    def add(self, node: Node) -> Node:
-        self.nodes.append(node)
-        self.executor.add_node(node)
-        return node
-
-    def _params(self, params: dict) -> list[Parameter]:
-        return [Parameter(k, value=v) for k, v in params.items()]
+class SimGraph(Graph):
+    prefix = 's'
 
     def camera(self, namespace: str = None, **params) -> CameraSimNode:
-        return self.add(CameraSimNode(context=self.context,
-                                      namespace=namespace or self.namespace,
-                                      parameter_overrides=self._params(params)))
+        return self.spawn(CameraSimNode, namespace, **params)
 
     def battery(self, namespace: str = None, **params) -> BatterySimNode:
-        return self.add(BatterySimNode(context=self.context,
-                                       namespace=namespace or self.namespace,
-                                       parameter_overrides=self._params(params)))
+        return self.spawn(BatterySimNode, namespace, **params)
 
     def probe(self, namespace: str = None) -> Probe:
         return self.add(Probe(namespace or self.namespace, context=self.context))
 
 
-def start_graph(domain_id: int) -> tuple[Graph, threading.Thread]:
-    os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
-    context = Context()
-    rclpy.init(context=context, domain_id=domain_id)
-    executor = SingleThreadedExecutor(context=context)
-    thread = threading.Thread(target=executor.spin, daemon=True)
-    thread.start()
-    return Graph(context, executor), thread
-
-
-def stop_graph(graph: Graph, thread: threading.Thread) -> None:
-    graph.executor.shutdown(timeout_sec=2.0)
-    thread.join(timeout=5.0)
-    for node in graph.nodes:
-        node.destroy_node()
-    rclpy.try_shutdown(context=graph.context)
-
-
 @pytest.fixture
 def graph():
-    g, thread = start_graph(DOMAIN_ID)
-    yield g
-    stop_graph(g, thread)
+    with SimGraph(DOMAIN_ID) as g:
+        yield g
 
 
 @pytest.fixture(scope='module')
@@ -586,35 +516,27 @@ def test_battery_invalid_parameters_are_rejected_with_a_reason(graph):
 def test_processes_exit_0_on_sigint_and_sigterm(tmp_path):
     npz = tmp_path / 'digits.npz'
     np.savez(npz, images=np.full((2, 8, 8), 50, np.uint8), labels=np.array([4, 2]))
-    env = dict(os.environ, ROS_DOMAIN_ID=str(PROCESS_DOMAIN_ID),
-               ROS_AUTOMATIC_DISCOVERY_RANGE='LOCALHOST',
-               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get('PYTHONPATH')])))
     runs = []
     for module, topic, extra in (('camera_sim', 'image', ['-p', f'source:={npz}']),
                                  ('battery_sim', 'battery_state', [])):
         for sig in (signal.SIGINT, signal.SIGTERM):
             namespace = f'/sp{os.getpid()}_{module}_{sig.name}'
-            proc = subprocess.Popen(
-                [sys.executable, '-m', f'topspark_ros.nodes.{module}', '--ros-args',
-                 '-r', f'__ns:={namespace}', '-p', 'rate_hz:=20.0'] + extra,
-                env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            proc = start_module(f'topspark_ros.nodes.{module}', '--ros-args',
+                                '-r', f'__ns:={namespace}', '-p', 'rate_hz:=20.0', *extra,
+                                domain=PROCESS_DOMAIN_ID)
             runs.append((module, sig, namespace, topic, proc))
-    g, thread = start_graph(PROCESS_DOMAIN_ID)
     outputs = []
     try:
-        probes = [(g.probe(namespace), topic) for _, _, namespace, topic, _ in runs]
-        for probe, topic in probes:
-            wait_until(lambda: probe.count(topic) > 0, what=f'{probe.get_namespace()} {topic}')
+        with SimGraph(PROCESS_DOMAIN_ID) as g:
+            probes = [(g.probe(namespace), topic) for _, _, namespace, topic, _ in runs]
+            for probe, topic in probes:
+                wait_until(lambda: probe.count(topic) > 0,
+                           what=f'{probe.get_namespace()} {topic}')
     finally:
-        stop_graph(g, thread)
         for module, sig, _, _, proc in runs:
             proc.send_signal(sig)
         for module, sig, _, _, proc in runs:
-            try:
-                output, _ = proc.communicate(timeout=WAIT_S)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                output, _ = proc.communicate()
+            output = finish(proc)
             outputs.append((module, sig, proc.returncode, output))
     for module, sig, returncode, output in outputs:
         assert returncode == 0, (module, sig, output)
@@ -624,10 +546,9 @@ def test_processes_exit_0_on_sigint_and_sigterm(tmp_path):
 def test_camera_process_exits_1_for_an_unloadable_source(tmp_path):
     broken = tmp_path / 'broken.npz'
     broken.write_bytes(b'not a zip')
-    env = dict(os.environ, ROS_DOMAIN_ID=str(PROCESS_DOMAIN_ID),
-               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get('PYTHONPATH')])))
     proc = subprocess.run(
         [sys.executable, '-m', 'topspark_ros.nodes.camera_sim', '--ros-args',
-         '-p', f'source:={broken}'], env=env, capture_output=True, text=True, timeout=WAIT_S)
+         '-p', f'source:={broken}'], env=process_env(PROCESS_DOMAIN_ID), capture_output=True,
+        text=True, timeout=WAIT_S)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert 'cannot load the source' in proc.stderr + proc.stdout

@@ -34,19 +34,14 @@ The arithmetic is ``BatteryModel`` (no ROS), so it can be tested with explicit t
 
 from __future__ import annotations
 
-import collections
 from dataclasses import dataclass
 import math
 import sys
 import threading
-import time
 from typing import Any
 
 from builtin_interfaces.msg import Time
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
-from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor, SetParametersResult
-import rclpy
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy
@@ -55,6 +50,7 @@ from sensor_msgs.msg import BatteryState
 from std_msgs.msg import Float64
 
 from ..ros import diagnostics
+from ..ros.node_utils import declare_checked, descriptor, EventCounters, spin_node, values_after
 
 MAX_WATTS = 1e9
 
@@ -111,58 +107,45 @@ class BatteryModel:
         return True
 
 
-def _descriptor(description: str, *, read_only: bool = False,
-                floats: tuple[float, float] | None = None) -> ParameterDescriptor:
-    descriptor = ParameterDescriptor(description=description, read_only=read_only)
-    if floats is not None:
-        descriptor.floating_point_range = [FloatingPointRange(from_value=floats[0],
-                                                              to_value=floats[1], step=0.0)]
-    return descriptor
-
-
 class BatterySimNode(Node):
     """Publishes a simulated BatteryState drained by base load plus reported compute power."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__('battery_sim', **kwargs)
-        # Registered before declaring, so values given at start (-p, params files) are checked.
-        self.add_on_set_parameters_callback(self._on_set_parameters)
-        self.declare_parameters('', [
-            ('rate_hz', 5.0, _descriptor('battery_state messages per second.',
-                                         floats=(0.01, 1000.0))),
-            ('capacity_wh', 10.0, _descriptor(
+        declare_checked(self, [
+            ('rate_hz', 5.0, descriptor('battery_state messages per second.',
+                                        floats=(0.01, 1000.0))),
+            ('capacity_wh', 10.0, descriptor(
                 'Energy capacity in watt-hours (> 0). A change keeps the percentage.',
                 floats=(0.0, 1e9))),
-            ('initial_percentage', 1.0, _descriptor(
+            ('initial_percentage', 1.0, descriptor(
                 'Charge at start, 0..1; setting it at run time sets the charge to it.',
                 floats=(0.0, 1.0))),
-            ('base_load_w', 10.0, _descriptor(
+            ('base_load_w', 10.0, descriptor(
                 "Watts the rest of the robot draws (motors, sensors, computer).",
                 floats=(0.0, MAX_WATTS))),
-            ('compute_power_scale', 1.0, _descriptor(
+            ('compute_power_scale', 1.0, descriptor(
                 'Factor on topspark/power (the SNN power from the metrics node), to make it '
                 'visible in a demo; 1: as reported.', floats=(0.0, 1e12))),
-            ('speedup', 1.0, _descriptor(
+            ('speedup', 1.0, descriptor(
                 'Simulated battery seconds per clock second (> 0): 60 drains in a minute what '
                 'takes an hour.', floats=(0.0, 1e9))),
-            ('voltage_empty', 10.5, _descriptor('Voltage at 0 % (linear model).',
-                                                floats=(0.0, 10000.0))),
-            ('voltage_full', 12.6, _descriptor(
+            ('voltage_empty', 10.5, descriptor('Voltage at 0 % (linear model).',
+                                               floats=(0.0, 10000.0))),
+            ('voltage_full', 12.6, descriptor(
                 'Voltage at 100 %; must exceed voltage_empty.', floats=(0.0, 10000.0))),
-            ('recharge_at_empty', False, _descriptor(
+            ('recharge_at_empty', False, descriptor(
                 'Refill to 100 % on reaching 0 % (loops a demo) instead of staying empty.')),
-            ('power_timeout_s', 5.0, _descriptor(
+            ('power_timeout_s', 5.0, descriptor(
                 'A topspark/power value older than this no longer counts (0 W, WARN); '
                 '0: it counts until the next one.', floats=(0.0, 86400.0))),
-            ('log_throttle_s', 5.0, _descriptor(
+            ('log_throttle_s', 5.0, descriptor(
                 'Minimum seconds between two warnings of the same kind.', floats=(0.0, 3600.0))),
-        ])
-        self.add_post_set_parameters_callback(self._on_parameters_set)
+        ], self._check_parameters, self._apply)
 
         p = {name: param.value for name, param in self.get_parameters_by_prefix('').items()}
         self._lock = threading.Lock()           # model, power input, counters
-        self._counters: collections.Counter[str] = collections.Counter()
-        self._last_warned: dict[str, float] = {}
+        self._stats = EventCounters(self.get_logger(), self._lock)
         self._reported_rejected = 0
         self._timer: Timer | None = None
         self._model = BatteryModel(p['capacity_wh'], p['initial_percentage'] * p['capacity_wh'],
@@ -191,29 +174,18 @@ class BatterySimNode(Node):
 
     # ---------------------------------------------------------------- parameters
 
-    def _on_set_parameters(self, parameters: list[Parameter]) -> SetParametersResult:
+    def _check_parameters(self, parameters: list[Parameter]) -> str | None:
         """Checks the descriptors cannot express (> 0, cross-parameter)."""
         new = {p.name: p.value for p in parameters}
-
-        def value(name: str) -> Any:
-            if name in new:
-                return new[name]
-            return self.get_parameter(name).value if self.has_parameter(name) else None
-
         reason = None
         for name in ('capacity_wh', 'speedup'):
             if name in new and isinstance(new[name], float) and not new[name] > 0.0:
                 reason = f'{name} must be > 0, got {new[name]:g}'
-        empty, full = value('voltage_empty'), value('voltage_full')
+        empty, full = values_after(self, new, 'voltage_empty', 'voltage_full')
         if (not reason and isinstance(empty, float) and isinstance(full, float)
                 and not full > empty):
             reason = (f'voltage_full ({full:g}) must exceed voltage_empty ({empty:g})')
-        if reason:
-            return SetParametersResult(successful=False, reason=reason)
-        return SetParametersResult(successful=True)
-
-    def _on_parameters_set(self, parameters: list[Parameter]) -> None:
-        self._apply({p.name: p for p in parameters})
+        return reason
 
     def _apply(self, parameters: dict[str, Parameter]) -> None:
         value = {name: p.value for name, p in parameters.items()}
@@ -229,10 +201,11 @@ class BatterySimNode(Node):
             for name in ('voltage_empty', 'voltage_full', 'recharge_at_empty'):
                 if name in value:
                     setattr(m, name, value[name])
-            for name in ('base_load_w', 'compute_power_scale', 'speedup', 'power_timeout_s',
-                         'log_throttle_s'):
+            for name in ('base_load_w', 'compute_power_scale', 'speedup', 'power_timeout_s'):
                 if name in value:
                     setattr(self, f'_{name}', float(value[name]))
+            if 'log_throttle_s' in value:
+                self._stats.throttle_s = float(value['log_throttle_s'])
         if 'rate_hz' in value:
             self._rate_hz = float(value['rate_hz'])
             if self._timer is not None:
@@ -247,13 +220,14 @@ class BatterySimNode(Node):
     def _on_power(self, msg: Float64) -> None:
         watts = msg.data
         if not (math.isfinite(watts) and 0.0 <= watts <= MAX_WATTS):
-            self._warn('rejected_power', f'{self._power_sub.topic_name}: {watts!r} is not a '
-                                         f'number of watts in 0..{MAX_WATTS:g}; ignored')
+            self._stats.warn('rejected_power',
+                             f'{self._power_sub.topic_name}: {watts!r} is not a number of watts '
+                             f'in 0..{MAX_WATTS:g}; ignored')
             return
         now = self._now()
         with self._lock:
             self._power_w, self._power_t = float(watts), now
-            self._counters['power_messages'] += 1
+            self._stats.counts['power_messages'] += 1
 
     def _compute_power(self, now: float) -> tuple[float, str]:
         """Watts of topspark/power that count now, and 'ok' | 'none' | 'stale' (lock held)."""
@@ -276,7 +250,7 @@ class BatterySimNode(Node):
                 pass                            # sim time not started: nothing to integrate
             elif self._last_t is None or now < self._last_t:
                 if self._last_t is not None:
-                    self._counters['clock_jumps_back'] += 1
+                    self._stats.counts['clock_jumps_back'] += 1
                 self._last_t = now
             else:
                 recharges = m.recharges
@@ -324,22 +298,9 @@ class BatterySimNode(Node):
 
     # ---------------------------------------------------------------- diagnostics
 
-    def _warn(self, key: str, text: str) -> None:
-        """Count ``key`` and warn, at most once per log_throttle_s each."""
-        with self._lock:
-            self._counters[key] += 1
-            count = self._counters[key]
-            now = time.monotonic()
-            due = now - self._last_warned.get(key, -math.inf) >= self._log_throttle_s
-            if due:
-                self._last_warned[key] = now
-        if due:
-            self.get_logger().warning(f'{text} [{key}: {count} so far]')
-
     def counters(self) -> dict[str, int]:
         """power_messages, clock_jumps_back, rejected_power (a snapshot)."""
-        with self._lock:
-            return dict(self._counters)
+        return self._stats.snapshot()
 
     @property
     def model(self) -> BatteryModel:
@@ -393,18 +354,7 @@ class BatterySimNode(Node):
 
 def main(args: list[str] | None = None) -> int:
     """Spin the node; return 0 on SIGINT/SIGTERM."""
-    try:
-        with rclpy.init(args=args):
-            node = BatterySimNode()
-            try:
-                rclpy.spin(node)
-            except (KeyboardInterrupt, ExternalShutdownException):
-                pass
-            finally:
-                node.destroy_node()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    return 0
+    return spin_node(BatterySimNode, args)
 
 
 if __name__ == '__main__':

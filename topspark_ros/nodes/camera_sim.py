@@ -70,10 +70,6 @@ from typing import Any, Callable
 import cv2
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 import numpy as np
-from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
-                                SetParametersResult)
-import rclpy
-from rclpy.executors import ExternalShutdownException
 from rclpy.logging import get_logger
 from rclpy.node import Node
 from rclpy.parameter import Parameter
@@ -86,6 +82,7 @@ from ..datasets import DatasetError, load_dataset
 from ..dvs import digit_to_events, DvsConfig, Events
 from ..ros import diagnostics
 from ..ros.conversions import events_to_pointcloud2, numpy_to_image
+from ..ros.node_utils import declare_checked, descriptor, EventCounters, spin_node, values_after
 
 DATASETS = ('mnist_5k', 'digits')
 SPLITS = ('test', 'train', 'all')
@@ -372,19 +369,6 @@ class FrameCache:
 # ---------------------------------------------------------------------- node
 
 
-def _descriptor(description: str, *, read_only: bool = False,
-                integers: tuple[int, int] | None = None,
-                floats: tuple[float, float] | None = None) -> ParameterDescriptor:
-    descriptor = ParameterDescriptor(description=description, read_only=read_only)
-    if integers is not None:
-        descriptor.integer_range = [IntegerRange(from_value=integers[0], to_value=integers[1],
-                                                 step=1)]
-    if floats is not None:
-        descriptor.floating_point_range = [FloatingPointRange(from_value=floats[0],
-                                                              to_value=floats[1], step=0.0)]
-    return descriptor
-
-
 @dataclass(frozen=True)
 class Published:
     """One published frame, for tests and diagnostics."""
@@ -401,58 +385,54 @@ class CameraSimNode(Node):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__('camera_sim', **kwargs)
-        # Registered before declaring, so values given at start (-p, params files) are checked.
-        self.add_on_set_parameters_callback(self._on_set_parameters)
-        self.declare_parameters('', [
-            ('source', 'mnist_5k', _descriptor(
+        declare_checked(self, [
+            ('source', 'mnist_5k', descriptor(
                 f'Images to publish: a dataset ({", ".join(DATASETS)}), an .npz file (images '
                 '[+ labels], or train_/test_ images and labels) or a folder of png/jpg files '
                 '(label: the leading digit of the file name).', read_only=True)),
-            ('split', 'test', _descriptor(
+            ('split', 'test', descriptor(
                 "Part of a dataset (or train/test .npz) to publish: 'test', 'train' or 'all'.",
                 read_only=True)),
-            ('rate_hz', 10.0, _descriptor('Frames per second.', floats=(0.01, 1000.0))),
-            ('width', 28, _descriptor('Frame width in pixels (images are stretched to it).',
-                                      integers=(1, 8192))),
-            ('height', 28, _descriptor('Frame height in pixels.', integers=(1, 8192))),
-            ('encoding', 'mono8', _descriptor(
+            ('rate_hz', 10.0, descriptor('Frames per second.', floats=(0.01, 1000.0))),
+            ('width', 28, descriptor('Frame width in pixels (images are stretched to it).',
+                                     integers=(1, 8192))),
+            ('height', 28, descriptor('Frame height in pixels.', integers=(1, 8192))),
+            ('encoding', 'mono8', descriptor(
                 f'Frame encoding: {", ".join(ENCODINGS)}.')),
-            ('frame_id', 'camera_optical_frame', _descriptor('header.frame_id of every frame.')),
-            ('noise_std', 0.0, _descriptor(
+            ('frame_id', 'camera_optical_frame', descriptor('header.frame_id of every frame.')),
+            ('noise_std', 0.0, descriptor(
                 'Standard deviation of the Gaussian pixel noise, in grey levels (0: none).',
                 floats=(0.0, 255.0))),
-            ('motion_px', 0, _descriptor(
+            ('motion_px', 0, descriptor(
                 'Largest random translation of a frame, in whole pixels along x and y (0: '
                 'none).', integers=(0, 8192))),
-            ('loop', True, _descriptor('Start again after the last image (else stop).')),
-            ('shuffle', False, _descriptor(
+            ('loop', True, descriptor('Start again after the last image (else stop).')),
+            ('shuffle', False, descriptor(
                 'Random order (a new one every pass), from seed.', read_only=True)),
-            ('seed', 0, _descriptor('Seed of the order, motion, noise and event placement.',
-                                    read_only=True, integers=(0, 2 ** 31 - 1))),
-            ('publish_teacher_labels', False, _descriptor(
+            ('seed', 0, descriptor('Seed of the order, motion, noise and event placement.',
+                                   read_only=True, integers=(0, 2 ** 31 - 1))),
+            ('publish_teacher_labels', False, descriptor(
                 'Also publish every known label on topspark/label (teacher for online '
                 'labelling in perception).')),
-            ('events', False, _descriptor(
+            ('events', False, descriptor(
                 'Also publish an emulated event-camera packet per frame on events '
                 '(PointCloud2).', read_only=True)),
-            ('event_duration_s', 0.05, _descriptor(
+            ('event_duration_s', 0.05, descriptor(
                 'Seconds of saccades per event packet (t in [0, this)); at most one frame '
                 "period. Use it as perception's event_window_s.", floats=(0.001, 60.0))),
-            ('reliability', 'reliable', _descriptor(
+            ('reliability', 'reliable', descriptor(
                 "QoS reliability of the publishers: 'reliable' or 'best_effort'.",
                 read_only=True)),
-            ('cache_mb', 256.0, _descriptor(
+            ('cache_mb', 256.0, descriptor(
                 'Megabytes of rendered frames kept for reuse (0: render every frame).',
                 floats=(0.0, 65536.0))),
-            ('log_throttle_s', 5.0, _descriptor(
+            ('log_throttle_s', 5.0, descriptor(
                 'Minimum seconds between two warnings of the same kind.', floats=(0.0, 3600.0))),
-        ])
-        self.add_post_set_parameters_callback(self._on_parameters_set)
+        ], self._check_parameters, self._apply)
 
         p = {name: param.value for name, param in self.get_parameters_by_prefix('').items()}
         self._lock = threading.Lock()       # render settings, cache, sequence, counters
-        self._counters: collections.Counter[str] = collections.Counter()
-        self._last_warned: dict[str, float] = {}
+        self._stats = EventCounters(self.get_logger(), self._lock)
         self._reported_unreadable = 0
         self._timer: Timer | None = None
         self._noise: NoiseBank | None = None
@@ -496,15 +476,9 @@ class CameraSimNode(Node):
 
     # ---------------------------------------------------------------- parameters
 
-    def _on_set_parameters(self, parameters: list[Parameter]) -> SetParametersResult:
+    def _check_parameters(self, parameters: list[Parameter]) -> str | None:
         """Validation only (types, ranges and read-only are the descriptors' job)."""
         new = {p.name: p.value for p in parameters}
-
-        def value(name: str) -> Any:
-            if name in new:
-                return new[name]
-            return self.get_parameter(name).value if self.has_parameter(name) else None
-
         reason = None
         if 'source' in new:
             reason = check_source(new['source'])
@@ -515,17 +489,12 @@ class CameraSimNode(Node):
         if not reason and 'reliability' in new and new['reliability'] not in RELIABILITIES:
             reason = (f'reliability {new["reliability"]!r} is not one of '
                       f'{", ".join(RELIABILITIES)}')
-        events, duration, rate = value('events'), value('event_duration_s'), value('rate_hz')
+        events, duration, rate = values_after(self, new, 'events', 'event_duration_s', 'rate_hz')
         if (not reason and events and duration is not None and rate is not None
                 and duration > 1.0 / rate + 1e-9):
             reason = (f'event_duration_s ({duration:g}) must not exceed the frame period '
                       f'1/rate_hz ({1.0 / rate:g} s): event packets would overlap')
-        if reason:
-            return SetParametersResult(successful=False, reason=reason)
-        return SetParametersResult(successful=True)
-
-    def _on_parameters_set(self, parameters: list[Parameter]) -> None:
-        self._apply({p.name: p for p in parameters})
+        return reason
 
     def _apply(self, parameters: dict[str, Parameter]) -> None:
         value = {name: p.value for name, p in parameters.items()}
@@ -548,7 +517,7 @@ class CameraSimNode(Node):
                 if name in value:
                     setattr(self, f'_{name}', value[name])
             if 'log_throttle_s' in value:
-                self._throttle_s = float(value['log_throttle_s'])
+                self._stats.throttle_s = float(value['log_throttle_s'])
             if 'loop' in value and value['loop'] and self._finished:
                 self._finished = False
                 self._next_epoch()
@@ -639,7 +608,7 @@ class CameraSimNode(Node):
         try:
             frame, events = self.render(index)
         except SourceError as exc:
-            self._warn('unreadable_images', f'{exc}; skipped')
+            self._stats.warn('unreadable_images', f'{exc}; skipped')
             return
         label = int(self._source.labels[index])
         header = Header(stamp=self.get_clock().now().to_msg(), frame_id=frame_id)
@@ -663,18 +632,6 @@ class CameraSimNode(Node):
 
     # ---------------------------------------------------------------- diagnostics
 
-    def _warn(self, key: str, text: str) -> None:
-        """Count ``key`` and warn, at most once per log_throttle_s each."""
-        with self._lock:
-            self._counters[key] += 1
-            count = self._counters[key]
-            now = time.monotonic()
-            due = now - self._last_warned.get(key, -math.inf) >= self._throttle_s
-            if due:
-                self._last_warned[key] = now
-        if due:
-            self.get_logger().warning(f'{text} [{key}: {count} so far]')
-
     def measured_rate_hz(self) -> float:
         """Frames per second over the last RATE_WINDOW frames (NaN before two frames)."""
         with self._lock:
@@ -685,7 +642,7 @@ class CameraSimNode(Node):
 
     def counters(self) -> dict[str, int]:
         with self._lock:
-            counts = dict(self._counters)
+            counts = dict(self._stats.counts)
             counts['frames'] = self._seq
         return counts
 
@@ -734,24 +691,18 @@ class CameraSimNode(Node):
         return diagnostics.status(self.get_name(), 'camera', level, message, values)
 
 
+def _start() -> CameraSimNode | None:
+    """The node, or None (logged) when its source cannot be loaded."""
+    try:
+        return CameraSimNode()
+    except SourceError as exc:
+        get_logger('camera_sim').error(f'cannot load the source: {exc}')
+        return None
+
+
 def main(args: list[str] | None = None) -> int:
     """Spin the node; return 0 on SIGINT/SIGTERM, 1 if the source cannot be loaded."""
-    try:
-        with rclpy.init(args=args):
-            try:
-                node = CameraSimNode()
-            except SourceError as exc:
-                get_logger('camera_sim').error(f'cannot load the source: {exc}')
-                return 1
-            try:
-                rclpy.spin(node)
-            except (KeyboardInterrupt, ExternalShutdownException):
-                pass
-            finally:
-                node.destroy_node()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    return 0
+    return spin_node(_start, args)
 
 
 if __name__ == '__main__':

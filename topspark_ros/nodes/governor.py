@@ -50,14 +50,9 @@ from dataclasses import dataclass, fields, replace
 import math
 import sys
 import threading
-import time
 from typing import Any
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
-from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
-                                SetParametersResult)
-import rclpy
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import DurabilityPolicy, QoSProfile, qos_profile_sensor_data, ReliabilityPolicy
@@ -66,6 +61,7 @@ from sensor_msgs.msg import BatteryState
 from std_msgs.msg import Float64, UInt16
 
 from ..ros import diagnostics
+from ..ros.node_utils import declare_checked, descriptor, EventCounters, spin_node, values_after
 from ..topspark import battery_tolerance, choose, load_profile, Profile, Requirements
 
 MAX_TIMESTEPS = 1000            # the largest T perception accepts (its MAX_TIMESTEPS)
@@ -267,19 +263,6 @@ class TimestepGovernor:
 # ---------------------------------------------------------------------- node
 
 
-def _descriptor(description: str, *, read_only: bool = False,
-                integers: tuple[int, int] | None = None,
-                floats: tuple[float, float] | None = None) -> ParameterDescriptor:
-    descriptor = ParameterDescriptor(description=description, read_only=read_only)
-    if integers is not None:
-        descriptor.integer_range = [IntegerRange(from_value=integers[0], to_value=integers[1],
-                                                 step=1)]
-    if floats is not None:
-        descriptor.floating_point_range = [FloatingPointRange(from_value=floats[0],
-                                                              to_value=floats[1], step=0.0)]
-    return descriptor
-
-
 def _number(value: float | None, digits: int = 4) -> str:
     return 'unknown' if value is None else f'{value:.{digits}g}'
 
@@ -290,57 +273,53 @@ class GovernorNode(Node):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__('governor', **kwargs)
         d = GovernorSettings()
-        # Registered before declaring, so values given at start (-p, params files) are checked.
-        self.add_on_set_parameters_callback(self._on_set_parameters)
-        self.declare_parameters('', [
-            ('profile_path', '', _descriptor(
+        declare_checked(self, [
+            ('profile_path', '', descriptor(
                 'TopSpark profile (YAML, or a directory holding profile.yaml) loaded at start. '
                 'Empty, missing or invalid: ERROR, and fallback_timesteps is published.',
                 read_only=True)),
-            ('fallback_timesteps', d.fallback_timesteps, _descriptor(
+            ('fallback_timesteps', d.fallback_timesteps, descriptor(
                 'Timestep published when the profile cannot be loaded.',
                 integers=(1, MAX_TIMESTEPS))),
-            ('tolerance_full', d.tolerance_full, _descriptor(
+            ('tolerance_full', d.tolerance_full, descriptor(
                 'Accuracy loss accepted (fraction below the T0 accuracy) at a full battery; '
                 'must not exceed tolerance_empty.', floats=(0.0, 1.0))),
-            ('tolerance_empty', d.tolerance_empty, _descriptor(
+            ('tolerance_empty', d.tolerance_empty, descriptor(
                 'Accuracy loss accepted at the battery_reserve level and below.',
                 floats=(0.0, 1.0))),
-            ('battery_reserve', d.battery_reserve, _descriptor(
+            ('battery_reserve', d.battery_reserve, descriptor(
                 'Battery level (0..1) from which the tolerance is tolerance_empty.',
                 floats=(0.0, 0.95))),
-            ('latency_budget_s', d.latency_budget_s, _descriptor(
+            ('latency_budget_s', d.latency_budget_s, descriptor(
                 'Inference latency budget per sample in seconds; 0: none. The '
                 'topspark/latency_budget topic sets it at run time.',
                 floats=(0.0, MAX_LATENCY_BUDGET_S))),
-            ('energy_budget_j', d.energy_budget_j, _descriptor(
+            ('energy_budget_j', d.energy_budget_j, descriptor(
                 'Inference energy budget per sample in joules; 0: none.', floats=(0.0, 1e6))),
-            ('battery_timeout_s', d.battery_timeout_s, _descriptor(
+            ('battery_timeout_s', d.battery_timeout_s, descriptor(
                 'A battery level older than this is stale (safe choice: accuracy first); '
                 '0: never stale.', floats=(0.0, 86400.0))),
-            ('min_dwell_s', d.min_dwell_s, _descriptor(
+            ('min_dwell_s', d.min_dwell_s, descriptor(
                 'Minimum seconds between two timestep changes; an earlier change is deferred.',
                 floats=(0.0, 3600.0))),
-            ('battery_hysteresis', d.battery_hysteresis, _descriptor(
+            ('battery_hysteresis', d.battery_hysteresis, descriptor(
                 'The battery level must move this much from the level of the last decision '
                 'before the tolerance is recomputed (prevents flipping at a step).',
                 floats=(0.0, 0.5))),
-            ('decision_period_s', 0.5, _descriptor(
+            ('decision_period_s', 0.5, descriptor(
                 'Seconds between decisions (and diagnostics).', floats=(0.01, 60.0))),
-            ('latency_adapt', d.latency_adapt, _descriptor(
+            ('latency_adapt', d.latency_adapt, descriptor(
                 'Scale the profiled latencies by measured/profiled latency at the current T '
                 '(moving average of topspark/latency) before checking the latency budget.')),
-            ('latency_ema_alpha', d.latency_ema_alpha, _descriptor(
+            ('latency_ema_alpha', d.latency_ema_alpha, descriptor(
                 'Weight of a new topspark/latency sample in the moving average.',
                 floats=(0.001, 1.0))),
-            ('log_throttle_s', 5.0, _descriptor(
+            ('log_throttle_s', 5.0, descriptor(
                 'Minimum seconds between two warnings of the same kind.', floats=(0.0, 3600.0))),
-        ])
-        self.add_post_set_parameters_callback(self._on_parameters_set)
+        ], self._check_parameters, self._apply)
 
         self._lock = threading.Lock()           # governor state, counters, last decision
-        self._counters: collections.Counter[str] = collections.Counter()
-        self._last_warned: dict[str, float] = {}
+        self._stats = EventCounters(self.get_logger(), self._lock)
         self._reported_rejected = 0
         self._budget_source = 'parameter'
         self._decision_timer: Timer | None = None
@@ -368,25 +347,14 @@ class GovernorNode(Node):
 
     # ---------------------------------------------------------------- parameters
 
-    def _on_set_parameters(self, parameters: list[Parameter]) -> SetParametersResult:
+    def _check_parameters(self, parameters: list[Parameter]) -> str | None:
         """Cross-parameter checks (ranges, types and read-only are the descriptors' job)."""
         new = {p.name: p.value for p in parameters}
-
-        def value(name: str) -> Any:
-            if name in new:
-                return new[name]
-            return self.get_parameter(name).value if self.has_parameter(name) else None
-
-        full, empty = value('tolerance_full'), value('tolerance_empty')
+        full, empty = values_after(self, new, 'tolerance_full', 'tolerance_empty')
         if full is not None and empty is not None and full > empty:
-            return SetParametersResult(
-                successful=False,
-                reason=f'tolerance_full ({full:g}) must not exceed tolerance_empty ({empty:g}): '
-                       'a lower battery may only accept more accuracy loss')
-        return SetParametersResult(successful=True)
-
-    def _on_parameters_set(self, parameters: list[Parameter]) -> None:
-        self._apply({p.name: p for p in parameters})
+            return (f'tolerance_full ({full:g}) must not exceed tolerance_empty ({empty:g}): '
+                    'a lower battery may only accept more accuracy loss')
+        return None
 
     def _apply(self, parameters: dict[str, Parameter]) -> None:
         """Copy accepted values into the governor's settings; re-arm the decision timer."""
@@ -397,7 +365,7 @@ class GovernorNode(Node):
             if 'latency_budget_s' in parameters:
                 self._budget_source = 'parameter'
             if 'log_throttle_s' in parameters:
-                self._throttle_s = float(parameters['log_throttle_s'].value)
+                self._stats.throttle_s = float(parameters['log_throttle_s'].value)
         if 'decision_period_s' in parameters:
             if self._decision_timer is not None:
                 self.destroy_timer(self._decision_timer)
@@ -443,13 +411,13 @@ class GovernorNode(Node):
                 error = str(exc)
             level = self._governor.battery_level
             switched = self._governor.percent_scale and not was_percent
-            self._counters['battery_messages'] += 1
+            self._stats.counts['battery_messages'] += 1
             if not error and math.isnan(msg.percentage):
-                self._counters['battery_unmeasured'] += 1
+                self._stats.counts['battery_unmeasured'] += 1
         if error:
             kept = 'unknown' if level is None else f'{level:.3f}'
-            self._reject('battery_out_of_range', f'battery_state: {error}; ignored, keeping the '
-                                                 f'battery level {kept}')
+            self._stats.reject('battery_out_of_range', f'battery_state: {error}; ignored, '
+                                                       f'keeping the battery level {kept}')
         elif switched:
             self.get_logger().warning(
                 f'battery_state percentage {msg.percentage:g} > 1: this producer sends 0..100; '
@@ -458,20 +426,20 @@ class GovernorNode(Node):
     def _on_latency_budget(self, msg: Float64) -> None:
         value = msg.data
         if not (math.isfinite(value) and value >= 0.0):
-            self._reject('latency_budget_invalid',
-                         f'topspark/latency_budget: {value!r} is not a number of seconds >= 0 '
-                         '(0 clears the budget); ignored')
+            self._stats.reject('latency_budget_invalid',
+                               f'topspark/latency_budget: {value!r} is not a number of seconds '
+                               '>= 0 (0 clears the budget); ignored')
             return
         if value != self.get_parameter('latency_budget_s').value:   # no parameter event spam
             result = self.set_parameters([Parameter('latency_budget_s', Parameter.Type.DOUBLE,
                                                     float(value))])[0]
             if not result.successful:
-                self._reject('latency_budget_invalid',
-                             f'topspark/latency_budget: {result.reason}; ignored')
+                self._stats.reject('latency_budget_invalid',
+                                   f'topspark/latency_budget: {result.reason}; ignored')
                 return
         with self._lock:
             self._budget_source = 'topic'
-            self._counters['latency_budget_messages'] += 1
+            self._stats.counts['latency_budget_messages'] += 1
 
     def _on_latency(self, msg: Float64) -> None:
         with self._lock:
@@ -481,9 +449,9 @@ class GovernorNode(Node):
             except ValueError as exc:
                 error, used = str(exc), False
             if used:
-                self._counters['latency_samples_used'] += 1
+                self._stats.counts['latency_samples_used'] += 1
         if error:
-            self._reject('latency_invalid', f'topspark/latency: {error}; ignored')
+            self._stats.reject('latency_invalid', f'topspark/latency: {error}; ignored')
 
     def _decide(self) -> None:
         now = self._now()
@@ -508,22 +476,9 @@ class GovernorNode(Node):
 
     # ---------------------------------------------------------------- diagnostics
 
-    def _reject(self, reason: str, text: str) -> None:
-        """Count a rejected input by reason and warn, at most once per log_throttle_s each."""
-        with self._lock:
-            self._counters[f'rejected_{reason}'] += 1
-            count = self._counters[f'rejected_{reason}']
-            now = time.monotonic()
-            due = now - self._last_warned.get(reason, -math.inf) >= self._throttle_s
-            if due:
-                self._last_warned[reason] = now
-        if due:
-            self.get_logger().warning(f'{text} [{reason}: {count} so far]')
-
     def counters(self) -> dict[str, int]:
         """Message counters, 'rejected_<reason>' among them (a snapshot)."""
-        with self._lock:
-            return dict(self._counters)
+        return self._stats.snapshot()
 
     @property
     def governor(self) -> TimestepGovernor:
@@ -584,18 +539,7 @@ class GovernorNode(Node):
 
 def main(args: list[str] | None = None) -> int:
     """Spin the node; return 0 on SIGINT/SIGTERM."""
-    try:
-        with rclpy.init(args=args):
-            node = GovernorNode()
-            try:
-                rclpy.spin(node)
-            except (KeyboardInterrupt, ExternalShutdownException):
-                pass
-            finally:
-                node.destroy_node()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    return 0
+    return spin_node(GovernorNode, args)
 
 
 if __name__ == '__main__':

@@ -60,10 +60,6 @@ import time
 from typing import Any, Callable, Mapping
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
-from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
-                                SetParametersResult)
-import rclpy
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy
@@ -73,6 +69,7 @@ from std_msgs.msg import Float64
 from ..energy import cpu_energy, EnergyBreakdown, energy_per_sample, OP_FIELDS, PLATFORMS
 from ..ros import diagnostics
 from ..ros.diagnostics import values_of
+from ..ros.node_utils import declare_checked, descriptor, EventCounters, spin_node
 
 CPU = 'cpu'
 KNOWN_PLATFORMS = (CPU,) + tuple(sorted(PLATFORMS))
@@ -256,54 +253,37 @@ class EnergyWindow:
         return math.fsum(j for t, j in self._samples if t <= now_s) / span
 
 
-def _descriptor(description: str, *, integers: tuple[int, int] | None = None,
-                floats: tuple[float, float] | None = None) -> ParameterDescriptor:
-    descriptor = ParameterDescriptor(description=description)
-    if integers is not None:
-        descriptor.integer_range = [IntegerRange(from_value=integers[0], to_value=integers[1],
-                                                 step=1)]
-    if floats is not None:
-        descriptor.floating_point_range = [FloatingPointRange(from_value=floats[0],
-                                                              to_value=floats[1], step=0.0)]
-    return descriptor
-
-
 class MetricsNode(Node):
     """Turns topspark/activity into energy per sample, total energy, power and savings."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__('metrics', **kwargs)
-        # Registered before declaring, so values given at start (-p, params files) are checked.
-        self.add_on_set_parameters_callback(self._on_set_parameters)
-        self.declare_parameters('', [
-            ('platform', 'loihi', _descriptor(
+        declare_checked(self, [
+            ('platform', 'loihi', descriptor(
                 'Energy model charged per sample: one of ' + ', '.join(KNOWN_PLATFORMS) +
                 ' (cpu: compute_seconds x cpu_power_w; the others: per-operation energies of '
                 'topspark_ros.energy). May change at run time; the next sample uses it.')),
-            ('cpu_power_w', 15.0, _descriptor(
+            ('cpu_power_w', 15.0, descriptor(
                 "Watts of the CPU running perception, for platform 'cpu' (a measured average "
                 'or RAPL figure of your machine; 15 W is only a laptop-class placeholder).',
                 floats=(0.0, 100000.0))),
-            ('baseline_timesteps', 350, _descriptor(
+            ('baseline_timesteps', 350, descriptor(
                 'Timestep T the savings ratio compares against (350: the TopSpark baseline).',
                 integers=(1, 1000000))),
-            ('power_window_s', 10.0, _descriptor(
+            ('power_window_s', 10.0, descriptor(
                 'Seconds of wall time of the moving window topspark/power averages over.',
                 floats=(0.001, 86400.0))),
-            ('power_period_s', 1.0, _descriptor(
+            ('power_period_s', 1.0, descriptor(
                 'Seconds between periodic topspark/power messages (so power decays when '
                 'samples stop); 0: only with each sample.', floats=(0.0, 3600.0))),
-            ('log_throttle_s', 5.0, _descriptor(
+            ('log_throttle_s', 5.0, descriptor(
                 'Minimum seconds between two warnings of the same kind.',
                 floats=(0.0, 3600.0))),
-        ])
-        self.add_post_set_parameters_callback(self._on_parameters_set)
+        ], self._check_parameters, self._apply)
 
         self._clock_s: Callable[[], float] = time.monotonic     # the power window's clock
         self._lock = threading.Lock()           # totals, window, counters (read by diagnostics)
-        self._counters: collections.Counter[str] = collections.Counter()
-        self._rejected: collections.Counter[str] = collections.Counter()
-        self._last_warned: dict[str, float] = {}
+        self._stats = EventCounters(self.get_logger(), self._lock)
         self._reported = (0, 0)                 # (rejected, learning_not_charged) last period
         self._total_j = 0.0
         self._baseline_total_j = 0.0            # of the samples whose savings are defined
@@ -329,17 +309,14 @@ class MetricsNode(Node):
 
     # ---------------------------------------------------------------- parameters
 
-    def _on_set_parameters(self, parameters: list[Parameter]) -> SetParametersResult:
+    def _check_parameters(self, parameters: list[Parameter]) -> str | None:
         """Validation only (types and ranges are checked by the descriptors)."""
         for p in parameters:
             if p.name == 'platform':
                 reason = check_platform(p.value)
                 if reason:
-                    return SetParametersResult(successful=False, reason=reason)
-        return SetParametersResult(successful=True)
-
-    def _on_parameters_set(self, parameters: list[Parameter]) -> None:
-        self._apply({p.name: p for p in parameters})
+                    return reason
+        return None
 
     def _apply(self, parameters: dict[str, Parameter]) -> None:
         value = {name: p.value for name, p in parameters.items()}
@@ -356,7 +333,7 @@ class MetricsNode(Node):
             if 'power_window_s' in value:
                 self._window.length_s = float(value['power_window_s'])
             if 'log_throttle_s' in value:
-                self._throttle_s = float(value['log_throttle_s'])
+                self._stats.throttle_s = float(value['log_throttle_s'])
         if 'power_period_s' in value:
             if self._power_timer is not None:
                 self.destroy_timer(self._power_timer)
@@ -371,7 +348,7 @@ class MetricsNode(Node):
         now = self._clock_s()
         topic = self._activity_sub.topic_name
         if not msg.status:
-            self._reject('empty', f'{topic}: message without a status; skipped')
+            self._stats.reject('empty', f'{topic}: message without a status; skipped')
         for status in msg.status:
             with self._lock:
                 platform, cpu_w, baseline = (self._platform, self._cpu_power_w,
@@ -380,28 +357,28 @@ class MetricsNode(Node):
                 result = sample_energy(parse_activity(values_of(status)), platform, cpu_w,
                                        baseline)
             except ActivityError as exc:
-                self._reject(exc.reason, f'{topic}: {exc}; skipped')
+                self._stats.reject(exc.reason, f'{topic}: {exc}; skipped')
                 continue
             self._account(now, platform, result)
 
     def _account(self, now: float, platform: str, result: SampleEnergy) -> None:
         savings = result.savings
         with self._lock:
-            self._counters['samples'] += 1
+            self._stats.counts['samples'] += 1
             self._total_j += result.energy_j
             self._window.add(now, result.energy_j)
             power = self._window.power_w(now)
             total = self._total_j
             self._last = result
             if savings is None:
-                self._counters['savings_undefined'] += 1
+                self._stats.counts['savings_undefined'] += 1
             else:
                 self._baseline_total_j += result.baseline_j
                 self._charged_total_j += result.energy_j
         if not result.learning_charged:
-            self._count_and_warn('learning_not_charged', self._counters,
-                                 f'platform {platform} has no on-chip learning: learn samples '
-                                 'are charged their inference energy only')
+            self._stats.warn('learning_not_charged',
+                             f'platform {platform} has no on-chip learning: learn samples are '
+                             'charged their inference energy only')
         self._sample_pub.publish(Float64(data=result.energy_j))
         self._total_pub.publish(Float64(data=total))
         self._power_pub.publish(Float64(data=power))
@@ -417,27 +394,9 @@ class MetricsNode(Node):
 
     # ---------------------------------------------------------------- counters, diagnostics
 
-    def _reject(self, reason: str, text: str) -> None:
-        self._count_and_warn(reason, self._rejected, text)
-
-    def _count_and_warn(self, key: str, counter: collections.Counter[str], text: str) -> None:
-        """Count ``key`` and warn, at most once per log_throttle_s for each key."""
-        with self._lock:
-            counter[key] += 1
-            count = counter[key]
-            now = time.monotonic()
-            due = now - self._last_warned.get(key, -math.inf) >= self._throttle_s
-            if due:
-                self._last_warned[key] = now
-        if due:
-            self.get_logger().warning(f'{text} [{key}: {count} so far]')
-
     def counters(self) -> dict[str, int]:
         """samples, learning_not_charged, savings_undefined and 'rejected_<reason>' counts."""
-        with self._lock:
-            snapshot = dict(self._counters)
-            snapshot.update({f'rejected_{k}': v for k, v in self._rejected.items()})
-        return snapshot
+        return self._stats.snapshot()
 
     @property
     def total_j(self) -> float:
@@ -494,18 +453,7 @@ class MetricsNode(Node):
 
 def main(args: list[str] | None = None) -> int:
     """Spin the node; return 0 on SIGINT/SIGTERM."""
-    try:
-        with rclpy.init(args=args):
-            node = MetricsNode()
-            try:
-                rclpy.spin(node)
-            except (KeyboardInterrupt, ExternalShutdownException):
-                pass
-            finally:
-                node.destroy_node()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    return 0
+    return spin_node(MetricsNode, args)
 
 
 if __name__ == '__main__':

@@ -54,11 +54,7 @@ from builtin_interfaces.msg import Time
 import cv2
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 import numpy as np
-from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
-                                SetParametersResult)
-import rclpy
 from rclpy.callback_groups import ReentrantCallbackGroup
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
@@ -70,6 +66,7 @@ from std_srvs.srv import SetBool, Trigger
 from ..ros import diagnostics
 from ..ros.conversions import (compressed_to_numpy, ConversionError, events_from_pointcloud2,
                                image_to_rgb_or_grey)
+from ..ros.node_utils import declare_checked, descriptor, EventCounters, spin_node
 from ..ros.qos import check_reliability_mode, MatchedSubscription, policy_name
 from ..snn import (bin_events, CheckpointError, ConfigError, load_checkpoint, Network,
                    NetworkConfig, Readout, replace_params, SampleResult, save_checkpoint)
@@ -102,19 +99,6 @@ def conversion_reason(exc: ConversionError) -> str:
     """Counter key for a rejected message, from the text of its ConversionError."""
     text = str(exc)
     return next((key for fragment, key in _REASONS if fragment in text), 'invalid_message')
-
-
-def _descriptor(description: str, *, read_only: bool = False,
-                integers: tuple[int, int] | None = None,
-                floats: tuple[float, float] | None = None) -> ParameterDescriptor:
-    descriptor = ParameterDescriptor(description=description, read_only=read_only)
-    if integers is not None:
-        descriptor.integer_range = [IntegerRange(from_value=integers[0], to_value=integers[1],
-                                                 step=1)]
-    if floats is not None:
-        descriptor.floating_point_range = [FloatingPointRange(from_value=floats[0],
-                                                              to_value=floats[1], step=0.0)]
-    return descriptor
 
 
 def _shrink(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -175,58 +159,53 @@ class PerceptionNode(Node):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__('perception', **kwargs)
-        # Registered before declaring, so values given at start (-p, params files) are checked.
-        self.add_on_set_parameters_callback(self._on_set_parameters)
-        self.declare_parameters('', [
-            ('model_path', '', _descriptor(
+        declare_checked(self, [
+            ('model_path', '', descriptor(
                 'Checkpoint (.npz) loaded at start; empty: a fresh untrained network. A missing '
                 'or corrupt file is an ERROR; the node then runs a fresh network and never '
                 'overwrites that file.', read_only=True)),
-            ('profile_path', '', _descriptor(
+            ('profile_path', '', descriptor(
                 'TopSpark profile (profile.yaml or its directory): whenever the timestep '
                 'changes, its enhanced neuron parameters for that T are applied. Empty: the '
                 "model's own parameters at every T. A missing or invalid file is an ERROR and "
                 'the model runs with its own parameters.', read_only=True)),
-            ('n_neurons', 400, _descriptor(
+            ('n_neurons', 400, descriptor(
                 'Excitatory neurons of a fresh network (used only without a loadable model).',
                 read_only=True, integers=(1, 10000))),
-            ('timesteps', 350, _descriptor(
+            ('timesteps', 350, descriptor(
                 'Timesteps T per sample (1 ms each); fewer means less energy and latency. '
                 'Also set by the topspark/timesteps topic.', integers=(1, MAX_TIMESTEPS))),
-            ('learning', False, _descriptor(
+            ('learning', False, descriptor(
                 'Online STDP on every sample (unsupervised); also ~/set_learning.')),
-            ('save_path', '', _descriptor(
+            ('save_path', '', descriptor(
                 'Checkpoint (.npz) written by ~/save_model, periodic and shutdown saves; '
                 'empty: model_path.')),
-            ('save_period_s', 0.0, _descriptor(
+            ('save_period_s', 0.0, descriptor(
                 'Seconds between periodic saves; 0 disables them.', floats=(0.0, 86400.0))),
-            ('save_on_shutdown', True, _descriptor('Save the model when the node exits.')),
-            ('input_reliability', 'auto', _descriptor(
+            ('save_on_shutdown', True, descriptor('Save the model when the node exits.')),
+            ('input_reliability', 'auto', descriptor(
                 "Camera/event subscription reliability: 'auto' matches the publishers "
                 "(all reliable -> reliable, else best effort), or 'reliable', 'best_effort'.",
                 read_only=True)),
-            ('event_window_s', 0.3, _descriptor(
+            ('event_window_s', 0.3, descriptor(
                 'Seconds of events in one sample (0.3: the three saccades of N-MNIST).',
                 floats=(0.001, 60.0))),
-            ('event_sensor_width', 28, _descriptor(
+            ('event_sensor_width', 28, descriptor(
                 'Event sensor width in pixels; x is scaled from it to the network input.',
                 integers=(1, 65535))),
-            ('event_sensor_height', 28, _descriptor(
+            ('event_sensor_height', 28, descriptor(
                 'Event sensor height in pixels; y is scaled from it to the network input.',
                 integers=(1, 65535))),
-            ('log_throttle_s', 5.0, _descriptor(
+            ('log_throttle_s', 5.0, descriptor(
                 'Minimum seconds between two warnings of the same kind.',
                 floats=(0.0, 3600.0))),
-        ])
-        self.add_post_set_parameters_callback(self._on_parameters_set)
+        ], self._check_parameters, self._apply)
 
         self._model_lock = threading.Lock()     # network, readout, last sample
         self._stats_lock = threading.Lock()     # counters
         self._save_lock = threading.Lock()
         self._wakeup = threading.Condition()    # pending frame / packets, stop flag
-        self._counters: collections.Counter[str] = collections.Counter()
-        self._rejected: collections.Counter[str] = collections.Counter()
-        self._last_warned: dict[str, float] = {}
+        self._stats = EventCounters(self.get_logger(), self._stats_lock)
         self._reported = (0, 0)                 # (dropped, rejected) at the last diagnostics
         self._frame: tuple[str, Any, float] | None = None
         self._packets: collections.deque[tuple[PointCloud2, float]] = collections.deque()
@@ -278,7 +257,7 @@ class PerceptionNode(Node):
 
     # ---------------------------------------------------------------- parameters
 
-    def _on_set_parameters(self, parameters: list[Parameter]) -> SetParametersResult:
+    def _check_parameters(self, parameters: list[Parameter]) -> str | None:
         """Validation only (ranges and read-only are checked by the descriptors)."""
         for p in parameters:
             reason = None
@@ -287,11 +266,8 @@ class PerceptionNode(Node):
             elif p.name == 'save_path' and p.value and not p.value.endswith('.npz'):
                 reason = f'save_path {p.value!r} must end in .npz (or be empty)'
             if reason:
-                return SetParametersResult(successful=False, reason=reason)
-        return SetParametersResult(successful=True)
-
-    def _on_parameters_set(self, parameters: list[Parameter]) -> None:
-        self._apply({p.name: p for p in parameters})
+                return reason
+        return None
 
     def _apply(self, parameters: dict[str, Parameter]) -> None:
         """Copy accepted values to the attributes the worker reads, and re-arm the save timer."""
@@ -303,7 +279,7 @@ class PerceptionNode(Node):
         if 'learning' in value:
             self._learning = bool(value['learning'])
         if 'log_throttle_s' in value:
-            self._throttle_s = float(value['log_throttle_s'])
+            self._stats.throttle_s = float(value['log_throttle_s'])
         if 'event_window_s' in value:
             self._event_window_s = float(value['event_window_s'])
             if hasattr(self, '_events'):
@@ -410,7 +386,7 @@ class PerceptionNode(Node):
                 return False, f'save failed: {self._save_error}'
         self._save_error = ''
         self._last_save = str(target)
-        self._count('saves')
+        self._stats.add('saves')
         self.get_logger().info(f'model saved to {target} ({network.samples_seen} samples seen)')
         return True, f'saved to {target}'
 
@@ -450,7 +426,7 @@ class PerceptionNode(Node):
         """Keep only the newest frame; replacing an unprocessed one counts as a drop."""
         with self._wakeup:
             if self._frame is not None:
-                self._count('dropped_frames')
+                self._stats.add('dropped_frames')
             self._frame = (kind, msg, time.perf_counter())
             self._wakeup.notify()
 
@@ -458,20 +434,20 @@ class PerceptionNode(Node):
         with self._wakeup:
             if len(self._packets) >= MAX_EVENT_PACKETS:
                 self._packets.popleft()
-                self._count('dropped_event_packets')
+                self._stats.add('dropped_event_packets')
             self._packets.append((msg, time.perf_counter()))
             self._wakeup.notify()
 
     def _on_timesteps_command(self, msg: UInt16) -> None:
         if not 1 <= msg.data <= MAX_TIMESTEPS:
-            self._reject('timesteps_out_of_range',
-                         f'topspark/timesteps: {msg.data} is outside 1..{MAX_TIMESTEPS}; '
-                         f'keeping {self._timesteps}')
+            self._stats.reject('timesteps_out_of_range',
+                               f'topspark/timesteps: {msg.data} is outside 1..{MAX_TIMESTEPS}; '
+                               f'keeping {self._timesteps}')
             return
         result = self.set_parameters([Parameter('timesteps', Parameter.Type.INTEGER,
                                                 int(msg.data))])[0]
         if not result.successful:
-            self._reject('timesteps_rejected', f'topspark/timesteps: {result.reason}')
+            self._stats.reject('timesteps_rejected', f'topspark/timesteps: {result.reason}')
 
     def _on_label(self, msg: Int32) -> None:
         """A teacher label for the most recent sample; each sample takes one label."""
@@ -486,9 +462,9 @@ class PerceptionNode(Node):
                 self._last_counts = None
                 reason = ''
         if reason:
-            self._reject(reason, f'topspark/label: {text}; ignored')
+            self._stats.reject(reason, f'topspark/label: {text}; ignored')
         else:
-            self._count('labels_applied')
+            self._stats.add('labels_applied')
 
     def _on_save_model(self, request: Trigger.Request,
                        response: Trigger.Response) -> Trigger.Response:
@@ -548,7 +524,7 @@ class PerceptionNode(Node):
             except Exception as exc:   # the worker must outlive any one bad sample
                 if not self.context.ok():
                     return
-                self._reject('internal_error', f'processing failed: {exc!r}')
+                self._stats.reject('internal_error', f'processing failed: {exc!r}')
 
     def _process_frame(self, kind: str, msg: Any, arrived: float) -> None:
         started = time.perf_counter()
@@ -556,7 +532,7 @@ class PerceptionNode(Node):
         try:
             image = image_to_rgb_or_grey(msg) if kind == 'image' else compressed_to_numpy(msg)
         except ConversionError as exc:
-            self._reject(conversion_reason(exc), f'{topic}: {exc}; skipped')
+            self._stats.reject(conversion_reason(exc), f'{topic}: {exc}; skipped')
             return
         image = _shrink(image, self._network.config.input_shape)
         self._run(kind, lambda net, T, learn: net.run_image(image, T, learn), arrived, started,
@@ -571,17 +547,17 @@ class PerceptionNode(Node):
             try:
                 x, y, t, _ = events_from_pointcloud2(msg)
             except ConversionError as exc:
-                self._reject(conversion_reason(exc), f'{topic}: {exc}; skipped')
+                self._stats.reject(conversion_reason(exc), f'{topic}: {exc}; skipped')
                 continue
             if t.size == 0:
-                self._reject('empty_events', f'{topic}: packet without events; skipped')
+                self._stats.reject('empty_events', f'{topic}: packet without events; skipped')
                 continue
             stamp = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
             if self._event_epoch is None:
                 self._event_epoch = stamp          # keeps float64 times small and precise
             for window in self._events.add(x, y, t + (stamp - self._event_epoch)):
                 if newest is not None:
-                    self._count('dropped_event_windows')
+                    self._stats.add('dropped_event_windows')
                 newest = (window, arrived, msg.header.stamp)
         if newest is None:
             return
@@ -589,10 +565,10 @@ class PerceptionNode(Node):
         sensor = self._sensor_shape
         outside = int(np.count_nonzero((x < 0) | (x >= sensor[1]) | (y < 0) | (y >= sensor[0])))
         if outside:
-            self._reject('events_outside_sensor',
-                         f'{topic}: {outside} of {x.size} events lie outside the '
-                         f'{sensor[1]}x{sensor[0]} sensor (event_sensor_width/height); '
-                         'they are ignored')
+            self._stats.reject('events_outside_sensor',
+                               f'{topic}: {outside} of {x.size} events lie outside the '
+                               f'{sensor[1]}x{sensor[0]} sensor (event_sensor_width/height); '
+                               'they are ignored')
 
         def run(net: Network, T: int, learn: bool) -> SampleResult:
             spikes = bin_events(x, y, t, None, sensor, net.config.input_shape, T, window=window)
@@ -612,7 +588,7 @@ class PerceptionNode(Node):
             try:
                 result = run(self._network, T, learn)
             except ValueError as exc:                   # EncodingError and shape checks
-                self._reject('encoding_error', f'{source}: {exc}; skipped')
+                self._stats.reject('encoding_error', f'{source}: {exc}; skipped')
                 return
             snn_s = time.perf_counter() - snn_started
             scores = self._readout.scores(result.counts)[0]
@@ -621,7 +597,7 @@ class PerceptionNode(Node):
         prediction = int(np.argmax(scores)) if scores.size and scores.max() > 0 else -1
         compute_s = time.perf_counter() - started
         self._last_compute_s = compute_s
-        self._count('processed')
+        self._stats.add('processed')
 
         self._prediction_pub.publish(Int32(data=prediction))
         scores_msg = Float32MultiArray()
@@ -650,28 +626,9 @@ class PerceptionNode(Node):
 
     # ---------------------------------------------------------------- counters, diagnostics
 
-    def _count(self, key: str) -> None:
-        with self._stats_lock:
-            self._counters[key] += 1
-
-    def _reject(self, reason: str, text: str) -> None:
-        """Count a rejected input by reason and warn, at most once per log_throttle_s each."""
-        with self._stats_lock:
-            self._rejected[reason] += 1
-            count = self._rejected[reason]
-            now = time.monotonic()
-            due = now - self._last_warned.get(reason, -math.inf) >= self._throttle_s
-            if due:
-                self._last_warned[reason] = now
-        if due:
-            self.get_logger().warning(f'{text} [{reason}: {count} so far]')
-
     def counters(self) -> dict[str, int]:
         """Processed/dropped/saves counters and 'rejected_<reason>' ones (a snapshot)."""
-        with self._stats_lock:
-            snapshot = dict(self._counters)
-            snapshot.update({f'rejected_{k}': v for k, v in self._rejected.items()})
-        return snapshot
+        return self._stats.snapshot()
 
     @property
     def stream_reliability(self) -> dict[str, str]:
@@ -733,20 +690,7 @@ class PerceptionNode(Node):
 
 def main(args: list[str] | None = None) -> int:
     """Spin the node; on SIGINT/SIGTERM save (if save_on_shutdown) and return 0, 1 if it failed."""
-    saved = True
-    try:
-        with rclpy.init(args=args):
-            node = PerceptionNode()
-            try:
-                rclpy.spin(node)
-            except (KeyboardInterrupt, ExternalShutdownException):
-                pass
-            finally:
-                saved = node.close()
-                node.destroy_node()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    return 0 if saved else 1
+    return spin_node(PerceptionNode, args)
 
 
 if __name__ == '__main__':
