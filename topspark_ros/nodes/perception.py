@@ -13,13 +13,13 @@ counted as dropped) or queue the event packet, then notify a dedicated worker th
 ``threading.Condition``. The worker converts, runs the network and publishes. Chosen over a
 timer in its own MutuallyExclusiveCallbackGroup because:
 
-- latency: a notified thread wakes in about 0.01 ms (median, 0.07 ms p99 measured here), while
-  a timer adds up to one period of waiting and wakes the executor for nothing while idle;
+- latency: from the subscription callback to the worker picking up a frame takes 0.33-0.39 ms
+  (median, measured by benchmarks/bench_latency.py; the bare Condition wake-up is ~0.01 ms),
+  while a timer adds up to one period of waiting and wakes the executor for nothing while idle;
 - executor independence: with ``rclpy.spin`` (a SingleThreadedExecutor) a timer running the
   SNN would hold up parameter changes, services, labels and timestep commands for the whole
-  sample; the thread behaves the same under any executor. (The Numba kernels keep the GIL, so
-  Python callbacks still wait while a kernel itself runs; compiling them ``nogil`` would let
-  the two overlap.)
+  sample; the thread behaves the same under any executor. (The simulation kernels are compiled
+  ``nogil``, so Python callbacks run while a sample is being simulated.)
 
 The price is shared state: the network and readout are used by the worker and by the label and
 service callbacks, so every access holds ``_model_lock``. The frame and event callbacks only
