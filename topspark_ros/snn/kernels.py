@@ -92,6 +92,15 @@ def _splitmix64(state):
 
 
 @njit(cache=True, nogil=True)
+def _expected_per_step(prob):
+    """Expected input spikes per step (sizes the spike buffers before they are filled)."""
+    expected = 0.0
+    for i in range(prob.shape[0]):
+        expected += min(max(prob[i], 0.0), 1.0)
+    return expected
+
+
+@njit(cache=True, nogil=True)
 def poisson_spike_train(prob, timesteps, seed):
     """Bernoulli(prob[i]) spikes per input and step, as CSR (step_ptr[T + 1], indices).
 
@@ -102,10 +111,7 @@ def poisson_spike_train(prob, timesteps, seed):
     state = np.uint64(seed)
     T = timesteps
     n_in = prob.shape[0]
-    expected = 0.0
-    for i in range(n_in):
-        expected += min(max(prob[i], 0.0), 1.0)
-    cap = int(expected * T * 1.3) + 64
+    cap = int(_expected_per_step(prob) * T * 1.3) + 64
     pix = np.empty(cap, np.int32)
     step = np.empty(cap, np.int32)
     stamp = np.zeros(T, np.int32)               # stamp[t] == i + 1: step t taken for input i
@@ -158,10 +164,7 @@ def regular_spike_train(prob, timesteps, seed):
     state = np.uint64(seed)
     T = timesteps
     n_in = prob.shape[0]
-    expected = 0.0
-    for i in range(n_in):
-        expected += min(max(prob[i], 0.0), 1.0)
-    cap = int(expected * T) + n_in + 64
+    cap = int(_expected_per_step(prob) * T) + n_in + 64
     pix = np.empty(cap, np.int32)
     step = np.empty(cap, np.int32)
     n = 0
