@@ -30,8 +30,6 @@ import types
 from xml.etree import ElementTree
 
 import pytest
-import rclpy
-from rclpy.context import Context
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
@@ -41,7 +39,7 @@ from topspark_ros import bringup
 from topspark_ros.bringup import load_launch
 from topspark_ros.ros.conversions import IMAGE_ENCODINGS
 
-from ros_helpers import domain_id
+from ros_helpers import domain_id, ros_context
 
 ROOT = Path(__file__).resolve().parents[1]
 BRIDGE = ROOT / 'config' / 'gz_bridge.yaml'
@@ -137,10 +135,8 @@ def xml_arguments() -> dict[str, str | None]:
 
 @pytest.fixture
 def context():
-    ctx = Context()
-    rclpy.init(context=ctx, domain_id=DOMAIN_ID)
-    yield ctx
-    rclpy.try_shutdown(context=ctx)
+    with ros_context(DOMAIN_ID) as ctx:
+        yield ctx
 
 
 @pytest.fixture

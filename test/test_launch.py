@@ -29,7 +29,7 @@ import yaml
 from topspark_ros import bringup
 from topspark_ros.bringup import BringupError, LaunchFileError, LaunchSpec, load_launch
 
-from ros_helpers import domain_id, process_env
+from ros_helpers import domain_id, process_env, ros_context
 
 ROOT = Path(__file__).resolve().parents[1]
 LAUNCH_XML = ROOT / 'launch' / 'topspark.launch.xml'
@@ -110,10 +110,8 @@ def only(spec: LaunchSpec, name: str) -> LaunchSpec:
 
 @pytest.fixture
 def context():
-    ctx = Context()
-    rclpy.init(context=ctx, domain_id=DOMAIN_ID)
-    yield ctx
-    rclpy.try_shutdown(context=ctx)
+    with ros_context(DOMAIN_ID) as ctx:
+        yield ctx
 
 
 @pytest.fixture
