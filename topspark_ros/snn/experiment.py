@@ -30,6 +30,7 @@ class Evaluation:
     predictions: np.ndarray
     confusion: np.ndarray       # (classes, classes + 1), last column: no prediction
     mean_ops: dict[str, float] = field(default_factory=dict)
+    ops: np.ndarray = field(default_factory=lambda: np.zeros((0, N_OPS), np.int64))  # per sample
 
     def summary(self) -> dict:
         return {'accuracy': self.accuracy, 'samples': self.samples, 'seconds': self.seconds,
@@ -124,4 +125,5 @@ def evaluate(network: Network, readout: Readout, prob: np.ndarray | EventSamples
     seconds = time.perf_counter() - start
     pred = readout.predict(counts)
     return Evaluation(accuracy(pred, labels), len(labels), seconds, int(timesteps), pred,
-                      confusion_matrix(pred, labels, network.config.n_classes), mean_ops(ops))
+                      confusion_matrix(pred, labels, network.config.n_classes), mean_ops(ops),
+                      ops)

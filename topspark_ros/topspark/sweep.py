@@ -156,7 +156,7 @@ def run_point(spec: SweepSpec, point: Point) -> dict[str, Any]:
     readout = label(net, train_prob, data.train_labels, point.timesteps)
     test_prob = _inputs(spec, net, data, point.split, 'test')
     result = evaluate(net, readout, test_prob, data.test_labels, point.timesteps)
-    _, infer_ops = present(net, test_prob, point.timesteps, False)
+    infer_ops = result.ops              # the evaluation's own counts: one pass, not two
     sizes = (cfg.n_inputs, cfg.n_neurons)
     energies = {}
     for name in energy.PLATFORMS:
