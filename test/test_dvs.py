@@ -9,7 +9,9 @@ import pytest
 
 from topspark_ros.dvs import (digit_to_events, DvsConfig, emulate_events, Events,
                               saccade_frames)
-from topspark_ros.snn import bin_events
+from topspark_ros.snn import bin_events, ConfigError, Network, NetworkConfig
+from topspark_ros.snn.experiment import EventSamples, present
+from topspark_ros.snn.kernels import OP_NAMES
 
 C = 0.2
 EPS = 0.1
@@ -224,6 +226,23 @@ def test_digit_events_bin_into_a_spike_train(digits):
     assert 0 < train.n_spikes <= len(ev)
     active_steps = np.flatnonzero(np.diff(train.step_ptr))
     assert active_steps.min() < 10 and active_steps.max() >= timesteps - 10   # whole window
+
+
+def test_event_window_scale_keeps_the_first_part_of_each_sample(digits):
+    """event_window_scale = 0.5 bins only the first half of each sample's window into the same
+    T steps: fewer input spikes, each bin half as wide."""
+    ev = digit_to_events(digits[3], duration_s=0.3)
+    offsets = np.array([0, len(ev)])
+    samples = EventSamples(ev.x, ev.y, ev.t, ev.polarity, offsets, (28, 28), (0.0, 0.3))
+    spikes = {}
+    for scale in (1.0, 0.5):
+        net = Network(NetworkConfig(n_neurons=10, event_window_scale=scale))
+        _, ops = present(net, samples, 50, False)
+        spikes[scale] = ops[0][OP_NAMES.index('input_spikes')]
+    first_half = bin_events(ev.x, ev.y, ev.t, None, (28, 28), (28, 28), 50, window=(0.0, 0.15))
+    assert spikes[0.5] == first_half.n_spikes and 0 < spikes[0.5] < spikes[1.0]
+    with pytest.raises(ConfigError, match='event_window_scale'):
+        NetworkConfig(event_window_scale=0.0)
 
 
 def test_cross_check_against_eventify_dvs():

@@ -510,7 +510,8 @@ def test_profile_parameters_follow_the_timestep(tmp_path):
         return ProfileEntry(T, 0.9, 0.9, 1e-4, 1e-4, 1e-5, 1e-5, params=params)
 
     enhanced = {'learning.nu_post': 0.001, 'excitatory.v_thresh_mv': -54.0}
-    Profile(350, 'loihi', (entry(350), entry(50, **enhanced))).save(tmp_path / 'profile.yaml')
+    Profile(350, 'loihi', (entry(350), entry(50, **enhanced),
+                           entry(40, event_window_scale=0.25))).save(tmp_path / 'profile.yaml')
     with ros_context(DOMAIN_ID) as context:
         node = PerceptionNode(context=context, parameter_overrides=[
             Parameter('n_neurons', value=20), Parameter('profile_path', value=str(tmp_path)),
@@ -520,8 +521,14 @@ def test_profile_parameters_follow_the_timestep(tmp_path):
             assert node.set_parameters([Parameter('timesteps', value=50)])[0].successful
             assert node._network.config.learning.nu_post == 0.001
             assert node._network.config.excitatory.v_thresh_mv == -54.0
+            assert node._events.length == pytest.approx(0.3)             # no window override
+            assert node.set_parameters([Parameter('timesteps', value=40)])[0].successful
+            assert node._events.length == pytest.approx(0.3 * 0.25)      # the event window
+            assert node.set_parameters([Parameter('event_window_s', value=0.2)])[0].successful
+            assert node._events.length == pytest.approx(0.2 * 0.25)
             assert node.set_parameters([Parameter('timesteps', value=300)])[0].successful
             assert node._network.config.excitatory.v_thresh_mv == -52.0    # nearest: 350
+            assert node._events.length == pytest.approx(0.2)
         finally:
             node.close()
             node.destroy_node()

@@ -9,7 +9,7 @@ from topspark_ros.cli import profile as profile_cli
 from topspark_ros.cli import select, train
 from topspark_ros.snn import NetworkConfig
 from topspark_ros.topspark import load_profile
-from topspark_ros.topspark.enhancement import EnhancementRule, overrides
+from topspark_ros.topspark.enhancement import EnhancementRule, overrides, rule_grid
 
 
 @pytest.fixture(scope='module')
@@ -98,6 +98,25 @@ def test_enhancement_rule_family():
     assert o['input_rate_hz'] == pytest.approx(127.5)
     capped = overrides(base, 10, EnhancementRule(delta=3.0))
     assert capped['input_rate_hz'] == 1000.0                      # one spike per step at most
+    window = overrides(base, 70, EnhancementRule(omega=1.0))
+    assert window == {'event_window_scale': pytest.approx(0.2)}   # bins as wide as at T0
+    assert overrides(base, 70, EnhancementRule(omega=-1.0))['event_window_scale'] == 1.0
+
+
+@pytest.mark.parametrize('workload, sizes', [('frames', (48, 8, 3)), ('events', (36, 8, 3))])
+def test_rule_grids(workload, sizes):
+    grids = [rule_grid(), rule_grid(small=True), rule_grid(quick=True)]
+    if workload == 'events':
+        grids = [rule_grid(workload='events'), rule_grid(small=True, workload='events'),
+                 rule_grid(quick=True, workload='events')]
+    for grid, size in zip(grids, sizes):
+        assert len(grid) == len(set(grid)) == size and grid[0].is_identity
+        used = {k for rule in grid for k, v in vars(rule).items() if v}
+        # events search the window, never the rate (input_rate_hz does nothing for events)
+        assert ('delta' if workload == 'events' else 'omega') not in used
+        assert ('omega' if workload == 'events' else 'delta') in used or size == 3
+    with pytest.raises(ValueError, match='workload'):
+        rule_grid(workload='lidar')
 
 
 def test_online_mode_starts_from_a_pretrained_network(tmp_path):

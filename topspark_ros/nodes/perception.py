@@ -188,7 +188,8 @@ class PerceptionNode(Node):
                 "(all reliable -> reliable, else best effort), or 'reliable', 'best_effort'.",
                 read_only=True)),
             ('event_window_s', 0.3, descriptor(
-                'Seconds of events in one sample (0.3: the three saccades of N-MNIST).',
+                'Seconds of events in one sample at T0 (0.3: the three saccades of N-MNIST); '
+                'a profile can shorten it with T (event_window_scale).',
                 floats=(0.001, 60.0))),
             ('event_sensor_width', 28, descriptor(
                 'Event sensor width in pixels; x is scaled from it to the network input.',
@@ -282,8 +283,8 @@ class PerceptionNode(Node):
             self._stats.throttle_s = float(value['log_throttle_s'])
         if 'event_window_s' in value:
             self._event_window_s = float(value['event_window_s'])
-            if hasattr(self, '_events'):
-                self._events.length = self._event_window_s
+            if hasattr(self, '_network'):
+                self._sync_event_window()
         if 'event_sensor_width' in value or 'event_sensor_height' in value:
             self._sensor_shape = (self.get_parameter('event_sensor_height').value,
                                   self.get_parameter('event_sensor_width').value)
@@ -350,8 +351,14 @@ class PerceptionNode(Node):
         with self._model_lock:
             self._network.config = config
             self._enhancement = params
+        self._sync_event_window()
         if params:
             self.get_logger().info(f'T={timesteps}: enhanced parameters {params}')
+
+    def _sync_event_window(self) -> None:
+        """An event sample spans ``event_window_s`` times the network's event_window_scale (a
+        profile shortens the window with T, see topspark.enhancement)."""
+        self._events.length = self._event_window_s * self._network.config.event_window_scale
 
     def _save_target(self) -> Path | None:
         """Where saves go: save_path, else model_path, never a model file that failed to load."""

@@ -76,6 +76,9 @@ class NetworkConfig:
     input_shape: tuple[int, int] = (28, 28)
     input_rate_hz: float = 63.75        # firing rate of a white pixel (Diehl & Cook)
     input_coding: str = 'poisson'       # 'regular': phase-shifted deterministic rate code
+    # Event input: the fraction of each sample's time window (from its start) binned into the
+    # timesteps; a TopSpark profile shortens it with T (topspark.enhancement, omega).
+    event_window_scale: float = 1.0
     dt_ms: float = 1.0
     timesteps: int = 350                # T0, the full-length presentation
     n_classes: int = 10
@@ -189,6 +192,8 @@ def validate(config: NetworkConfig) -> None:
     _check(config.n_classes >= 2, f'n_classes must be >= 2, got {config.n_classes}')
     _check(config.input_coding in INPUT_CODINGS,
            f'input_coding must be one of {INPUT_CODINGS}, got {config.input_coding!r}')
+    _check(0.0 < config.event_window_scale <= 1.0,
+           f'event_window_scale must be in (0, 1], got {config.event_window_scale}')
     _check(config.input_rate_hz >= 0, f'input_rate_hz must be >= 0, got {config.input_rate_hz}')
     _check(config.input_rate_hz * config.dt_ms / 1000.0 <= 1.0,
            'input_rate_hz * dt_ms must not exceed one spike per timestep, '

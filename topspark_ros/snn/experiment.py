@@ -61,6 +61,12 @@ class EventSamples:
         return self.x[a:b], self.y[a:b], self.t[a:b], self.polarity[a:b]
 
 
+def scaled_window(window: tuple[float, float], scale: float) -> tuple[float, float]:
+    """The first ``scale`` of ``window``: events after it are left out of the sample."""
+    start, end = window
+    return start, start + (end - start) * scale
+
+
 def present(network: Network, inputs: np.ndarray | EventSamples, timesteps: int, learn: bool,
             desc: str | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Run every sample through the network in order: rows of per-step spike probabilities
@@ -71,10 +77,11 @@ def present(network: Network, inputs: np.ndarray | EventSamples, timesteps: int,
               leave=False) as bar:
         if isinstance(inputs, EventSamples):
             shape = network.config.input_shape
+            window = scaled_window(inputs.window, network.config.event_window_scale)
             for k in range(len(inputs)):
                 x, y, t, pol = inputs.sample(k)
                 spikes = bin_events(x, y, t, pol, inputs.sensor_shape, shape, timesteps,
-                                    window=inputs.window)
+                                    window=window)
                 result = network.run(spikes, learn)
                 counts[k] = result.counts
                 ops[k] = [getattr(result.ops, name) for name in OP_NAMES]

@@ -54,6 +54,12 @@ SENSITIVITY = {
     'input_intensity': lambda c, f: {'input_rate_hz': min(c.input_rate_hz * f,
                                                           1000.0 / c.dt_ms)},
 }
+# Event input is not rate-coded: its input parameter is the window (x2 of a full window is the
+# full window: it is capped at the sample).
+EVENT_SENSITIVITY = {
+    **{k: v for k, v in SENSITIVITY.items() if k != 'input_intensity'},
+    'event_window': lambda c, f: {'event_window_scale': min(c.event_window_scale * f, 1.0)},
+}
 SENSITIVITY_FACTORS = (0.5, 2.0)
 
 
@@ -282,9 +288,10 @@ def run_sweep(spec: SweepSpec, out_dir: Path, runner: Runner | None = None,
 
     # Step 2: sensitivity at a short T, on the validation split.
     Ts = sensitivity_timesteps(spec)
-    names = list(SENSITIVITY)[:3] if spec.quick else list(SENSITIVITY)
+    table = EVENT_SENSITIVITY if spec.workload == 'events' else SENSITIVITY
+    names = list(table)[:3] if spec.quick else list(table)
     probes = [_point('validation', Ts, {}, 'sensitivity base')]
-    probes += [_point('validation', Ts, SENSITIVITY[n](base, f), f'{n} x{f:g}')
+    probes += [_point('validation', Ts, table[n](base, f), f'{n} x{f:g}')
                for n in names for f in SENSITIVITY_FACTORS]
     results = runner.run(probes, f'step 2: sensitivity at T={Ts}')
     base_acc = results[0]['accuracy']
@@ -299,7 +306,7 @@ def run_sweep(spec: SweepSpec, out_dir: Path, runner: Runner | None = None,
     sensitivity.sort(key=lambda s: -s['max_change'])
 
     # Step 3: search the rule family per shortened T on validation; test the winner.
-    rules = rule_grid(spec.quick, spec.small_grid)
+    rules = rule_grid(spec.quick, spec.small_grid, spec.workload)
     short = [T for T in timesteps if T < T0]
     candidates = [(T, rule, overrides(base, T, rule, T0)) for T in short for rule in rules]
     unique = {(T, tuple(sorted(o.items()))): (T, rule, o) for T, rule, o in candidates}
