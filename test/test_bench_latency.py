@@ -35,7 +35,10 @@ def test_quick_run_writes_json_with_a_matched_sample_per_configuration(tmp_path)
 
     result = json.loads(out.read_text())
     assert {'command', 'machine', 'settings', 'latency', 'small_frame', 'throughput', 'target',
-            'local_costs_ms'} <= result.keys()
+            'floor', 'local_costs_ms'} <= result.keys()
+    assert {r['qos'] for r in result['floor']} == set(QOS)          # the do-nothing echo node
+    assert all(r['matched'] >= 1 and r['latency_ms']['p50'] > 0 for r in result['floor'])
+    assert all(v['floor_p99_ms'] is not None for v in result['target'])
     assert '--quick' in result['command']
     assert {(r['qos'], r['timesteps']) for r in result['latency']} == {
         (qos, T) for qos in QOS for T in (350, 75)}
@@ -55,5 +58,5 @@ def test_quick_run_writes_json_with_a_matched_sample_per_configuration(tmp_path)
         assert {'transport', 'wait', 'convert_resize', 'snn', 'tail_dominant'} <= (
             r['breakdown_ms'].keys())
     assert {v['qos'] for v in result['target']} == set(QOS)
-    assert {'serialize', 'deserialize', 'to_rgb', 'shrink', 'snn_T350', 'snn_T75'} <= (
+    assert {'serialize', 'deserialize', 'parse_cdr', 'convert_shrink', 'snn_T350', 'snn_T75'} <= (
         result['local_costs_ms'].keys())

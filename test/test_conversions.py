@@ -12,8 +12,8 @@ from std_msgs.msg import Header
 
 from topspark_ros.ros.conversions import (
     compressed_to_numpy, ConversionError, events_from_pointcloud2, events_to_pointcloud2,
-    IMAGE_ENCODINGS, image_to_numpy, image_to_rgb_or_grey, numpy_to_compressed,
-    numpy_to_image)
+    IMAGE_ENCODINGS, image_from_cdr, image_to_numpy, image_to_rgb_or_grey, numpy_to_compressed,
+    numpy_to_image, shrink_area)
 
 RNG = np.random.default_rng(1234)
 
@@ -558,3 +558,60 @@ def test_events_to_pointcloud2_accepts_bool_and_float_whole_numbers():
     x, y, t, pol = events_from_pointcloud2(msg)
     np.testing.assert_array_equal(x, [3, 4])
     np.testing.assert_array_equal(pol, [1, 0])
+
+
+def test_shrink_area_is_a_box_average_close_to_one_inter_area_step(mnist):
+    """Two box averages (an integer block mean, then INTER_AREA) stay within 3 grey levels of
+    one INTER_AREA step on camera-sized MNIST frames, and within 6 on pixel noise."""
+    for k in range(20):
+        grey = cv2.resize(mnist.test_images[k].astype(np.uint8), (640, 480))
+        frame = np.repeat(grey[:, :, None], 3, 2)
+        one_step = cv2.resize(frame, (28, 28), interpolation=cv2.INTER_AREA).astype(int)
+        small = shrink_area(frame, (28, 28))
+        assert small.shape == (28, 28, 3) and small.dtype == np.uint8
+        assert np.abs(small.astype(int) - one_step).max() <= 3
+    noise = np.random.default_rng(1).integers(0, 256, (480, 640), dtype=np.uint16) * 257
+    one_step = cv2.resize(noise, (28, 28), interpolation=cv2.INTER_AREA).astype(int)
+    assert np.abs(shrink_area(noise, (28, 28)).astype(int) - one_step).max() <= 6 * 257
+    odd = np.zeros((481, 641), np.float32)             # no divisor: one INTER_AREA step
+    assert shrink_area(odd, (28, 28)).shape == (28, 28)
+    already, short, ints = np.zeros((28, 28)), np.zeros((10, 640)), np.zeros((480, 640), np.int32)
+    for frame in (already, short, ints):
+        assert shrink_area(frame, (28, 28)) is frame   # the encoder resizes these itself
+
+
+def test_shrink_before_reordering_gives_the_same_rgb():
+    bgr = np.random.default_rng(2).integers(0, 256, (480, 640, 3), dtype=np.uint8)
+    out = image_to_rgb_or_grey(numpy_to_image(bgr, 'bgr8'), shrink_to=(28, 28))
+    np.testing.assert_array_equal(out, shrink_area(bgr, (28, 28))[:, :, ::-1])
+
+
+@pytest.mark.parametrize('frame_id', ['', 'a', 'ab', 'abc', 'camera_optical_frame'])
+@pytest.mark.parametrize('encoding', ['mono8', 'bgr8', '32FC1', 'mono16'])
+def test_image_from_cdr_reads_what_rclpy_serializes(frame_id, encoding):
+    """Every string length (CDR alignment), padded rows and big-endian data."""
+    from rclpy.serialization import serialize_message
+
+    arr = random_image(encoding, height=5, width=7)
+    rows = arr.astype(arr.dtype.newbyteorder('>')).reshape(5, -1).view(np.uint8)
+    payload = np.hstack([rows, np.full((5, 3), 0xAB, np.uint8)])      # 3 bytes of row padding
+    msg = raw_image(encoding, 5, 7, payload.shape[1], payload.tobytes(), is_bigendian=1)
+    msg.header.frame_id, msg.header.stamp.sec, msg.header.stamp.nanosec = frame_id, -3, 999
+    parsed = image_from_cdr(serialize_message(msg))
+    assert parsed.header == msg.header
+    assert (parsed.height, parsed.width, parsed.encoding, parsed.is_bigendian, parsed.step) == (
+        msg.height, msg.width, msg.encoding, 1, msg.step)
+    np.testing.assert_array_equal(image_to_numpy(parsed), arr)
+
+
+def test_image_from_cdr_rejects_truncated_and_foreign_bytes():
+    from rclpy.serialization import serialize_message
+
+    msg = raw_image('bgr8', 4, 4, 12, bytes(48))
+    msg.header.frame_id = 'cam'
+    raw = serialize_message(msg)
+    for cut in range(len(raw)):
+        with pytest.raises(ConversionError, match='truncated|serialized|encapsulation'):
+            image_from_cdr(raw[:cut])
+    with pytest.raises(ConversionError, match='encapsulation'):
+        image_from_cdr(b'\x01\x02\x00\x00' + raw[4:])

@@ -20,13 +20,13 @@ from sensor_msgs.msg import CompressedImage, Image, PointCloud2, PointField
 from std_msgs.msg import Float32MultiArray, Float64, Int32, UInt16
 from std_srvs.srv import SetBool, Trigger
 
-from topspark_ros.nodes.perception import _shrink, EventWindow, PerceptionNode
+from topspark_ros.nodes.perception import EventWindow, PerceptionNode
 from topspark_ros.ros import diagnostics
 from topspark_ros.ros.conversions import (events_to_pointcloud2, numpy_to_compressed,
                                           numpy_to_image)
 from topspark_ros.ros.diagnostics import values_of
 from topspark_ros.ros.qos import check_reliability_mode, offered_reliability
-from topspark_ros.snn import (image_to_rates, load_checkpoint, Network, NetworkConfig, Readout,
+from topspark_ros.snn import (load_checkpoint, Network, NetworkConfig, Readout,
                               save_checkpoint)
 
 from ros_helpers import (domain_id, finish, Graph, RecordingNode, ros_context, start_module,
@@ -214,16 +214,6 @@ def test_event_window_splits_skips_gaps_and_restarts_after_a_jump_back():
     assert window.start == 0.0
 
 
-def test_large_frames_are_shrunk_without_changing_the_rates():
-    frame = np.random.default_rng(1).integers(0, 256, (480, 640, 3), dtype=np.uint8)
-    small = _shrink(frame, (28, 28))
-    assert small.shape == (28, 28, 3) and small.dtype == np.uint8
-    exact = image_to_rates(frame, (28, 28), 63.75)
-    assert np.abs(image_to_rates(small, (28, 28), 63.75) - exact).max() <= 0.5 / 255 * 63.75
-    already, short = digit(), frame[:10]
-    assert _shrink(already, (28, 28)) is already and _shrink(short, (28, 28)) is short
-
-
 def test_diagnostics_and_qos_helpers():
     status = diagnostics.status('perception', 'input', diagnostics.WARN, 'm', {'a': 1, 'b': True})
     assert status.name == 'perception: input' and values_of(status) == {'a': '1', 'b': 'true'}
@@ -317,8 +307,17 @@ def _cloud(fields, width: int = 4, point_step: int = 16, data_len: int = None) -
     return msg
 
 
+def _truncated_serialized_image(length: int) -> bytes:
+    """A frame's CDR bytes cut short: what a broken bridge or bag could publish raw."""
+    from rclpy.serialization import serialize_message
+
+    return serialize_message(image_msg())[:length]
+
+
 _U16, _F64 = PointField.UINT16, PointField.FLOAT64
 BAD_INPUTS = [
+    ('image', Image, lambda: _truncated_serialized_image(200), 'data_too_short'),
+    ('image', Image, lambda: _truncated_serialized_image(30), 'truncated_message'),
     ('image', Image, lambda: raw_image('yuv9000', 28, 28, 28, bytes(784)), 'unknown_encoding'),
     ('image', Image, lambda: raw_image('mono8', 28, 28, 28, bytes(100)), 'data_too_short'),
     ('image', Image, lambda: raw_image('mono8', 0, 28, 28, b''), 'zero_size'),

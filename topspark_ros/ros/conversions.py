@@ -13,11 +13,14 @@ as is, while bytes or lists are checked element by element under ``ROS_PYTHON_CH
 from __future__ import annotations
 
 import array
+from dataclasses import dataclass
+import struct
 import sys
 from typing import NamedTuple
 
 import cv2
 import numpy as np
+from builtin_interfaces.msg import Time
 from sensor_msgs.msg import CompressedImage, Image, PointCloud2, PointField
 from std_msgs.msg import Header
 
@@ -101,7 +104,8 @@ def _check_finite(arr: np.ndarray, what: str) -> None:
             raise ConversionError(f'{what}: {bad} of {arr.size} values are NaN/Inf')
 
 
-def image_to_numpy(msg: Image, *, allow_nonfinite: bool = False) -> np.ndarray:
+def image_to_numpy(msg: Image | SerializedImage, *,
+                   allow_nonfinite: bool = False) -> np.ndarray:
     """(h, w) or (h, w, c) native-endian array of an Image, channels in the message's order.
 
     A view into ``msg.data`` (zero-copy, also with row padding) unless the data must be
@@ -138,6 +142,72 @@ def image_to_numpy(msg: Image, *, allow_nonfinite: bool = False) -> np.ndarray:
     return img
 
 
+@dataclass(frozen=True)
+class SerializedImage:
+    """The fields of a ``sensor_msgs/Image`` read from its CDR bytes; ``data`` is a zero-copy
+    view. It has the attributes the image functions here read, so they take it for an Image."""
+
+    header: Header
+    height: int
+    width: int
+    encoding: str
+    is_bigendian: int
+    step: int
+    data: memoryview
+
+
+# CDR encapsulation identifiers (XCDR1 and XCDR2 plain; big- and little-endian). Image has no
+# 8-byte members, so both versions lay it out alike.
+_CDR_ENDIAN = {b'\x00\x00': '>', b'\x00\x01': '<', b'\x00\x06': '>', b'\x00\x07': '<'}
+
+
+def image_from_cdr(buffer: bytes) -> SerializedImage:
+    """Parse a serialized ``sensor_msgs/Image`` (what a ``raw=True`` subscription delivers).
+
+    Why: rclpy's own deserialisation copies the 921,600 data bytes of a 640x480 bgr8 frame
+    into a new message (0.46 ms measured here); this reads the dozen header fields and views
+    the data in place (about 0.01 ms).
+    """
+    view = memoryview(buffer)
+    endian = _CDR_ENDIAN.get(bytes(view[:2]))
+    if endian is None:
+        raise ConversionError(f'image: unknown CDR encapsulation {bytes(view[:4]).hex()!r}')
+    body = view[4:]
+    pos = 0
+
+    def take(fmt: str, align: int) -> tuple:
+        nonlocal pos
+        pos += -pos % align
+        size = struct.calcsize(fmt)
+        if pos + size > len(body):
+            raise ConversionError(f'image: serialized message truncated at byte {pos + 4} '
+                                  f'of {len(view)}')
+        value = struct.unpack_from(endian + fmt, body, pos)
+        pos += size
+        return value
+
+    def string() -> str:
+        nonlocal pos
+        (length,) = take('I', 4)
+        raw = body[pos:pos + length]
+        if len(raw) < length:
+            raise ConversionError(f'image: serialized string truncated at byte {pos + 4}')
+        pos += length
+        return bytes(raw[:-1] if length else raw).decode('utf-8', errors='replace')
+
+    sec, nanosec = take('iI', 4)
+    frame_id = string()
+    height, width = take('II', 4)
+    encoding = string()
+    (is_bigendian,) = take('B', 1)
+    step, size = take('II', 4)
+    data = body[pos:pos + size]
+    if len(data) < size:
+        raise ConversionError(f'image: serialized data has {len(data)} of its {size} bytes')
+    header = Header(stamp=Time(sec=sec, nanosec=nanosec), frame_id=frame_id)
+    return SerializedImage(header, height, width, encoding, is_bigendian, step, data)
+
+
 def _to_rgb(img: np.ndarray, order: str | None) -> np.ndarray:
     """Colour as RGB without alpha, grey as 2-D; what the SNN encoder reads."""
     if img.ndim == 2 or order is None:
@@ -150,15 +220,48 @@ def _to_rgb(img: np.ndarray, order: str | None) -> np.ndarray:
     return img
 
 
-def image_to_rgb_or_grey(msg: Image, *, allow_nonfinite: bool = False) -> np.ndarray:
+def image_to_rgb_or_grey(msg: Image | SerializedImage, *, allow_nonfinite: bool = False,
+                         shrink_to: tuple[int, int] | None = None) -> np.ndarray:
     """Like ``image_to_numpy`` but colour is returned as RGB (alpha dropped), mono as 2-D.
 
     The SNN encoder reads colour as RGB, so bgr8 frames must be reordered before it sees them.
     Generic encodings (8UC3, 8UC4, 16UC3, 32FC3) say nothing about channel order and are
     returned unchanged. rgb8 and mono frames stay zero-copy; reordered ones are copies.
+    ``shrink_to`` (height, width): frames larger than that are first shrunk with
+    ``shrink_area``, so the channel reordering touches 28x28 pixels instead of 640x480.
     """
     img = image_to_numpy(msg, allow_nonfinite=allow_nonfinite)
+    if shrink_to is not None:
+        img = shrink_area(img, shrink_to)
     return _to_rgb(img, _image_encoding(msg.encoding).order)
+
+
+def _largest_divisor(n: int, limit: int) -> int:
+    return max(d for d in range(1, max(limit, 1) + 1) if n % d == 0)
+
+
+def shrink_area(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Area-average a frame larger than ``shape`` = (height, width) down to it, in its dtype.
+
+    A frame more than four times the target is first block-averaged by the largest integer
+    factors that divide its size and leave at least four times the target (OpenCV's fast
+    INTER_AREA path: 640x480 -> 128x120), then area-resized to ``shape``. Measured on 640x480
+    bgr8 MNIST frames: 0.43 ms against 0.91 ms for one INTER_AREA step, at most 3 grey levels
+    apart (both are box averages; they differ at sharp edges; test_conversions bounds it).
+    With factors leaving only twice the target it took 0.30 ms but differed by up to 12
+    levels. Smaller frames, frames of another dtype and frames already at ``shape`` are
+    returned as they are (the SNN encoder resizes those itself).
+    """
+    height, width = shape
+    h, w = image.shape[:2]
+    if (h < height or w < width or (h, w) == (height, width)
+            or image.dtype not in (np.uint8, np.uint16, np.float32)):
+        return image
+    fy = _largest_divisor(h, h // (4 * height))
+    fx = _largest_divisor(w, w // (4 * width))
+    if fx > 1 or fy > 1:
+        image = cv2.resize(image, (w // fx, h // fy), interpolation=cv2.INTER_AREA)
+    return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
 
 
 def numpy_to_image(array: np.ndarray, encoding: str, header: Header | None = None) -> Image:

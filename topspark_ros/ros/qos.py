@@ -67,7 +67,8 @@ class MatchedSubscription:
     """
 
     def __init__(self, node: Node, msg_type: type, topic: str, callback: Callable[[Any], None],
-                 mode: str = 'auto', callback_group: CallbackGroup | None = None) -> None:
+                 mode: str = 'auto', callback_group: CallbackGroup | None = None,
+                 raw: bool = False) -> None:
         reason = check_reliability_mode(mode)
         if reason:
             raise ValueError(reason)
@@ -76,6 +77,7 @@ class MatchedSubscription:
         self._type_name = _type_name(msg_type)
         self._callback = callback
         self._group = callback_group
+        self._raw = raw                     # deliver serialized bytes (see rclpy raw=True)
         self.mode = mode
         self.topic = node.resolve_topic_name(topic)
         self.reliability: ReliabilityPolicy | None = None
@@ -109,5 +111,5 @@ class MatchedSubscription:
     def _subscribe(self, reliability: ReliabilityPolicy) -> None:
         self.subscription = self._node.create_subscription(
             self._msg_type, self.topic, self._callback, stream_qos(reliability),
-            callback_group=self._group)
+            callback_group=self._group, raw=self._raw)
         self.reliability = reliability
