@@ -13,13 +13,18 @@ counted as dropped) or queue the event packet, then notify a dedicated worker th
 ``threading.Condition``. The worker converts, runs the network and publishes. Chosen over a
 timer in its own MutuallyExclusiveCallbackGroup because:
 
-- latency: from the subscription callback to the worker picking up a frame takes 0.33-0.39 ms
-  (median, measured by benchmarks/bench_latency.py; the bare Condition wake-up is ~0.01 ms),
+- latency: from the subscription callback to the worker picking up a frame takes about
+  0.26 ms (median, measured by benchmarks/bench_latency.py; 0.35 ms before the node lowered
+  the GIL switch interval to GIL_SWITCH_INTERVAL_S; the bare Condition wake-up is ~0.01 ms),
   while a timer adds up to one period of waiting and wakes the executor for nothing while idle;
 - executor independence: with ``rclpy.spin`` (a SingleThreadedExecutor) a timer running the
   SNN would hold up parameter changes, services, labels and timestep commands for the whole
   sample; the thread behaves the same under any executor. (The simulation kernels are compiled
   ``nogil``, so Python callbacks run while a sample is being simulated.)
+
+Camera images are subscribed raw: the callback keeps the CDR bytes and the worker reads the
+header fields and views the pixels in place (``image_from_cdr``), skipping rclpy's copy of every
+frame into a message.
 
 The price is shared state: the network and readout are used by the worker and by the label and
 service callbacks, so every access holds ``_model_lock``. The frame and event callbacks only
