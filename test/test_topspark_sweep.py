@@ -136,3 +136,27 @@ def test_event_workload_profile(tmp_path):
     assert (tmp_path / 'events_test_train.npz').is_file()
     for e in prof.entries:
         assert e.extra['input_spikes'] > 0 and e.energy_infer_j > 0
+
+
+def test_seed_check_reruns_the_headline_points(quick_profile, tmp_path):
+    """benchmarks/topspark_seeds.py: T0, the chosen T enhanced and with T0 parameters, per
+    seed, through the sweep's own run_point (cached)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / 'benchmarks' / 'topspark_seeds.py'
+    module_spec = importlib.util.spec_from_file_location('topspark_seeds', path)
+    seeds = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(seeds)
+    argv = [str(quick_profile), '--seeds', '1', '2', '--timesteps', '25', '--out', str(tmp_path)]
+    assert seeds.main(argv) == 0
+    result = json.loads((tmp_path / 'seeds.json').read_text())
+    assert result['T'] == 25 and [r['seed'] for r in result['seeds']] == [1, 2]
+    assert result['enhanced_parameters'] == load_profile(quick_profile).params_for(25)
+    for row in result['seeds']:
+        assert all(0.0 <= row[k] <= 1.0 for k in ('T0', 'T enhanced', 'T with T0 parameters'))
+    n_points = len(list((tmp_path / 'points').iterdir()))
+    distinct = 3 if result['enhanced_parameters'] else 2      # identity: same point as T0 params
+    assert n_points == 2 * distinct and seeds.main(argv) == 0  # a rerun reads the cache
+    assert len(list((tmp_path / 'points').iterdir())) == n_points
+    assert 'mean +/- sd' in (tmp_path / 'seeds.md').read_text()
