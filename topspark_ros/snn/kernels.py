@@ -14,9 +14,9 @@ The equations (dt = 1 step, all potentials in mV, see docs/model.md):
     adaptive         potentiation of neuron j scaled by n_j / max_k n_k (spikes so far this sample)
     theta            theta_j += theta_plus per spike while learning; decays with tau_theta
 
-Why it is fast: the work follows spikes, not pixels x timesteps. Input spikes are generated from
-geometric inter-spike intervals (one random number per spike), each input spike adds one weight
-row, steps without any input are skipped with a closed-form decay, traces are evaluated from the
+Why it is fast: the work follows spikes, not pixels x timesteps. Input spikes are generated as
+one binomial count per input placed on random steps (one random number per spike), each input
+spike adds one weight row, steps without any input are skipped with a closed-form decay, traces are evaluated from the
 last spike time, STDP touches only synapses whose partner has spiked in this sample, and
 renormalisation only visits columns that changed.
 """
