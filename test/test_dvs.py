@@ -272,3 +272,27 @@ def test_cross_check_against_eventify_dvs():
     assert their_counts.sum() > 500
     np.testing.assert_array_equal(our_counts[clear], their_counts[clear])
     np.testing.assert_array_equal(our_on[clear], their_on[clear])
+
+
+@pytest.mark.parametrize('learn', [False, True])
+def test_event_batches_match_binning_each_sample(digits, learn):
+    """present() bins and simulates event samples in one kernel call; the result (counts,
+    operation counts, learned weights and thresholds) is the per-sample bin_events + run."""
+    streams = [digit_to_events(digits[k], duration_s=0.3) for k in range(6)]
+    x, y, t, pol = (np.concatenate([getattr(e, f) for e in streams])
+                    for f in ('x', 'y', 't', 'polarity'))
+    x[::97] = 40                                            # some events off the sensor
+    offsets = np.cumsum([0] + [len(e) for e in streams])
+    samples = EventSamples(x, y, t, pol, offsets, (28, 28), (0.0, 0.3))
+    config = NetworkConfig(n_neurons=12, event_window_scale=0.6)
+    batch, single = Network(config), Network(config)
+    counts, ops = present(batch, samples, 40, learn)
+    for k in range(len(samples)):
+        sx, sy, st, sp = samples.sample(k)
+        spikes = bin_events(sx, sy, st, sp, (28, 28), (28, 28), 40, window=(0.0, 0.18))
+        result = single.run(spikes, learn)
+        np.testing.assert_array_equal(counts[k], result.counts)
+        assert list(ops[k]) == [getattr(result.ops, name) for name in OP_NAMES]
+    np.testing.assert_array_equal(batch.weights, single.weights)
+    np.testing.assert_array_equal(batch.theta, single.theta)
+    assert counts.sum() > 0 and batch.samples_seen == single.samples_seen == len(samples)

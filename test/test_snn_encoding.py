@@ -123,3 +123,25 @@ def test_regular_coding_counts_are_rate_times_steps():
     a = regular_spike_train(prob, 50, 9)[1]
     b = regular_spike_train(prob, 50, 9)[1]
     np.testing.assert_array_equal(a, b)
+
+
+def test_event_csr_matches_a_plain_reference():
+    """Random (index, step) pairs, unsorted, with repeats and out-of-range entries: per step,
+    the valid inputs in order of first appearance."""
+    from topspark_ros.snn.kernels import bin_events_csr
+
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        n, T, n_in = int(rng.integers(0, 400)), int(rng.integers(1, 30)), 16
+        index = rng.integers(-2, n_in + 2, n)
+        step = rng.integers(-3, T + 3, n)
+        step_ptr, indices = bin_events_csr(index, step, n_in, T)
+        expected = []
+        for t in range(T):
+            row = []
+            for i, s in zip(index, step):
+                if s == t and 0 <= i < n_in and i not in row:
+                    row.append(int(i))
+            expected.append(row)
+        assert [list(indices[step_ptr[t]:step_ptr[t + 1]]) for t in range(T)] == expected
+        assert step_ptr[0] == 0 and step_ptr[-1] == indices.size

@@ -98,6 +98,24 @@ def poisson_encode(rates_hz: np.ndarray, timesteps: int, dt_ms: float, seed: int
     return SpikeTrain(step_ptr, indices, int(timesteps))
 
 
+def _input_index(x: np.ndarray, y: np.ndarray, sensor_shape: tuple[int, int],
+                 input_shape: tuple[int, int]) -> np.ndarray:
+    """Input neuron of each sensor pixel (x, y): the sensor scaled onto the input grid."""
+    rows = (y.astype(np.int64) * input_shape[0]) // sensor_shape[0]
+    cols = (x.astype(np.int64) * input_shape[1]) // sensor_shape[1]
+    return rows * input_shape[1] + cols
+
+
+def event_input_index(x: np.ndarray, y: np.ndarray, sensor_shape: tuple[int, int],
+                      input_shape: tuple[int, int]) -> np.ndarray:
+    """``bin_events``' pixel mapping for many samples at once (int64; -1 outside the sensor),
+    for ``Network.run_events``."""
+    x, y = np.asarray(x), np.asarray(y)
+    height, width = (int(v) for v in sensor_shape)
+    inside = (x >= 0) & (x < width) & (y >= 0) & (y < height)
+    return np.where(inside, _input_index(x, y, (height, width), input_shape), -1)
+
+
 def bin_events(x: np.ndarray, y: np.ndarray, t: np.ndarray, polarity: np.ndarray | None,
                sensor_shape: tuple[int, int], input_shape: tuple[int, int], timesteps: int,
                window: tuple[float, float] | None = None, polarities: str = 'both') -> SpikeTrain:
@@ -137,8 +155,6 @@ def bin_events(x: np.ndarray, y: np.ndarray, t: np.ndarray, polarity: np.ndarray
         step = np.floor((t - t0) / span * timesteps).astype(np.int64)
         if window is None:
             step = np.minimum(step, timesteps - 1)     # the last event belongs to the last bin
-    rows = (y.astype(np.int64) * input_shape[0]) // height
-    cols = (x.astype(np.int64) * input_shape[1]) // width
-    index = rows * input_shape[1] + cols
+    index = _input_index(x, y, (height, width), input_shape)
     step_ptr, indices = bin_events_csr(index, step, input_shape[0] * input_shape[1], timesteps)
     return SpikeTrain(step_ptr, indices, int(timesteps))

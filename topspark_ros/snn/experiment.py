@@ -14,7 +14,7 @@ import numpy as np
 from tqdm import tqdm
 
 from .kernels import N_OPS, OP_NAMES, warm_up
-from .encoding import bin_events
+from .encoding import event_input_index
 from .network import Network
 from .readout import Readout, accuracy, confusion_matrix
 
@@ -76,16 +76,14 @@ def present(network: Network, inputs: np.ndarray | EventSamples, timesteps: int,
     with tqdm(total=len(inputs), desc=desc, unit='sample', disable=desc is None,
               leave=False) as bar:
         if isinstance(inputs, EventSamples):
-            shape = network.config.input_shape
+            index = event_input_index(inputs.x, inputs.y, inputs.sensor_shape,
+                                      network.config.input_shape)
             window = scaled_window(inputs.window, network.config.event_window_scale)
-            for k in range(len(inputs)):
-                x, y, t, pol = inputs.sample(k)
-                spikes = bin_events(x, y, t, pol, inputs.sensor_shape, shape, timesteps,
-                                    window=window)
-                result = network.run(spikes, learn)
-                counts[k] = result.counts
-                ops[k] = [getattr(result.ops, name) for name in OP_NAMES]
-                bar.update(1)
+            for start in range(0, len(inputs), CHUNK):
+                stop = min(start + CHUNK, len(inputs))
+                counts[start:stop], ops[start:stop] = network.run_events(
+                    index, inputs.t, inputs.offsets[start:stop + 1], window, timesteps, learn)
+                bar.update(stop - start)
             return counts, ops
         for start in range(0, len(inputs), CHUNK):
             stop = min(start + CHUNK, len(inputs))

@@ -165,6 +165,33 @@ class Network:
                           for img in images]) if len(images) else np.zeros((0, cfg.n_inputs))
         return rates_to_probability(rates, cfg.dt_ms)
 
+    def run_events(self, index: np.ndarray, t: np.ndarray, offsets: np.ndarray,
+                   window: tuple[float, float], timesteps: int | None = None,
+                   learn: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """The event fast path: samples k = events offsets[k]:offsets[k + 1] (input ``index``
+        from ``event_input_index``, time ``t``), each binned from ``window`` into T steps and
+        presented in one kernel call. Same result as ``bin_events`` + ``run`` per sample."""
+        T = int(self.config.timesteps if timesteps is None else timesteps)
+        if T < 1:
+            raise ValueError(f'timesteps must be >= 1, got {T}')
+        index = np.ascontiguousarray(index, np.int64)
+        t = np.ascontiguousarray(t, np.float64)
+        offsets = np.ascontiguousarray(offsets, np.int64)
+        if index.shape != t.shape or offsets.ndim != 1 or offsets[-1] > t.size:
+            raise ValueError('index and t must match and offsets must lie within them')
+        if index.size and index.max() >= self.config.n_inputs:
+            raise ValueError(f'event input index outside [0, {self.config.n_inputs})')
+        if not np.isfinite(t).all():
+            raise ValueError('event times contain NaN/Inf')
+        n = offsets.size - 1
+        counts = np.zeros((n, self.config.n_neurons), np.int32)
+        ops = np.zeros((n, K.N_OPS), np.int64)
+        t0, t1 = (float(v) for v in window)
+        K.run_events(self.weights, self.theta, index, t, offsets, t0, t1 - t0, T, self._params,
+                     bool(learn), counts, ops)
+        self.samples_seen += n
+        return counts, ops
+
     def run_probability(self, prob: np.ndarray, timesteps: int | None = None,
                         learn: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """The fast path: a batch of per-input spike probabilities straight into the kernel."""
