@@ -105,3 +105,15 @@ def test_bad_profiles_name_the_problem(tmp_path, profile, mutate, message):
 def test_missing_profile(tmp_path):
     with pytest.raises(ProfileError, match='not found'):
         load_profile(tmp_path / 'nope.yaml')
+
+
+def test_report_gives_the_event_window_of_the_choice(tmp_path):
+    from topspark_ros.topspark.report import write_report
+
+    events = Profile(350, 'loihi', (entry(350, 0.77, 300, 50.0),
+                                    entry(75, 0.76, 200, 12.0, event_window_scale=0.2142857)))
+    text = write_report(events, {}, tmp_path, Requirements(0.02), 'cmd').read_text()
+    assert '**T=75' in text and 'Event window at T = 75: 0.214 of the T0 window (64 ms' in text
+    frames = Profile(350, 'loihi', (entry(350, 0.77, 300, 50.0), entry(75, 0.76, 200, 12.0)))
+    assert 'Event window' not in write_report(frames, {}, tmp_path, Requirements(0.02),
+                                              'cmd').read_text()

@@ -127,7 +127,10 @@ def validation_split(dataset: Dataset, fraction: float = 0.2, seed: int = SPLIT_
                    dataset.train_labels[tr], dataset.train_images[va], dataset.train_labels[va])
 
 
-def emulated_events(images: np.ndarray, duration_s: float = 0.3,
+EMULATED_WINDOW_S = 0.3     # one emulated recording: three saccades, as N-MNIST's 0.3 s
+
+
+def emulated_events(images: np.ndarray, duration_s: float = EMULATED_WINDOW_S,
                     cache: str | Path | None = None) -> EventSamples:
     """Each frame as an emulated event-camera recording (N-MNIST-like saccades through the DVS
     model of ``topspark_ros.dvs``), optionally cached in an ``.npz`` (emulation takes ~1 ms per

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ..datasets import EMULATED_WINDOW_S as EVENT_WINDOW_S
 from .policy import choose, Requirements
 from .profile import Profile
 
@@ -102,6 +103,12 @@ def write_report(profile: Profile, details: dict[str, Any], out_dir: Path,
             f'({profile.platform}) {base.energy_infer_j / c.energy_infer_j:.2f}x lower in '
             f'inference, {base.energy_train_j / max(c.energy_train_j, 1e-30):.2f}x in training; '
             f'accuracy {100 * (c.accuracy - base.accuracy):+.1f} pp.', '']
+        scale = c.params.get('event_window_scale')
+        if scale is not None:
+            lines += [f'Event window at T = {c.timesteps}: {scale:.3f} of the T0 window '
+                      f'({1000 * EVENT_WINDOW_S * scale:.0f} ms of the {1000 * EVENT_WINDOW_S:.0f}'
+                      ' ms samples), so a robot also waits that much less for the events of '
+                      'a sample; the latency columns are compute only.', '']
     lines += ['## Per timestep (test split)', '',
               '| T | accuracy | with T0 params | latency infer us | latency train us | '
               f'energy infer uJ ({profile.platform}) | energy train uJ | input spikes | '
