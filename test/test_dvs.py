@@ -11,6 +11,7 @@ from topspark_ros.dvs import (digit_to_events, DvsConfig, emulate_events, Events
                               saccade_frames)
 from topspark_ros.snn import bin_events, ConfigError, Network, NetworkConfig
 from topspark_ros.snn.experiment import EventSamples, present
+from topspark_ros.snn.network import events_time_sorted
 from topspark_ros.snn.kernels import OP_NAMES
 
 C = 0.2
@@ -275,14 +276,19 @@ def test_cross_check_against_eventify_dvs():
 
 
 @pytest.mark.parametrize('learn', [False, True])
-def test_event_batches_match_binning_each_sample(digits, learn):
-    """present() bins and simulates event samples in one kernel call; the result (counts,
-    operation counts, learned weights and thresholds) is the per-sample bin_events + run."""
+@pytest.mark.parametrize('shuffled', [False, True], ids=['time_sorted', 'shuffled'])
+def test_event_batches_match_binning_each_sample(digits, learn, shuffled):
+    """present() bins and simulates event samples in one kernel call (visiting only the
+    window's events when they are in time order); the result (counts, operation counts, learned
+    weights and thresholds) is the per-sample bin_events + run."""
+    rng = np.random.default_rng(3)
     streams = [digit_to_events(digits[k], duration_s=0.3) for k in range(6)]
-    x, y, t, pol = (np.concatenate([getattr(e, f) for e in streams])
+    order = [rng.permutation(len(e)) if shuffled else np.arange(len(e)) for e in streams]
+    x, y, t, pol = (np.concatenate([getattr(e, f)[o] for e, o in zip(streams, order)])
                     for f in ('x', 'y', 't', 'polarity'))
     x[::97] = 40                                            # some events off the sensor
     offsets = np.cumsum([0] + [len(e) for e in streams])
+    assert events_time_sorted(t, offsets) == (not shuffled)
     samples = EventSamples(x, y, t, pol, offsets, (28, 28), (0.0, 0.3))
     config = NetworkConfig(n_neurons=12, event_window_scale=0.6)
     batch, single = Network(config), Network(config)
@@ -296,3 +302,10 @@ def test_event_batches_match_binning_each_sample(digits, learn):
     np.testing.assert_array_equal(batch.weights, single.weights)
     np.testing.assert_array_equal(batch.theta, single.theta)
     assert counts.sum() > 0 and batch.samples_seen == single.samples_seen == len(samples)
+
+
+def test_events_time_sorted_allows_a_reset_only_between_samples():
+    t = np.array([0.1, 0.2, 0.0, 0.3, 0.05])
+    assert events_time_sorted(t, np.array([0, 2, 5])) is False      # 0.3 -> 0.05 inside
+    assert events_time_sorted(t, np.array([0, 2, 4, 5])) is True
+    assert events_time_sorted(np.zeros(0), np.array([0])) is True

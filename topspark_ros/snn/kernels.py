@@ -557,19 +557,31 @@ def run_rates(w, theta, prob, timesteps, params, learn, seeds, counts, ops):
 
 
 @njit(cache=True, nogil=True)
-def run_events(w, theta, index, t, offsets, t0, span, timesteps, params, learn, counts, ops):
+def run_events(w, theta, index, t, offsets, t0, span, timesteps, params, learn, time_sorted,
+               counts, ops):
     """Bin and simulate a batch of event samples: sample s holds events offsets[s] to
     offsets[s + 1], each an input ``index`` (-1: none) at time ``t``; its window [t0, t0 + span)
-    is split into ``timesteps`` equal bins, as ``encoding.bin_events`` does one sample."""
+    is split into ``timesteps`` equal bins, as ``encoding.bin_events`` does one sample.
+
+    ``time_sorted`` (events in time order within each sample, as cameras send them): only the
+    events inside the window are visited (a binary search for t0, a stop at the first event
+    past the window), so a shortened window costs less; the result is the same.
+    """
     n_in = w.shape[0]
     for s in range(offsets.shape[0] - 1):
         a = offsets[s]
         b = offsets[s + 1]
+        if time_sorted and span > 0:
+            a += np.searchsorted(t[a:b], t0)
         step = np.zeros(b - a, np.int64)
+        end = b
         if span > 0:
             for k in range(a, b):
                 step[k - a] = np.int64(np.floor((t[k] - t0) / span * timesteps))
-        step_ptr, indices = bin_events_csr(index[a:b], step, n_in, timesteps)
+                if time_sorted and step[k - a] >= timesteps:
+                    end = k
+                    break
+        step_ptr, indices = bin_events_csr(index[a:end], step[:end - a], n_in, timesteps)
         simulate(w, theta, step_ptr, indices, timesteps, params, learn, counts[s], ops[s])
 
 
@@ -589,5 +601,6 @@ def warm_up() -> None:
         run_rates(w, theta, prob, 4, params, learn, np.zeros(1, np.int64), counts, ops)
     bin_events_csr(np.zeros(1, np.int64), np.zeros(1, np.int64), 4, 4)
     for learn in (False, True):
-        run_events(w, theta, np.zeros(1, np.int64), np.zeros(1), np.array([0, 1]), 0.0, 1.0, 4,
-                   params, learn, counts, ops)
+        for time_sorted in (False, True):
+            run_events(w, theta, np.zeros(1, np.int64), np.zeros(1), np.array([0, 1]), 0.0,
+                       1.0, 4, params, learn, time_sorted, counts, ops)

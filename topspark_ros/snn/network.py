@@ -90,6 +90,16 @@ def sample_seeds(seed: int, first: int, count: int) -> np.ndarray:
     return (z >> np.uint64(33)).astype(np.int64)       # numba seeds take 32-bit values
 
 
+def events_time_sorted(t: np.ndarray, offsets: np.ndarray) -> bool:
+    """True if the event times ascend within every sample (offsets[k]:offsets[k + 1])."""
+    t = np.asarray(t)
+    offsets = np.asarray(offsets)
+    if t.size < 2:
+        return True
+    descending = np.flatnonzero(t[1:] < t[:-1]) + 1         # positions where time goes back
+    return bool(np.isin(descending, offsets).all())         # only at sample boundaries
+
+
 class Network:
     """Weights, thresholds and configuration of one Diehl & Cook network."""
 
@@ -167,10 +177,13 @@ class Network:
 
     def run_events(self, index: np.ndarray, t: np.ndarray, offsets: np.ndarray,
                    window: tuple[float, float], timesteps: int | None = None,
-                   learn: bool = False) -> tuple[np.ndarray, np.ndarray]:
+                   learn: bool = False, time_sorted: bool | None = None
+                   ) -> tuple[np.ndarray, np.ndarray]:
         """The event fast path: samples k = events offsets[k]:offsets[k + 1] (input ``index``
         from ``event_input_index``, time ``t``), each binned from ``window`` into T steps and
-        presented in one kernel call. Same result as ``bin_events`` + ``run`` per sample."""
+        presented in one kernel call. Same result as ``bin_events`` + ``run`` per sample.
+        ``time_sorted``: whether t ascends within every sample (None: checked here; pass it
+        when calling repeatedly on the same arrays)."""
         T = int(self.config.timesteps if timesteps is None else timesteps)
         if T < 1:
             raise ValueError(f'timesteps must be >= 1, got {T}')
@@ -183,12 +196,14 @@ class Network:
             raise ValueError(f'event input index outside [0, {self.config.n_inputs})')
         if not np.isfinite(t).all():
             raise ValueError('event times contain NaN/Inf')
+        if time_sorted is None:
+            time_sorted = events_time_sorted(t, offsets)
         n = offsets.size - 1
         counts = np.zeros((n, self.config.n_neurons), np.int32)
         ops = np.zeros((n, K.N_OPS), np.int64)
         t0, t1 = (float(v) for v in window)
         K.run_events(self.weights, self.theta, index, t, offsets, t0, t1 - t0, T, self._params,
-                     bool(learn), counts, ops)
+                     bool(learn), bool(time_sorted), counts, ops)
         self.samples_seen += n
         return counts, ops
 
