@@ -33,7 +33,7 @@ MultiThreadedExecutor a frame is not held back by a timer or service of this nod
 
 Frames larger than the network input are shrunk in their own dtype (``shrink_area``: box
 averages) before the channels are reordered and the core turns them into grey rates, so a
-640x480 bgr8 frame costs about 0.3 ms instead of 3.
+640x480 bgr8 frame costs about 0.45 ms instead of 3 (docs/results/latency.md).
 
 Model file: ``model_path`` is loaded at start; empty means a fresh untrained network of
 ``n_neurons``. A missing or corrupt file is an ERROR (log and diagnostics) and the node runs a
