@@ -160,3 +160,25 @@ def test_seed_check_reruns_the_headline_points(quick_profile, tmp_path):
     assert n_points == 2 * distinct and seeds.main(argv) == 0  # a rerun reads the cache
     assert len(list((tmp_path / 'points').iterdir())) == n_points
     assert 'mean +/- sd' in (tmp_path / 'seeds.md').read_text()
+
+
+def test_test_seeds_average_the_profile_accuracies(tmp_path):
+    """--test-seeds repeats the test points for more seeds; the profile's accuracies are the
+    means, per-seed values are kept, and the first seed's points come from the cache."""
+    out = tmp_path / 'p'
+    assert profile_cli.main(['--quick', '--out', str(out), '--quiet']) == 0
+    single = load_profile(out)
+    before = len(list((out / 'points').iterdir()))
+    assert profile_cli.main(['--quick', '--out', str(out), '--quiet',
+                             '--test-seeds', '1', '0', '1']) == 0
+    prof = load_profile(out)
+    assert prof.metadata['test_seeds'] == [0, 1]
+    added = len(list((out / 'points').iterdir())) - before
+    assert 0 < added <= 2 * len(prof.entries)     # seed 1 only: T0 params and enhanced per T
+    for e, e0 in zip(prof.entries, single.entries):
+        per_seed = e.extra['accuracy_by_seed']
+        assert len(per_seed) == 2 and per_seed[0] == e0.accuracy
+        assert e.accuracy == pytest.approx(sum(per_seed) / 2)
+        assert e.accuracy_baseline_params == pytest.approx(
+            sum(e.extra['accuracy_baseline_params_by_seed']) / 2)
+    assert 'means over seeds [0, 1]' in (out / 'report.md').read_text()

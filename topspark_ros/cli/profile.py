@@ -36,6 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('--timesteps', type=int, nargs='+', help='T values to profile')
     parser.add_argument('--epochs', type=int, default=3)
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--test-seeds', type=int, nargs='+', default=[], metavar='SEED',
+                        help="more seeds for the test points: the profile's accuracies become "
+                        'means over them and --seed (the search stays on --seed)')
     parser.add_argument('--pretrain-epochs', type=int, default=0,
                         help='start every point from a network trained this many epochs at '
                              'T0, then train --epochs online at T (the robot workflow); '
@@ -85,7 +88,9 @@ def _main(argv: list[str] | None) -> None:
         raise CliError('--pretrain-epochs must be >= 0')
     spec = SweepSpec(config.to_dict(), dataset, timesteps, epochs, args.seed,
                      args.pretrain_epochs, str(args.out), args.platform, args.cpu_power_w,
-                     quick=args.quick, workload=args.workload, small_grid=args.small_grid)
+                     quick=args.quick, workload=args.workload, small_grid=args.small_grid,
+                     test_seeds=tuple(s for s in dict.fromkeys(args.test_seeds)
+                                      if s != args.seed))
     runner = Runner(spec, args.out / 'points', args.workers, args.dask, not args.quiet)
     profile, details = run_sweep(spec, args.out, runner)
     profile.save(args.out / 'profile.yaml')

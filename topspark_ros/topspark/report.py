@@ -109,7 +109,12 @@ def write_report(profile: Profile, details: dict[str, Any], out_dir: Path,
                       f'({1000 * EVENT_WINDOW_S * scale:.0f} ms of the {1000 * EVENT_WINDOW_S:.0f}'
                       ' ms samples), so a robot also waits that much less for the events of '
                       'a sample; the latency columns are compute only.', '']
-    lines += ['## Per timestep (test split)', '',
+    seeds = profile.metadata.get('test_seeds') or []
+    lines += ['## Per timestep (test split)', '']
+    if len(seeds) > 1:
+        lines += [f'Accuracies are means over seeds {seeds} (per seed: `accuracy_by_seed` in '
+                  'profile.yaml); latency and energy are the first seed\'s.', '']
+    lines += [
               '| T | accuracy | with T0 params | latency infer us | latency train us | '
               f'energy infer uJ ({profile.platform}) | energy train uJ | input spikes | '
               'exc spikes | enhancement |', '|---|---|---|---|---|---|---|---|---|---|']

@@ -18,7 +18,7 @@ import hashlib
 import json
 import time
 from concurrent.futures import as_completed, ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -78,6 +78,8 @@ class SweepSpec:
     quick: bool = False
     workload: str = 'frames'                    # or 'events': digits as emulated DVS streams
     small_grid: bool = False
+    test_seeds: tuple[int, ...] = ()            # more seeds for the test points: the profile's
+    #                                             accuracies are means over them and ``seed``
 
     @property
     def baseline_timesteps(self) -> int:
@@ -267,6 +269,30 @@ def measure_latency(spec: SweepSpec, settings: dict[str, Any], samples: int = 10
     return best['infer'], best['train']
 
 
+def _test_seeds(spec: SweepSpec, runner: Runner, timesteps: list[int],
+                overrides_by_t: dict[int, dict[str, Any]]) -> dict[str, dict[int, list[float]]]:
+    """Test accuracy per T (with the T0 parameters, 'baseline', and with the chosen
+    overrides, 'enhanced') for ``spec.seed`` and each of ``spec.test_seeds``: one seed's
+    accuracies move by about a point (docs/topspark.md, Seeds), enough to change the choice.
+    The search stays on ``spec.seed``'s validation split; only the test points are repeated."""
+    out: dict[str, dict[int, list[float]]] = {'baseline': {}, 'enhanced': {}}
+    for seed in (spec.seed, *spec.test_seeds):
+        seed_spec = replace(spec, seed=seed, test_seeds=()) if seed != spec.seed else spec
+        if seed != spec.seed and spec.pretrained_dir:
+            seed_spec = replace(seed_spec,
+                                pretrained_dir=str(Path(spec.pretrained_dir) / f'seed{seed}'))
+        seed_runner = (runner if seed == spec.seed else
+                       Runner(seed_spec, runner.cache_dir, runner.workers, runner.dask_address,
+                              runner.progress))
+        points = [_point('test', T, {}, 'analysis') for T in timesteps]
+        points += [_point('test', T, overrides_by_t.get(T, {}), 'enhanced') for T in timesteps]
+        results = seed_runner.run(points, f'test points, seed {seed}')
+        for T, base_res, enh_res in zip(timesteps, results, results[len(timesteps):]):
+            out['baseline'].setdefault(T, []).append(base_res['accuracy'])
+            out['enhanced'].setdefault(T, []).append(enh_res['accuracy'])
+    return out
+
+
 def sensitivity_timesteps(spec: SweepSpec) -> int:
     if spec.sensitivity_timesteps:
         return spec.sensitivity_timesteps
@@ -323,6 +349,7 @@ def run_sweep(spec: SweepSpec, out_dir: Path, runner: Runner | None = None,
                                 'step 3: test of the enhanced settings')
     enhanced = dict(zip(short, enhanced_tests))
     enhanced[T0] = analysis[T0]
+    by_seed = _test_seeds(spec, runner, timesteps, {T: best[T][1] for T in short})
 
     # Step 4: the profile, with latency timed one point at a time.
     entries = []
@@ -331,9 +358,10 @@ def run_sweep(spec: SweepSpec, out_dir: Path, runner: Runner | None = None,
         rule = best[T][0] if T in best else EnhancementRule()
         latency_infer_s, latency_train_s = measure_latency(
             spec, {'timesteps': T, **res['overrides']}, 200 if spec.quick else 1000)
+        accuracy, accuracy_baseline = (float(np.mean(by_seed[kind][T]))
+                                       for kind in ('enhanced', 'baseline'))
         entries.append(ProfileEntry(
-            timesteps=T, accuracy=res['accuracy'],
-            accuracy_baseline_params=analysis[T]['accuracy'],
+            timesteps=T, accuracy=accuracy, accuracy_baseline_params=accuracy_baseline,
             latency_train_s=latency_train_s, latency_infer_s=latency_infer_s,
             energy_train_j=res['energy'][spec.platform]['train_j'] or 0.0,
             energy_infer_j=res['energy'][spec.platform]['infer_j'],
@@ -345,13 +373,17 @@ def run_sweep(spec: SweepSpec, out_dir: Path, runner: Runner | None = None,
                    'energy_by_platform': res['energy'],
                    'cpu_energy_infer_j': energy.cpu_energy(latency_infer_s, spec.cpu_power_w),
                    'cpu_energy_train_j': energy.cpu_energy(latency_train_s, spec.cpu_power_w),
-                   'memory_weights_mib': base.n_inputs * base.n_neurons * 4 / 2**20}))
+                   'memory_weights_mib': base.n_inputs * base.n_neurons * 4 / 2**20,
+                   **({'accuracy_by_seed': by_seed['enhanced'][T],
+                       'accuracy_baseline_params_by_seed': by_seed['baseline'][T]}
+                      if spec.test_seeds else {})}))
     profile = Profile(T0, spec.platform, tuple(entries), spec.network,
                       {'dataset': spec.dataset, 'workload': spec.workload,
                        'epochs': spec.epochs, 'seed': spec.seed,
                        'pretrain_epochs_at_t0': spec.pretrain_epochs,
                        'cpu_power_w': spec.cpu_power_w, 'rules_searched': len(rules),
-                       'sensitivity_timesteps': Ts})
+                       'sensitivity_timesteps': Ts,
+                       'test_seeds': [spec.seed, *spec.test_seeds]})
     details = {'sensitivity': sensitivity, 'analysis': analysis,
                'search': [{'timesteps': T, 'rule': r.label(), 'overrides': o,
                            'validation_accuracy': res['accuracy']}
