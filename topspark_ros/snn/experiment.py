@@ -97,9 +97,11 @@ def present(network: Network, inputs: np.ndarray | EventSamples, timesteps: int,
             window = scaled_window(inputs.window, network.config.event_window_scale)
             for start in range(0, len(inputs), CHUNK):
                 stop = min(start + CHUNK, len(inputs))
+                # only this chunk's events: run_events checks every event it is given
+                a, b = inputs.offsets[start], inputs.offsets[stop]
                 counts[start:stop], ops[start:stop] = network.run_events(
-                    index, inputs.t, inputs.offsets[start:stop + 1], window, timesteps, learn,
-                    inputs.time_sorted)
+                    index[a:b], inputs.t[a:b], inputs.offsets[start:stop + 1] - a, window,
+                    timesteps, learn, inputs.time_sorted)
                 bar.update(stop - start)
             return counts, ops
         for start in range(0, len(inputs), CHUNK):
