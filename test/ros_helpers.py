@@ -64,6 +64,26 @@ def ros_context(domain: int) -> Iterator[Context]:
         rclpy.try_shutdown(context=context)
 
 
+@contextlib.contextmanager
+def launched(context: Context) -> Iterator[Callable[[Any], list]]:
+    """``build(spec)``: the nodes ``topspark-bringup`` makes from a LaunchSpec (the exact
+    cli_args), in ``context``; all closed and destroyed (``bringup.close_nodes``) on the way out.
+    """
+    from topspark_ros import bringup
+
+    made: list = []
+
+    def build(spec: Any) -> list:
+        nodes = bringup.create_nodes(spec, context)
+        made.extend(nodes)
+        return nodes
+
+    try:
+        yield build
+    finally:
+        bringup.close_nodes(made)
+
+
 class Graph:
     """Nodes of one test in one context, spun by a SingleThreadedExecutor in a thread.
 

@@ -35,11 +35,10 @@ from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 import yaml
 
-from topspark_ros import bringup
 from topspark_ros.bringup import load_launch
 from topspark_ros.ros.conversions import IMAGE_ENCODINGS
 
-from ros_helpers import domain_id, ros_context
+from ros_helpers import domain_id, launched, ros_context
 
 ROOT = Path(__file__).resolve().parents[1]
 BRIDGE = ROOT / 'config' / 'gz_bridge.yaml'
@@ -141,16 +140,10 @@ def context():
 
 @pytest.fixture
 def graph(context):
-    """Build nodes from a LaunchSpec through bringup (the same cli_args); closed after."""
-    made: list = []
-
-    def build(spec) -> dict:
-        nodes = bringup.create_nodes(spec, context)
-        made.extend(nodes)
-        return {node.get_name(): node for node in nodes}
-
-    yield build
-    bringup.close_nodes(made)
+    """Build nodes from a LaunchSpec through bringup (the same cli_args), by name; closed
+    after."""
+    with launched(context) as build:
+        yield lambda spec: {node.get_name(): node for node in build(spec)}
 
 
 def subscriptions(node) -> set[tuple[str, type]]:

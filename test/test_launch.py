@@ -29,7 +29,7 @@ import yaml
 from topspark_ros import bringup
 from topspark_ros.bringup import BringupError, LaunchFileError, LaunchSpec, load_launch
 
-from ros_helpers import domain_id, process_env, ros_context
+from ros_helpers import domain_id, launched, process_env, ros_context
 
 ROOT = Path(__file__).resolve().parents[1]
 LAUNCH_XML = ROOT / 'launch' / 'topspark.launch.xml'
@@ -116,17 +116,9 @@ def context():
 
 @pytest.fixture
 def built(context):
-    """Build nodes from a LaunchSpec through bringup (the exact cli_args); destroyed after."""
-    made: list = []
-
-    def build(spec: LaunchSpec) -> list:
-        nodes = bringup.create_nodes(spec, context)
-        made.extend(nodes)
-        return nodes
-
-    yield build
-    for node in reversed(made):
-        node.destroy_node()
+    """Build nodes from a LaunchSpec through bringup (the exact cli_args); closed after."""
+    with launched(context) as build:
+        yield build
 
 
 # ------------------------------------------------------------------------------ the launch files
