@@ -7,9 +7,9 @@ A profile is measured with one seed (the network's initial weights and Poisson i
 each seed this reruns, with the profile's own network, dataset, workload and training mode, the
 three test-split points the headline rests on: T0 with the T0 parameters, the chosen T (policy,
 ``--tolerance``; or ``--timesteps``) with the profile's enhanced parameters, and the same T with
-the T0 parameters. Points are ``topspark.sweep.run_point``, cached under ``--out``, so the
-numbers are the sweep's own. Prints a table (mean and standard deviation over the seeds) and
-writes ``seeds.json`` and ``seeds.md`` to ``--out``.
+the T0 parameters. Points run through the sweep's Runner (``run_point``, cached under
+``--out``), so the numbers are the sweep's own. Prints a table (mean and standard deviation
+over the seeds) and writes ``seeds.json`` and ``seeds.md`` to ``--out``.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import numpy as np
 from tqdm import tqdm
 
 from topspark_ros.topspark import choose, load_profile, Requirements
-from topspark_ros.topspark.sweep import ensure_pretrained, Point, run_point, SweepSpec
+from topspark_ros.topspark.sweep import Point, Runner, SweepSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,16 +35,6 @@ def spec_for(profile, seed: int, out: Path) -> SweepSpec:
                      pretrain_epochs=pretrain,
                      pretrained_dir=str(out / f'seed{seed}') if pretrain else None,
                      workload=meta.get('workload', 'frames'))
-
-
-def cached_point(spec: SweepSpec, point: Point, out: Path) -> dict:
-    path = out / 'points' / f'{point.key(spec)}.json'
-    if path.is_file():
-        return json.loads(path.read_text())
-    result = run_point(spec, point)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(result))
-    return result
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -68,11 +58,9 @@ def main(argv: list[str] | None = None) -> int:
         params.items()))), 'T with T0 parameters': Point('test', T)}
     rows = []
     for seed in tqdm(args.seeds, desc='seeds', unit='seed'):
-        spec = spec_for(profile, seed, out)
-        if spec.pretrain_epochs:
-            ensure_pretrained(spec, 'test')
-        rows.append({'seed': seed, **{label: cached_point(spec, p, out)['accuracy']
-                                      for label, p in points.items()}})
+        runner = Runner(spec_for(profile, seed, out), out / 'points', progress=False)
+        results = runner.run(points.values(), f'seed {seed}')   # pretrains once, cached
+        rows.append({'seed': seed, **{label: r['accuracy'] for label, r in zip(points, results)}})
     acc = {label: np.array([r[label] for r in rows]) for label in points}
     drop = acc['T0'] - acc['T enhanced']
     summary = {'profile': str(args.profile), 'T0': T0, 'T': T, 'enhanced_parameters': params,
