@@ -304,6 +304,41 @@ def test_event_batches_match_binning_each_sample(digits, learn, shuffled):
     assert counts.sum() > 0 and batch.samples_seen == single.samples_seen == len(samples)
 
 
+@pytest.mark.parametrize('field, value, message', [
+    ('t', np.nan, r'event 5 has time nan'),
+    ('index', 784, r'event 5 has input index 784, outside \[0, 784\)'),
+])
+def test_a_bad_event_in_a_window_is_refused_before_anything_runs(field, value, message):
+    """Bad events are found before any sample of the batch is simulated: no learning happens
+    and the sample counter stays, so a rejected packet loses no state."""
+    index = np.arange(20, dtype=np.int64)
+    t = np.linspace(0.0, 0.19, 20)
+    offsets = np.array([0, 10, 20])
+    net = Network(NetworkConfig(n_neurons=5))
+    weights, theta = net.weights.copy(), net.theta.copy()
+    bad = {'index': index.copy(), 't': t.copy()}
+    bad[field][5] = value
+    with pytest.raises(ValueError, match=message):
+        net.run_events(bad['index'], bad['t'], offsets, (0.0, 0.2), 10, learn=True)
+    np.testing.assert_array_equal(net.weights, weights)
+    np.testing.assert_array_equal(net.theta, theta)
+    assert net.samples_seen == 0
+
+
+def test_events_after_a_time_sorted_window_are_not_read():
+    """With events in time order the kernel stops at the window's end: what lies after it
+    (here a NaN time and an out-of-range index) is never read, and the result is the same as
+    without those events."""
+    index = np.arange(20, dtype=np.int64)
+    t = np.linspace(0.0, 0.19, 20)
+    net = Network(NetworkConfig(n_neurons=5))
+    clean, _ = net.run_events(index[:10], t[:10], np.array([0, 10]), (0.0, 0.1), 10)
+    index[15], t[18] = 10_000, np.nan
+    counts, ops = net.run_events(index, t, np.array([0, 20]), (0.0, 0.1), 10, time_sorted=True)
+    np.testing.assert_array_equal(counts, clean)
+    assert ops[0, 0] == 10
+
+
 def test_events_time_sorted_allows_a_reset_only_between_samples():
     t = np.array([0.1, 0.2, 0.0, 0.3, 0.05])
     assert events_time_sorted(t, np.array([0, 2, 5])) is False      # 0.3 -> 0.05 inside

@@ -126,3 +126,24 @@ def test_timesteps_can_change_between_samples(mnist):
         res = net.run_image(mnist.test_images[0], timesteps=T)
         assert res.ops.timesteps == T
         assert res.ops.neuron_updates == 2 * 30 * T       # excitatory and inhibitory layers
+
+
+@pytest.mark.parametrize('seed', range(5))
+def test_time_sorted_event_binning_equals_the_counting_sort(seed):
+    """The one-pass binning of time-ordered events gives the counting sort's CSR exactly:
+    repeats within a step merged (first kept), inputs off the sensor (-1) and events outside
+    the window dropped, empty steps in between."""
+    from topspark_ros.snn import kernels as K
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(0, 400))
+    t = np.sort(rng.uniform(-0.05, 0.35, n))
+    index = rng.integers(-1, 30, n)
+    t0, span, T = 0.0, 0.3, int(rng.integers(1, 60))
+    step = np.floor((t - t0) / span * T).astype(np.int64)
+    want_ptr, want_idx = K.bin_events_csr(index, step, 30, T)
+    a = int(np.searchsorted(t, t0))
+    e = int(np.searchsorted(step, T))
+    got_ptr, got_idx = K._sorted_events_csr(index, t, a, e, t0, span, 30, T)
+    np.testing.assert_array_equal(got_ptr, want_ptr)
+    np.testing.assert_array_equal(got_idx, want_idx)

@@ -557,32 +557,93 @@ def run_rates(w, theta, prob, timesteps, params, learn, seeds, counts, ops):
 
 
 @njit(cache=True, nogil=True)
+def _event_step(t, t0, span, timesteps):
+    return np.int64(np.floor((t - t0) / span * timesteps))
+
+
+@njit(cache=True, nogil=True)
+def event_reads(index, t, offsets, t0, span, timesteps, n_in, time_sorted, first, end):
+    """The events each sample's window reads (``first[s]:end[s]``), checked: returns -1, or the
+    position of the first read event with a non-finite time or an input index >= ``n_in``.
+
+    ``time_sorted`` (events in time order within each sample, as cameras send them): a binary
+    search for t0 and a stop at the first event past the window, so a shortened window reads,
+    checks and bins fewer events; the events it skips could not land in a bin anyway.
+    """
+    for s in range(offsets.shape[0] - 1):
+        a = offsets[s]
+        b = offsets[s + 1]
+        if time_sorted and span > 0:
+            a += np.searchsorted(t[a:b], t0)
+        e = b
+        for k in range(a, b):
+            if not np.isfinite(t[k]) or index[k] >= n_in:
+                return k
+            if time_sorted and span > 0 and _event_step(t[k], t0, span, timesteps) >= timesteps:
+                e = k
+                break
+        first[s] = a
+        end[s] = e
+    return -1
+
+
+@njit(cache=True, nogil=True)
+def _sorted_events_csr(index, t, a, e, t0, span, n_in, timesteps):
+    """``bin_events_csr`` for events a:e in time order, whose steps therefore ascend: one pass,
+    no sort (the same CSR: repeats of an input within a step merge, the first one kept)."""
+    seen = np.full(n_in, -1, np.int64)
+    step_ptr = np.zeros(timesteps + 1, np.int32)
+    indices = np.empty(e - a, np.int32)
+    m = 0
+    current = 0
+    for k in range(a, e):
+        i = index[k]
+        step = _event_step(t[k], t0, span, timesteps)
+        if i < 0 or step < 0 or step >= timesteps:
+            continue
+        while current < step:
+            current += 1
+            step_ptr[current] = m
+        if seen[i] != step:
+            seen[i] = step
+            indices[m] = i
+            m += 1
+    while current < timesteps:
+        current += 1
+        step_ptr[current] = m
+    return step_ptr, indices[:m]
+
+
+@njit(cache=True, nogil=True)
 def run_events(w, theta, index, t, offsets, t0, span, timesteps, params, learn, time_sorted,
                counts, ops):
     """Bin and simulate a batch of event samples: sample s holds events offsets[s] to
     offsets[s + 1], each an input ``index`` (-1: none) at time ``t``; its window [t0, t0 + span)
     is split into ``timesteps`` equal bins, as ``encoding.bin_events`` does one sample.
 
-    ``time_sorted`` (events in time order within each sample, as cameras send them): only the
-    events inside the window are visited (a binary search for t0, a stop at the first event
-    past the window), so a shortened window costs less; the result is the same.
+    Every event the windows read is checked before any sample runs (``event_reads``): returns
+    -1, or the position of a bad event, in which case nothing was simulated or learned.
     """
     n_in = w.shape[0]
-    for s in range(offsets.shape[0] - 1):
-        a = offsets[s]
-        b = offsets[s + 1]
+    n = offsets.shape[0] - 1
+    first = np.empty(n, np.int64)
+    end = np.empty(n, np.int64)
+    bad = event_reads(index, t, offsets, t0, span, timesteps, n_in, time_sorted, first, end)
+    if bad >= 0:
+        return bad
+    for s in range(n):
+        a = first[s]
         if time_sorted and span > 0:
-            a += np.searchsorted(t[a:b], t0)
-        step = np.zeros(b - a, np.int64)
-        end = b
-        if span > 0:
-            for k in range(a, b):
-                step[k - a] = np.int64(np.floor((t[k] - t0) / span * timesteps))
-                if time_sorted and step[k - a] >= timesteps:
-                    end = k
-                    break
-        step_ptr, indices = bin_events_csr(index[a:end], step[:end - a], n_in, timesteps)
+            step_ptr, indices = _sorted_events_csr(index, t, a, end[s], t0, span, n_in,
+                                                   timesteps)
+        else:
+            step = np.zeros(end[s] - a, np.int64)
+            if span > 0:
+                for k in range(step.shape[0]):
+                    step[k] = _event_step(t[a + k], t0, span, timesteps)
+            step_ptr, indices = bin_events_csr(index[a:end[s]], step, n_in, timesteps)
         simulate(w, theta, step_ptr, indices, timesteps, params, learn, counts[s], ops[s])
+    return -1
 
 
 def warm_up() -> None:

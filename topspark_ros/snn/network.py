@@ -182,6 +182,8 @@ class Network:
         """The event fast path: samples k = events offsets[k]:offsets[k + 1] (input ``index``
         from ``event_input_index``, time ``t``), each binned from ``window`` into T steps and
         presented in one kernel call. Same result as ``bin_events`` + ``run`` per sample.
+        The events a window reads are checked (finite times, indices below n_inputs) before
+        any sample runs; when t ascends, the events after the window are not read at all.
         ``time_sorted``: whether t ascends within every sample (None: checked here; pass it
         when calling repeatedly on the same arrays)."""
         T = int(self.config.timesteps if timesteps is None else timesteps)
@@ -192,18 +194,19 @@ class Network:
         offsets = np.ascontiguousarray(offsets, np.int64)
         if index.shape != t.shape or offsets.ndim != 1 or offsets[-1] > t.size:
             raise ValueError('index and t must match and offsets must lie within them')
-        if index.size and index.max() >= self.config.n_inputs:
-            raise ValueError(f'event input index outside [0, {self.config.n_inputs})')
-        if not np.isfinite(t).all():
-            raise ValueError('event times contain NaN/Inf')
         if time_sorted is None:
             time_sorted = events_time_sorted(t, offsets)
         n = offsets.size - 1
         counts = np.zeros((n, self.config.n_neurons), np.int32)
         ops = np.zeros((n, K.N_OPS), np.int64)
         t0, t1 = (float(v) for v in window)
-        K.run_events(self.weights, self.theta, index, t, offsets, t0, t1 - t0, T, self._params,
-                     bool(learn), bool(time_sorted), counts, ops)
+        bad = K.run_events(self.weights, self.theta, index, t, offsets, t0, t1 - t0, T,
+                           self._params, bool(learn), bool(time_sorted), counts, ops)
+        if bad >= 0:        # checked before anything ran: the network is unchanged
+            if not np.isfinite(t[bad]):
+                raise ValueError(f'event {bad} has time {t[bad]} (NaN/Inf)')
+            raise ValueError(f'event {bad} has input index {index[bad]}, outside '
+                             f'[0, {self.config.n_inputs})')
         self.samples_seen += n
         return counts, ops
 
