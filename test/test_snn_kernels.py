@@ -147,3 +147,24 @@ def test_time_sorted_event_binning_equals_the_counting_sort(seed):
     got_ptr, got_idx = K._sorted_events_csr(index, t, a, e, t0, span, 30, T)
     np.testing.assert_array_equal(got_ptr, want_ptr)
     np.testing.assert_array_equal(got_idx, want_idx)
+
+
+@pytest.mark.parametrize('n_cols', [0, 1, 4, 7, 9])
+def test_columns_normalised_four_at_a_time_equal_one_at_a_time(n_cols):
+    from topspark_ros.snn import kernels as K
+
+    rng = np.random.default_rng(n_cols)
+    w = rng.random((50, 12)).astype(np.float32)
+    w[:, 3] = 0.0                                   # an all-zero column stays as it is
+    cols = rng.permutation(12)[:n_cols].astype(np.int32)
+    before = w.copy()
+    one = w.copy()
+    for j in cols:
+        K.normalize_column(one, j, 7.8)
+    padded = np.append(cols, [5, 6]).astype(np.int32)       # only the first n_cols count
+    assert K.normalize_columns(w, padded, n_cols, 7.8) == 50 * n_cols
+    np.testing.assert_array_equal(w, one)
+    untouched = np.setdiff1d(np.arange(12), cols)
+    np.testing.assert_array_equal(w[:, untouched], before[:, untouched])
+    if n_cols:
+        assert not np.array_equal(w, before)

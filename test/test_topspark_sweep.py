@@ -48,6 +48,40 @@ def test_sweep_resumes_from_its_cache(quick_profile):
         assert p.stat().st_mtime_ns == stamps[p]                   # reused, not recomputed
 
 
+def test_retime_measures_latency_again_and_keeps_the_rest(quick_profile, tmp_path, capsys):
+    """--retime (a profile moved to the robot's computer): latency columns and CPU energy are
+    measured again, everything that does not depend on the machine stays."""
+    old = load_profile(quick_profile)
+    assert profile_cli.main(['--retime', str(quick_profile), '--out', str(tmp_path),
+                             '--samples', '50', '--quiet']) == 0
+    new = load_profile(tmp_path)
+    printed = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert printed['timesteps'] == new.timesteps == old.timesteps
+    assert printed['latency_infer_us'] == [round(1e6 * e.latency_infer_s, 1)
+                                           for e in new.entries]
+    assert [e.latency_infer_s for e in new.entries] != [e.latency_infer_s for e in old.entries]
+    for a, b in zip(old.entries, new.entries):
+        assert (a.accuracy, a.accuracy_baseline_params, a.energy_infer_j, a.energy_train_j,
+                a.params) == (b.accuracy, b.accuracy_baseline_params, b.energy_infer_j,
+                              b.energy_train_j, b.params)
+        assert b.latency_infer_s > 0 and b.latency_train_s > 0
+        assert b.extra['cpu_energy_infer_j'] == pytest.approx(15.0 * b.latency_infer_s)
+    timed = new.metadata['latency_timed_on']
+    assert timed['cpus'] >= 1 and timed['processor']
+    assert new.metadata['command'].startswith('topspark-profile --quick')
+    report = (tmp_path / 'report.md').read_text()
+    assert 'Regenerate: `topspark-profile --quick' in report
+    assert 'Latency re-timed: `topspark-profile --retime' in report
+    assert (tmp_path / 'details.json').is_file() and (tmp_path / 'cost_vs_timesteps.png').is_file()
+
+
+def test_retime_and_out_errors_are_messages(tmp_path, capsys):
+    assert profile_cli.main(['--retime', str(tmp_path / 'missing')]) == 2
+    assert 'profile file not found' in capsys.readouterr().err
+    assert profile_cli.main(['--quick']) == 2
+    assert '--out is required' in capsys.readouterr().err
+
+
 def test_dask_cluster_gives_the_same_profile(quick_profile, tmp_path):
     distributed = pytest.importorskip('distributed')
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,

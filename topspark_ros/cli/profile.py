@@ -3,25 +3,32 @@
     topspark-profile --dataset mnist_5k --neurons 400 --epochs 3 --out config/profile_n400
     topspark-profile --quick --out /tmp/profile            # small enough for a test
     topspark-profile ... --dask tcp://scheduler:8786        # run the points on a Dask cluster
+    topspark-profile --retime config/profile_n400           # time it again on this machine
 
 Writes profile.yaml (what the governor loads), report.md, details.json and PNG plots. Finished
 points are cached under OUT/points, so an interrupted sweep resumes where it stopped.
+``--retime`` measures a finished profile's latency columns again (on the robot's computer, or
+on a quiet machine) and rewrites its profile.yaml, report and plots; accuracies and op-count
+energies do not depend on the machine and are kept.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import shlex
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from .. import energy
 from ..snn import NetworkConfig, replace_params
 from ..snn.config import INHIBITION_VARIANTS, LEARNING_RULES
 from ..topspark.policy import Requirements
+from ..topspark.profile import load_profile, ProfileError
 from ..topspark.report import plot_profile, write_report
-from ..topspark.sweep import DEFAULT_TIMESTEPS, Runner, run_sweep, SweepSpec
+from ..topspark.sweep import DEFAULT_TIMESTEPS, retime_profile, Runner, run_sweep, SweepSpec
 from .common import CliError, add_dataset_argument, run_cli, write_json
 
 
@@ -57,13 +64,24 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('--dask', metavar='ADDRESS', help='Dask scheduler address')
     parser.add_argument('--quick', action='store_true',
                         help='N=30, 400 digits, T in {100, 50, 25}, 1 epoch, 3 rules')
-    parser.add_argument('--out', type=Path, required=True, help='profile directory')
+    parser.add_argument('--out', type=Path, help='profile directory (required unless --retime)')
+    parser.add_argument('--retime', type=Path, metavar='PROFILE_DIR',
+                        help='re-measure the latency of this profile on this machine and '
+                             'rewrite it in place (or into --out)')
+    parser.add_argument('--samples', type=int, default=1000,
+                        help='samples per latency measurement with --retime (default 1000)')
     parser.add_argument('--quiet', action='store_true')
     return parser
 
 
 def _main(argv: list[str] | None) -> None:
     args = build_parser().parse_args(argv)
+    command = 'topspark-profile ' + ' '.join(shlex.quote(a) for a in (argv or sys.argv[1:]))
+    if args.retime:
+        _retime(args, command)
+        return
+    if args.out is None:
+        raise CliError('--out is required (the profile directory to write)')
     config = NetworkConfig.from_yaml(args.config) if args.config else NetworkConfig()
     flags = (('n_neurons', args.neurons), ('learning.rule', args.rule),
              ('inhibition.variant', args.inhibition), ('timesteps', args.baseline_timesteps))
@@ -93,14 +111,55 @@ def _main(argv: list[str] | None) -> None:
                                       if s != args.seed))
     runner = Runner(spec, args.out / 'points', args.workers, args.dask, not args.quiet)
     profile, details = run_sweep(spec, args.out, runner)
+    profile = replace(profile, metadata={**profile.metadata, 'command': command})
     profile.save(args.out / 'profile.yaml')
     write_json(args.out / 'details.json', details)
     plot_profile(profile, args.out)
-    command = 'topspark-profile ' + ' '.join(shlex.quote(a) for a in (argv or sys.argv[1:]))
     report = write_report(profile, details, args.out, requirements, command)
     print(f'wrote {args.out / "profile.yaml"} and {report}')
     print(json.dumps({'timesteps': profile.timesteps,
                       'accuracy': [round(e.accuracy, 4) for e in profile.entries]}))
+
+
+def _retime(args: argparse.Namespace, command: str) -> None:
+    """--retime: the latency columns measured again on this machine, the rest kept."""
+    source = args.retime if args.retime.is_dir() else args.retime.parent
+    out = args.out or source
+    if args.samples < 1:
+        raise CliError('--samples must be >= 1')
+    try:
+        requirements = Requirements(args.accuracy_tolerance)
+        profile = load_profile(source)
+    except (ValueError, ProfileError) as exc:
+        raise CliError(str(exc)) from None
+    details_path = source / 'details.json'
+    details = json.loads(details_path.read_text()) if details_path.is_file() else {}
+    made_by = profile.metadata.get('command') or _command_in_report(source / 'report.md')
+    profile = retime_profile(profile, out, args.samples, not args.quiet)
+    profile = replace(profile, metadata={**profile.metadata, 'command': made_by,
+                                         'retime_command': command})
+    profile.save(out / 'profile.yaml')
+    if out != source:
+        write_json(out / 'details.json', details)
+    plot_profile(profile, out)
+    timed = profile.metadata['latency_timed_on']
+    report = write_report(profile, details, out, requirements, made_by or command,
+                          retimed=f'`{command}` ({timed["processor"]}, {timed["date"]})')
+    print(f'wrote {out / "profile.yaml"} and {report}')
+    print(json.dumps({'timesteps': profile.timesteps,
+                      'latency_infer_us': [round(1e6 * e.latency_infer_s, 1)
+                                           for e in profile.entries],
+                      'latency_train_us': [round(1e6 * e.latency_train_s, 1)
+                                           for e in profile.entries]}))
+
+
+def _command_in_report(report: Path) -> str | None:
+    """The command a profile made before metadata kept it was regenerated with."""
+    if report.is_file():
+        match = re.search(r'^Regenerate: `(.+)`$', report.read_text(), re.MULTILINE)
+        if match:
+            return match.group(1)
+    return None
 
 
 def _quick_dataset(out: Path) -> Path:

@@ -463,8 +463,7 @@ def simulate(w, theta, step_ptr, indices, timesteps, params, learn, counts, ops)
             theta[j] *= theta_decay
         norm_total = params[P_NORM_TOTAL]
         if norm_total > 0.0:
-            for k in range(n_active_post):
-                weight_updates += normalize_column(w, active_post[k], norm_total)
+            weight_updates += normalize_columns(w, active_post, n_active_post, norm_total)
 
     n_syn = (step_ptr[T] - step_ptr[0]) * n_exc
     n_upd = n_exc * T
@@ -527,6 +526,44 @@ def integrate(v, w, indices, a, b, f, c):
             for j in range(n):
                 v[j] += (r0[j] + r1[j]) + (r2[j] + r3[j])
         k += m
+
+
+@njit(cache=True)
+def normalize_columns(w, cols, n_cols, total):
+    """``normalize_column`` for columns cols[:n_cols], four at a time: the columns are strided
+    in memory and each sum is a chain of dependent additions, so four independent chains per
+    pass over the rows run about a third faster. Each column's sum keeps its order (rows
+    ascending), so the result is exactly that of one column at a time. Returns the writes."""
+    n_in = w.shape[0]
+    k = 0
+    while k + 4 <= n_cols:
+        j0, j1, j2, j3 = cols[k], cols[k + 1], cols[k + 2], cols[k + 3]
+        s0 = s1 = s2 = s3 = 0.0
+        for i in range(n_in):
+            row = w[i]
+            s0 += row[j0]
+            s1 += row[j1]
+            s2 += row[j2]
+            s3 += row[j3]
+        c0, c1, c2, c3 = (_norm_scale(total, s0), _norm_scale(total, s1),
+                          _norm_scale(total, s2), _norm_scale(total, s3))
+        for i in range(n_in):
+            row = w[i]
+            row[j0] *= c0
+            row[j1] *= c1
+            row[j2] *= c2
+            row[j3] *= c3
+        k += 4
+    while k < n_cols:
+        normalize_column(w, cols[k], total)
+        k += 1
+    return n_in * n_cols
+
+
+@njit(cache=True, inline='always')
+def _norm_scale(total, s):
+    """The factor a column with sum s is scaled by (1: an all-zero column stays as it is)."""
+    return np.float32(total / s) if s > 0.0 else np.float32(1.0)
 
 
 @njit(cache=True)

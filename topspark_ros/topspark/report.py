@@ -80,14 +80,16 @@ def _save(fig, path: Path) -> Path:
 
 
 def write_report(profile: Profile, details: dict[str, Any], out_dir: Path,
-                 requirements: Requirements, command: str) -> Path:
-    """report.md: the profile table, the sensitivity ranking and the chosen timestep."""
+                 requirements: Requirements, command: str, retimed: str | None = None) -> Path:
+    """report.md: the profile table, the sensitivity ranking and the chosen timestep.
+    ``retimed``: how and where the latency columns were measured again, if they were."""
     base = profile.baseline
     choice = choose(profile, requirements)
     c = choice.entry
     lines = [f'# TopSpark profile ({profile.metadata.get("dataset")}, '
              f'N={profile.network.get("n_neurons")}, T0={profile.baseline_timesteps})', '',
              f'Regenerate: `{command}`', '',
+             *([f'Latency re-timed: {retimed}', ''] if retimed else []),
              '## Chosen timestep', '',
              f'Requirements: accuracy tolerance {requirements.accuracy_tolerance:.3f}'
              + (f', latency budget {requirements.latency_budget_s} s'

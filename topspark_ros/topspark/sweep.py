@@ -31,7 +31,7 @@ from ..snn import load_checkpoint, Network, NetworkConfig, replace_params, save_
 from ..snn.experiment import evaluate, EventSamples, label, present
 from ..snn.kernels import warm_up
 from .enhancement import EnhancementRule, overrides, rule_grid
-from .profile import Profile, ProfileEntry
+from .profile import Profile, ProfileEntry, ProfileError
 
 DEFAULT_TIMESTEPS = (350, 300, 250, 200, 150, 100, 75, 50, 40, 30, 20)
 
@@ -269,6 +269,54 @@ def measure_latency(spec: SweepSpec, settings: dict[str, Any], samples: int = 10
     return best['infer'], best['train']
 
 
+def spec_from_profile(profile: Profile, profile_dir: Path) -> SweepSpec:
+    """The sweep settings a profile was made with (from its metadata), working in
+    ``profile_dir``: enough to rebuild its timing network and inputs."""
+    md = profile.metadata
+    try:
+        return SweepSpec(profile.network, str(md['dataset']), tuple(profile.timesteps),
+                         int(md['epochs']), int(md['seed']), int(md['pretrain_epochs_at_t0']),
+                         str(profile_dir), profile.platform, float(md['cpu_power_w']),
+                         workload=str(md.get('workload', 'frames')))
+    except KeyError as exc:
+        raise ProfileError(f'{profile_dir}: profile metadata lacks {exc.args[0]!r}, which '
+                           're-timing needs') from None
+
+
+def retime_profile(profile: Profile, profile_dir: Path, samples: int = 1000,
+                   progress: bool = True) -> Profile:
+    """The profile with its latency columns (and the CPU energy they imply) measured again on
+    this machine, e.g. the robot's computer. Accuracies and the op-count energies stay: they
+    do not depend on the machine, so nothing is retrained but the timing network."""
+    spec = spec_from_profile(profile, profile_dir)
+    entries = []
+    for e in tqdm(profile.entries, desc='timing', disable=not progress):
+        infer_s, train_s = measure_latency(spec, {'timesteps': e.timesteps, **e.params}, samples)
+        extra = {**e.extra, 'cpu_energy_infer_j': energy.cpu_energy(infer_s, spec.cpu_power_w),
+                 'cpu_energy_train_j': energy.cpu_energy(train_s, spec.cpu_power_w)}
+        entries.append(replace(e, latency_infer_s=infer_s, latency_train_s=train_s,
+                               extra=extra))
+    metadata = {**profile.metadata, 'latency_timed_on': machine_description()}
+    return replace(profile, entries=tuple(entries), metadata=metadata)
+
+
+def machine_description() -> dict[str, Any]:
+    """Where and when latency was timed (profiles travel between machines)."""
+    import os
+    import platform
+
+    processor = platform.processor()
+    try:
+        for line in Path('/proc/cpuinfo').read_text().splitlines():
+            if line.startswith('model name'):
+                processor = line.split(':', 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {'processor': processor, 'cpus': os.cpu_count(),
+            'date': time.strftime('%Y-%m-%d')}
+
+
 def _test_seeds(spec: SweepSpec, runner: Runner, timesteps: list[int],
                 overrides_by_t: dict[int, dict[str, Any]]) -> dict[str, dict[int, list[float]]]:
     """Test accuracy per T (with the T0 parameters, 'baseline', and with the chosen
@@ -383,7 +431,8 @@ def run_sweep(spec: SweepSpec, out_dir: Path, runner: Runner | None = None,
                        'pretrain_epochs_at_t0': spec.pretrain_epochs,
                        'cpu_power_w': spec.cpu_power_w, 'rules_searched': len(rules),
                        'sensitivity_timesteps': Ts,
-                       'test_seeds': [spec.seed, *spec.test_seeds]})
+                       'test_seeds': [spec.seed, *spec.test_seeds],
+                       'latency_timed_on': machine_description()})
     details = {'sensitivity': sensitivity, 'analysis': analysis,
                'search': [{'timesteps': T, 'rule': r.label(), 'overrides': o,
                            'validation_accuracy': res['accuracy']}
