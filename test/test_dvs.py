@@ -344,3 +344,7 @@ def test_events_time_sorted_allows_a_reset_only_between_samples():
     assert events_time_sorted(t, np.array([0, 2, 5])) is False      # 0.3 -> 0.05 inside
     assert events_time_sorted(t, np.array([0, 2, 4, 5])) is True
     assert events_time_sorted(np.zeros(0), np.array([0])) is True
+    # only the samples the offsets name count: a later sample's reset is not "inside"
+    assert events_time_sorted(t, np.array([0, 2])) is True
+    assert events_time_sorted(t, np.array([2, 4])) is True
+    assert events_time_sorted(t, np.array([2, 5])) is False

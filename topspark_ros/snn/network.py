@@ -91,13 +91,16 @@ def sample_seeds(seed: int, first: int, count: int) -> np.ndarray:
 
 
 def events_time_sorted(t: np.ndarray, offsets: np.ndarray) -> bool:
-    """True if the event times ascend within every sample (offsets[k]:offsets[k + 1])."""
-    t = np.asarray(t)
+    """True if the event times ascend within every sample (offsets[k]:offsets[k + 1]); events
+    outside offsets[0]:offsets[-1] belong to no sample and are not looked at."""
     offsets = np.asarray(offsets)
+    if offsets.size < 2:
+        return True
+    t = np.asarray(t)[offsets[0]:offsets[-1]]
     if t.size < 2:
         return True
     descending = np.flatnonzero(t[1:] < t[:-1]) + 1         # positions where time goes back
-    return bool(np.isin(descending, offsets).all())         # only at sample boundaries
+    return bool(np.isin(descending, offsets - offsets[0]).all())    # only at sample starts
 
 
 class Network:

@@ -240,8 +240,10 @@ class Runner:
 def _subset(inputs: Any, n: int) -> Any:
     if isinstance(inputs, EventSamples):
         k = min(n, len(inputs))
-        return EventSamples(inputs.x, inputs.y, inputs.t, inputs.polarity,
-                            inputs.offsets[:k + 1], inputs.sensor_shape, inputs.window)
+        end = inputs.offsets[k]
+        return EventSamples(inputs.x[:end], inputs.y[:end], inputs.t[:end],
+                            inputs.polarity[:end], inputs.offsets[:k + 1], inputs.sensor_shape,
+                            inputs.window)
     return inputs[:n]
 
 
