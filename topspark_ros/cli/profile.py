@@ -156,7 +156,7 @@ def _retime(args: argparse.Namespace, command: str) -> None:
 def _command_in_report(report: Path) -> str | None:
     """The command a profile made before metadata kept it was regenerated with."""
     if report.is_file():
-        match = re.search(r'^Regenerate: `(.+)`$', report.read_text(), re.MULTILINE)
+        match = re.search(r'^Regenerate: `([^`]+)`', report.read_text(), re.MULTILINE)
         if match:
             return match.group(1)
     return None

@@ -247,28 +247,44 @@ def _subset(inputs: Any, n: int) -> Any:
     return inputs[:n]
 
 
-def measure_latency(spec: SweepSpec, settings: dict[str, Any], samples: int = 1000,
-                    repeats: int = 3) -> tuple[float, float]:
-    """Seconds per inference and per training sample, best of ``repeats``, measured one point
-    at a time in this process (the sweep's parallel points time each other's contention).
-    The network starts from the cached T0-trained one, so spike counts are realistic."""
+def measure_latencies(spec: SweepSpec, settings: list[dict[str, Any]], samples: int = 1000,
+                      rounds: int = 5, progress: bool = False) -> list[tuple[float, float]]:
+    """Seconds per inference and per training sample for each of ``settings`` (each with its
+    'timesteps'), measured in this process one setting at a time (the sweep's parallel points
+    would time each other's contention) and starting from the cached T0-trained network, so
+    spike counts are realistic.
+
+    Rounds are interleaved: each round times every setting once and the best round counts, so a
+    burst of load on a shared machine spoils one round of every setting instead of all the
+    repeats of one (measured: one T came out 25 % slow when its repeats ran back to back).
+    """
     import copy
 
     data = _split_data(spec, 'test')
     base, _, _ = load_checkpoint(ensure_pretrained(spec, 'test', timing=True))
-    base.config = replace_params(base.config, settings)
-    T = settings['timesteps']
-    test_prob = _subset(_inputs(spec, base, data, 'test', 'test'), samples)
-    train_prob = _subset(_inputs(spec, base, data, 'test', 'train'), samples)
+    inputs: dict[Any, tuple[Any, Any]] = {}
+    setups = []
+    for over in settings:
+        net = copy.deepcopy(base)
+        net.config = replace_params(base.config, over)
+        key = None if spec.workload == 'events' else net.config.input_rate_hz
+        if key not in inputs:                   # the inputs depend on the rate only
+            inputs[key] = tuple(_subset(_inputs(spec, net, data, 'test', part), samples)
+                                for part in ('test', 'train'))
+        setups.append((net, int(over['timesteps']), *inputs[key]))
     warm_up()
-    best = {'infer': np.inf, 'train': np.inf}
-    for _ in range(repeats):
-        for mode, prob, learn in (('infer', test_prob, False), ('train', train_prob, True)):
-            net = copy.deepcopy(base)
-            start = time.perf_counter()
-            present(net, prob, T, learn)
-            best[mode] = min(best[mode], (time.perf_counter() - start) / len(prob))
-    return best['infer'], best['train']
+    best = np.full((len(setups), 2), np.inf)
+    with tqdm(total=rounds * len(setups), desc='timing', disable=not progress) as bar:
+        for _ in range(rounds):
+            for k, (net, T, test_in, train_in) in enumerate(setups):
+                for mode, (samples_in, learn) in enumerate(((test_in, False), (train_in, True))):
+                    run_net = copy.deepcopy(net)
+                    start = time.perf_counter()
+                    present(run_net, samples_in, T, learn)
+                    best[k, mode] = min(best[k, mode],
+                                        (time.perf_counter() - start) / len(samples_in))
+                bar.update()
+    return [(float(infer), float(train)) for infer, train in best]
 
 
 def spec_from_profile(profile: Profile, profile_dir: Path) -> SweepSpec:
@@ -291,9 +307,10 @@ def retime_profile(profile: Profile, profile_dir: Path, samples: int = 1000,
     this machine, e.g. the robot's computer. Accuracies and the op-count energies stay: they
     do not depend on the machine, so nothing is retrained but the timing network."""
     spec = spec_from_profile(profile, profile_dir)
+    latencies = measure_latencies(spec, [{'timesteps': e.timesteps, **e.params}
+                                         for e in profile.entries], samples, progress=progress)
     entries = []
-    for e in tqdm(profile.entries, desc='timing', disable=not progress):
-        infer_s, train_s = measure_latency(spec, {'timesteps': e.timesteps, **e.params}, samples)
+    for e, (infer_s, train_s) in zip(profile.entries, latencies):
         extra = {**e.extra, 'cpu_energy_infer_j': energy.cpu_energy(infer_s, spec.cpu_power_w),
                  'cpu_energy_train_j': energy.cpu_energy(train_s, spec.cpu_power_w)}
         entries.append(replace(e, latency_infer_s=infer_s, latency_train_s=train_s,
@@ -402,12 +419,13 @@ def run_sweep(spec: SweepSpec, out_dir: Path, runner: Runner | None = None,
     by_seed = _test_seeds(spec, runner, timesteps, {T: best[T][1] for T in short})
 
     # Step 4: the profile, with latency timed one point at a time.
+    latencies = measure_latencies(
+        spec, [{'timesteps': T, **enhanced[T]['overrides']} for T in timesteps],
+        200 if spec.quick else 1000, progress=runner.progress)
     entries = []
-    for T in tqdm(timesteps, desc='step 4: timing', disable=not runner.progress):
+    for T, (latency_infer_s, latency_train_s) in zip(timesteps, latencies):
         res = enhanced[T]
         rule = best[T][0] if T in best else EnhancementRule()
-        latency_infer_s, latency_train_s = measure_latency(
-            spec, {'timesteps': T, **res['overrides']}, 200 if spec.quick else 1000)
         accuracy, accuracy_baseline = (float(np.mean(by_seed[kind][T]))
                                        for kind in ('enhanced', 'baseline'))
         entries.append(ProfileEntry(
