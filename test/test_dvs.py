@@ -11,8 +11,10 @@ from topspark_ros.dvs import (digit_to_events, DvsConfig, emulate_events, Events
                               saccade_frames)
 from topspark_ros.snn import bin_events, ConfigError, Network, NetworkConfig
 from topspark_ros.snn.experiment import EventSamples, present
-from topspark_ros.snn.network import events_time_sorted
+from topspark_ros.snn import kernels as K
+from topspark_ros.snn.encoding import EncodingError
 from topspark_ros.snn.kernels import OP_NAMES
+from topspark_ros.snn.network import events_time_sorted
 
 C = 0.2
 EPS = 0.1
@@ -275,9 +277,10 @@ def test_cross_check_against_eventify_dvs():
     np.testing.assert_array_equal(our_on[clear], their_on[clear])
 
 
+@pytest.mark.parametrize('keep', [1.0, 0.4], ids=['all_events', 'thinned'])
 @pytest.mark.parametrize('learn', [False, True])
 @pytest.mark.parametrize('shuffled', [False, True], ids=['time_sorted', 'shuffled'])
-def test_event_batches_match_binning_each_sample(digits, learn, shuffled):
+def test_event_batches_match_binning_each_sample(digits, learn, shuffled, keep):
     """present() bins and simulates event samples in one kernel call (visiting only the
     window's events when they are in time order); the result (counts, operation counts, learned
     weights and thresholds) is the per-sample bin_events + run."""
@@ -290,12 +293,13 @@ def test_event_batches_match_binning_each_sample(digits, learn, shuffled):
     offsets = np.cumsum([0] + [len(e) for e in streams])
     assert events_time_sorted(t, offsets) == (not shuffled)
     samples = EventSamples(x, y, t, pol, offsets, (28, 28), (0.0, 0.3))
-    config = NetworkConfig(n_neurons=12, event_window_scale=0.6)
+    config = NetworkConfig(n_neurons=12, event_window_scale=0.6, event_keep_fraction=keep)
     batch, single = Network(config), Network(config)
     counts, ops = present(batch, samples, 40, learn)
     for k in range(len(samples)):
         sx, sy, st, sp = samples.sample(k)
-        spikes = bin_events(sx, sy, st, sp, (28, 28), (28, 28), 40, window=(0.0, 0.18))
+        spikes = bin_events(sx, sy, st, sp, (28, 28), (28, 28), 40, window=(0.0, 0.18),
+                            keep_fraction=keep, seed=single.next_seed())
         result = single.run(spikes, learn)
         np.testing.assert_array_equal(counts[k], result.counts)
         assert list(ops[k]) == [getattr(result.ops, name) for name in OP_NAMES]
@@ -337,6 +341,28 @@ def test_events_after_a_time_sorted_window_are_not_read():
     counts, ops = net.run_events(index, t, np.array([0, 20]), (0.0, 0.1), 10, time_sorted=True)
     np.testing.assert_array_equal(counts, clean)
     assert ops[0, 0] == 10
+
+
+def test_thinning_keeps_the_fraction_asked_for_reproducibly(digits):
+    """Thinning keeps about keep_fraction of the events, the same ones for the same seed and
+    other ones for another; it changes neither the window nor the events' bins."""
+    ev = digit_to_events(digits[0], duration_s=0.3)
+    full = bin_events(ev.x, ev.y, ev.t, None, (28, 28), (28, 28), 50, window=(0.0, 0.3))
+    kept = [bin_events(ev.x, ev.y, ev.t, None, (28, 28), (28, 28), 50, window=(0.0, 0.3),
+                       keep_fraction=0.3, seed=s) for s in (7, 7, 8)]
+    assert np.array_equal(kept[0].indices, kept[1].indices)
+    assert not np.array_equal(kept[0].indices, kept[2].indices)
+    mask = K.kept_events(7, 100_000, 0.3)
+    assert abs(mask.mean() - 0.3) < 0.01
+    # every kept spike is one of the full train's spikes in the same step
+    for t in range(50):
+        step = set(kept[0].indices[kept[0].step_ptr[t]:kept[0].step_ptr[t + 1]])
+        assert step <= set(full.indices[full.step_ptr[t]:full.step_ptr[t + 1]])
+    assert 0.2 * full.indices.size < kept[0].indices.size < 0.6 * full.indices.size
+    with pytest.raises(EncodingError, match='keep_fraction'):
+        bin_events(ev.x, ev.y, ev.t, None, (28, 28), (28, 28), 50, keep_fraction=0.0)
+    with pytest.raises(ConfigError, match='event_keep_fraction'):
+        NetworkConfig(event_keep_fraction=1.5)
 
 
 def test_events_time_sorted_allows_a_reset_only_between_samples():

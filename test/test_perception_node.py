@@ -510,7 +510,8 @@ def test_profile_parameters_follow_the_timestep(tmp_path):
 
     enhanced = {'learning.nu_post': 0.001, 'excitatory.v_thresh_mv': -54.0}
     Profile(350, 'loihi', (entry(350), entry(50, **enhanced),
-                           entry(40, event_window_scale=0.25))).save(tmp_path / 'profile.yaml')
+                           entry(40, event_window_scale=0.25, event_keep_fraction=0.5))
+            ).save(tmp_path / 'profile.yaml')
     with ros_context(DOMAIN_ID) as context:
         node = PerceptionNode(context=context, parameter_overrides=[
             Parameter('n_neurons', value=20), Parameter('profile_path', value=str(tmp_path)),
@@ -523,11 +524,13 @@ def test_profile_parameters_follow_the_timestep(tmp_path):
             assert node._events.length == pytest.approx(0.3)             # no window override
             assert node.set_parameters([Parameter('timesteps', value=40)])[0].successful
             assert node._events.length == pytest.approx(0.3 * 0.25)      # the event window
+            assert node._network.config.event_keep_fraction == 0.5           # and thinning
             assert node.set_parameters([Parameter('event_window_s', value=0.2)])[0].successful
             assert node._events.length == pytest.approx(0.2 * 0.25)
             assert node.set_parameters([Parameter('timesteps', value=300)])[0].successful
             assert node._network.config.excitatory.v_thresh_mv == -52.0    # nearest: 350
             assert node._events.length == pytest.approx(0.2)
+            assert node._network.config.event_keep_fraction == 1.0
         finally:
             node.close()
             node.destroy_node()

@@ -135,9 +135,12 @@ def test_enhancement_rule_family():
     window = overrides(base, 70, EnhancementRule(omega=1.0))
     assert window == {'event_window_scale': pytest.approx(0.2)}   # bins as wide as at T0
     assert overrides(base, 70, EnhancementRule(omega=-1.0))['event_window_scale'] == 1.0
+    thinned = overrides(base, 70, EnhancementRule(kappa=0.5))
+    assert thinned == {'event_keep_fraction': pytest.approx(0.2 ** 0.5)}
+    assert overrides(base, 70, EnhancementRule(kappa=-1.0))['event_keep_fraction'] == 1.0
 
 
-@pytest.mark.parametrize('workload, sizes', [('frames', (48, 8, 3)), ('events', (36, 8, 3))])
+@pytest.mark.parametrize('workload, sizes', [('frames', (48, 8, 3)), ('events', (72, 16, 3))])
 def test_rule_grids(workload, sizes):
     grids = [rule_grid(), rule_grid(small=True), rule_grid(quick=True)]
     if workload == 'events':
@@ -146,9 +149,9 @@ def test_rule_grids(workload, sizes):
     for grid, size in zip(grids, sizes):
         assert len(grid) == len(set(grid)) == size and grid[0].is_identity
         used = {k for rule in grid for k, v in vars(rule).items() if v}
-        # events search the window, never the rate (input_rate_hz does nothing for events)
-        assert ('delta' if workload == 'events' else 'omega') not in used
-        assert ('omega' if workload == 'events' else 'delta') in used or size == 3
+        # events search the window and thinning, never the rate (which does nothing there)
+        assert not used & ({'delta'} if workload == 'events' else {'omega', 'kappa'})
+        assert used >= ({'omega', 'kappa'} if workload == 'events' else {'delta'}) or size == 3
     with pytest.raises(ValueError, match='workload'):
         rule_grid(workload='lidar')
 

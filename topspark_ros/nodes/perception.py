@@ -191,7 +191,8 @@ class PerceptionNode(Node):
                 read_only=True)),
             ('event_window_s', 0.3, descriptor(
                 'Seconds of events in one sample at T0 (0.3: the three saccades of N-MNIST); '
-                'a profile can shorten it with T (event_window_scale).',
+                'a profile can shorten it with T (event_window_scale) or thin its events '
+                '(event_keep_fraction).',
                 floats=(0.001, 60.0))),
             ('event_sensor_width', 28, descriptor(
                 'Event sensor width in pixels; x is scaled from it to the network input.',
@@ -586,7 +587,9 @@ class PerceptionNode(Node):
                                'they are ignored')
 
         def run(net: Network, T: int, learn: bool) -> SampleResult:
-            spikes = bin_events(x, y, t, None, sensor, net.config.input_shape, T, window=window)
+            spikes = bin_events(x, y, t, None, sensor, net.config.input_shape, T, window=window,
+                                keep_fraction=net.config.event_keep_fraction,
+                                seed=net.next_seed())
             return net.run(spikes, learn)
 
         self._run('events', run, arrived, started, input_stamp)

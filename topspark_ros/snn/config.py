@@ -79,6 +79,10 @@ class NetworkConfig:
     # Event input: the fraction of each sample's time window (from its start) binned into the
     # timesteps; a TopSpark profile shortens it with T (topspark.enhancement, omega).
     event_window_scale: float = 1.0
+    # Event input: the fraction of events kept (each independently, reproducibly per sample);
+    # a profile thins events as T shrinks, so each step's drive stays that of T0 while the
+    # sample still spans its whole window (topspark.enhancement, kappa).
+    event_keep_fraction: float = 1.0
     dt_ms: float = 1.0
     timesteps: int = 350                # T0, the full-length presentation
     n_classes: int = 10
@@ -194,6 +198,8 @@ def validate(config: NetworkConfig) -> None:
            f'input_coding must be one of {INPUT_CODINGS}, got {config.input_coding!r}')
     _check(0.0 < config.event_window_scale <= 1.0,
            f'event_window_scale must be in (0, 1], got {config.event_window_scale}')
+    _check(0.0 < config.event_keep_fraction <= 1.0,
+           f'event_keep_fraction must be in (0, 1], got {config.event_keep_fraction}')
     _check(config.input_rate_hz >= 0, f'input_rate_hz must be >= 0, got {config.input_rate_hz}')
     _check(config.input_rate_hz * config.dt_ms / 1000.0 <= 1.0,
            'input_rate_hz * dt_ms must not exceed one spike per timestep, '

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .kernels import bin_events_csr, poisson_spike_train
+from .kernels import bin_events_csr, kept_events, poisson_spike_train
 
 
 class EncodingError(ValueError):
@@ -118,10 +118,13 @@ def event_input_index(x: np.ndarray, y: np.ndarray, sensor_shape: tuple[int, int
 
 def bin_events(x: np.ndarray, y: np.ndarray, t: np.ndarray, polarity: np.ndarray | None,
                sensor_shape: tuple[int, int], input_shape: tuple[int, int], timesteps: int,
-               window: tuple[float, float] | None = None, polarities: str = 'both') -> SpikeTrain:
+               window: tuple[float, float] | None = None, polarities: str = 'both',
+               keep_fraction: float = 1.0, seed: int = 0) -> SpikeTrain:
     """Map events (pixel x, y on a ``sensor_shape`` = (height, width) sensor, time t in any unit)
     to input spikes: the window [t0, t1) is split into ``timesteps`` equal bins (default: the
     packet's own time span). ``polarities`` keeps 'both', only 'on' (> 0) or only 'off' events.
+    ``keep_fraction`` < 1 thins the events (each kept by its position and ``seed``, the same
+    choice ``Network.run_events`` makes for a sample with that seed).
     """
     x = np.asarray(x)
     y = np.asarray(y)
@@ -138,16 +141,21 @@ def bin_events(x: np.ndarray, y: np.ndarray, t: np.ndarray, polarity: np.ndarray
         raise EncodingError(f'sensor_shape must be positive, got {sensor_shape}')
     if timesteps < 1:
         raise EncodingError(f'timesteps must be >= 1, got {timesteps}')
+    if not 0.0 < keep_fraction <= 1.0:
+        raise EncodingError(f'keep_fraction must be in (0, 1], got {keep_fraction}')
     if not np.isfinite(t).all():
         raise EncodingError('event times contain NaN/Inf')
     keep = (x >= 0) & (x < width) & (y >= 0) & (y < height)
     if polarity is not None and polarities != 'both':
         pol = np.asarray(polarity)
         keep &= (pol > 0) if polarities == 'on' else (pol <= 0)
+    t0, t1 = ((float(t[keep].min()), float(t[keep].max())) if keep.any() else (0.0, 1.0)
+              ) if window is None else map(float, window)
+    if keep_fraction < 1.0:                     # after the window: thinning does not move it
+        keep &= kept_events(int(seed), x.size, float(keep_fraction))
     x, y, t = x[keep], y[keep], t[keep]
     if x.size == 0:
         return SpikeTrain(np.zeros(timesteps + 1, np.int32), np.zeros(0, np.int32), timesteps)
-    t0, t1 = (float(t.min()), float(t.max())) if window is None else map(float, window)
     span = t1 - t0
     if span <= 0:
         step = np.zeros(t.shape, np.int64)

@@ -54,7 +54,8 @@ P_W_MIN = 22
 P_W_MAX = 23
 P_NORM_TOTAL = 24
 P_INPUT_CODING = 25        # 0 Poisson (Bernoulli per step), 1 regular (phase-shifted rate code)
-N_PARAMS = 26
+P_EVENT_KEEP = 26          # fraction of events kept (event thinning)
+N_PARAMS = 27
 
 RULE_PAIR = 0
 RULE_WEIGHT_DEPENDENT = 1
@@ -90,6 +91,24 @@ def _splitmix64(state):
     z = (z ^ (z >> np.uint64(27))) * _MIX2
     z = z ^ (z >> np.uint64(31))
     return state, (np.float64(z >> np.uint64(11)) + 1.0) * _TO_UNIT
+
+
+@njit(cache=True, inline='always')
+def event_kept(seed, position, keep):
+    """Whether the event at ``position`` of a sample with ``seed`` survives thinning to the
+    fraction ``keep``: splitmix64 as a counter-based generator, so the answer depends on the
+    event alone, not on which other events were read (a window's or a whole packet's)."""
+    _, u = _splitmix64(np.uint64(seed) + np.uint64(position) * _GOLDEN)
+    return u <= keep
+
+
+@njit(cache=True)
+def kept_events(seed, n, keep):
+    """``event_kept`` for positions 0..n-1 (the per-packet path, ``encoding.bin_events``)."""
+    out = np.empty(n, np.bool_)
+    for k in range(n):
+        out[k] = event_kept(seed, k, keep)
+    return out
 
 
 @njit(cache=True, nogil=True)
@@ -653,15 +672,18 @@ def _sorted_events_csr(index, t, a, e, t0, span, n_in, timesteps):
 
 @njit(cache=True, nogil=True)
 def run_events(w, theta, index, t, offsets, t0, span, timesteps, params, learn, time_sorted,
-               counts, ops):
+               seeds, counts, ops):
     """Bin and simulate a batch of event samples: sample s holds events offsets[s] to
     offsets[s + 1], each an input ``index`` (-1: none) at time ``t``; its window [t0, t0 + span)
     is split into ``timesteps`` equal bins, as ``encoding.bin_events`` does one sample.
 
     Every event the windows read is checked before any sample runs (``event_reads``): returns
     -1, or the position of a bad event, in which case nothing was simulated or learned.
+    With a keep fraction below 1 (``P_EVENT_KEEP``) the read events are thinned by
+    ``event_kept`` with the sample's seed from ``seeds``.
     """
     n_in = w.shape[0]
+    keep = params[P_EVENT_KEEP]
     n = offsets.shape[0] - 1
     first = np.empty(n, np.int64)
     end = np.empty(n, np.int64)
@@ -670,15 +692,21 @@ def run_events(w, theta, index, t, offsets, t0, span, timesteps, params, learn, 
         return bad
     for s in range(n):
         a = first[s]
+        read = index[a:end[s]]
+        if keep < 1.0:                          # thinning: dropped events leave the sensor
+            read = read.copy()
+            for k in range(read.shape[0]):
+                if not event_kept(seeds[s], a + k - offsets[s], keep):
+                    read[k] = -1
         if time_sorted and span > 0:
-            step_ptr, indices = _sorted_events_csr(index, t, a, end[s], t0, span, n_in,
-                                                   timesteps)
+            step_ptr, indices = _sorted_events_csr(read, t[a:end[s]], 0, read.shape[0], t0,
+                                                   span, n_in, timesteps)
         else:
-            step = np.zeros(end[s] - a, np.int64)
+            step = np.zeros(read.shape[0], np.int64)
             if span > 0:
                 for k in range(step.shape[0]):
                     step[k] = _event_step(t[a + k], t0, span, timesteps)
-            step_ptr, indices = bin_events_csr(index[a:end[s]], step, n_in, timesteps)
+            step_ptr, indices = bin_events_csr(read, step, n_in, timesteps)
         simulate(w, theta, step_ptr, indices, timesteps, params, learn, counts[s], ops[s])
     return -1
 
@@ -701,4 +729,5 @@ def warm_up() -> None:
     for learn in (False, True):
         for time_sorted in (False, True):
             run_events(w, theta, np.zeros(1, np.int64), np.zeros(1), np.array([0, 1]), 0.0,
-                       1.0, 4, params, learn, time_sorted, counts, ops)
+                       1.0, 4, params, learn, time_sorted, np.zeros(1, np.int64), counts, ops)
+    kept_events(0, 1, 0.5)

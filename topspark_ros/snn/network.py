@@ -76,6 +76,7 @@ def pack_params(config: NetworkConfig) -> np.ndarray:
     p[K.P_W_MAX] = ln.w_max
     p[K.P_NORM_TOTAL] = ln.norm_total
     p[K.P_INPUT_CODING] = INPUT_CODINGS.index(config.input_coding)
+    p[K.P_EVENT_KEEP] = config.event_keep_fraction
     return p
 
 
@@ -140,6 +141,11 @@ class Network:
         self._config = config
         self._params = pack_params(config)
 
+    def next_seed(self) -> int:
+        """The seed of the next sample presented (its Poisson code or event thinning), for
+        callers that encode a sample themselves, e.g. ``bin_events(..., seed=)``."""
+        return int(sample_seeds(self.config.seed, self.samples_seen, 1)[0])
+
     def run(self, spikes: SpikeTrain, learn: bool = False) -> SampleResult:
         """Present one sample of prepared input spikes; learn with STDP if ``learn``."""
         if spikes.step_ptr.shape != (spikes.timesteps + 1,):
@@ -187,6 +193,8 @@ class Network:
         presented in one kernel call. Same result as ``bin_events`` + ``run`` per sample.
         The events a window reads are checked (finite times, indices below n_inputs) before
         any sample runs; when t ascends, the events after the window are not read at all.
+        With ``event_keep_fraction`` < 1 each event is kept or dropped by its position in its
+        sample and the sample's seed, as ``bin_events(..., keep_fraction, seed)`` does.
         ``time_sorted``: whether t ascends within every sample (None: checked here; pass it
         when calling repeatedly on the same arrays)."""
         T = int(self.config.timesteps if timesteps is None else timesteps)
@@ -203,8 +211,9 @@ class Network:
         counts = np.zeros((n, self.config.n_neurons), np.int32)
         ops = np.zeros((n, K.N_OPS), np.int64)
         t0, t1 = (float(v) for v in window)
+        seeds = sample_seeds(self.config.seed, self.samples_seen, n)     # event thinning
         bad = K.run_events(self.weights, self.theta, index, t, offsets, t0, t1 - t0, T,
-                           self._params, bool(learn), bool(time_sorted), counts, ops)
+                           self._params, bool(learn), bool(time_sorted), seeds, counts, ops)
         if bad >= 0:        # checked before anything ran: the network is unchanged
             if not np.isfinite(t[bad]):
                 raise ValueError(f'event {bad} has time {t[bad]} (NaN/Inf)')

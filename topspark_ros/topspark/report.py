@@ -111,6 +111,10 @@ def write_report(profile: Profile, details: dict[str, Any], out_dir: Path,
                       f'({1000 * EVENT_WINDOW_S * scale:.0f} ms of the {1000 * EVENT_WINDOW_S:.0f}'
                       ' ms samples), so a robot also waits that much less for the events of '
                       'a sample; the latency columns are compute only.', '']
+        keep = c.params.get('event_keep_fraction')
+        if keep is not None:
+            lines += [f'Events at T = {c.timesteps}: {keep:.3f} of each sample\'s events are '
+                      'kept (thinned), so each step gets about the input of a T0 step.', '']
     seeds = profile.metadata.get('test_seeds') or []
     lines += ['## Per timestep (test split)', '']
     if len(seeds) > 1:

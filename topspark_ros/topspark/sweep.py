@@ -59,6 +59,7 @@ SENSITIVITY = {
 EVENT_SENSITIVITY = {
     **{k: v for k, v in SENSITIVITY.items() if k != 'input_intensity'},
     'event_window': lambda c, f: {'event_window_scale': min(c.event_window_scale * f, 1.0)},
+    'event_keep': lambda c, f: {'event_keep_fraction': min(c.event_keep_fraction * f, 1.0)},
 }
 SENSITIVITY_FACTORS = (0.5, 2.0)
 
@@ -291,9 +292,10 @@ def spec_from_profile(profile: Profile, profile_dir: Path) -> SweepSpec:
     """The sweep settings a profile was made with (from its metadata), working in
     ``profile_dir``: enough to rebuild its timing network and inputs."""
     md = profile.metadata
+    pretrain = int(md.get('pretrain_epochs_at_t0', 0))     # older profiles: from scratch
     try:
         return SweepSpec(profile.network, str(md['dataset']), tuple(profile.timesteps),
-                         int(md['epochs']), int(md['seed']), int(md['pretrain_epochs_at_t0']),
+                         int(md['epochs']), int(md['seed']), pretrain,
                          str(profile_dir), profile.platform, float(md['cpu_power_w']),
                          workload=str(md.get('workload', 'frames')))
     except KeyError as exc:
