@@ -144,7 +144,8 @@ def test_time_sorted_event_binning_equals_the_counting_sort(seed):
     want_ptr, want_idx = K.bin_events_csr(index, step, 30, T)
     a = int(np.searchsorted(t, t0))
     e = int(np.searchsorted(step, T))
-    got_ptr, got_idx = K._sorted_events_csr(index, t, a, e, t0, span, 30, T)
+    got_ptr, got_idx = K._sorted_events_csr(index, t, a, e, t0, span, 30, T, 1.0,
+                                            np.uint64(0))
     np.testing.assert_array_equal(got_ptr, want_ptr)
     np.testing.assert_array_equal(got_idx, want_idx)
 

@@ -94,20 +94,31 @@ def _splitmix64(state):
 
 
 @njit(cache=True, inline='always')
-def event_kept(seed, position, keep):
-    """Whether the event at ``position`` of a sample with ``seed`` survives thinning to the
-    fraction ``keep``: splitmix64 as a counter-based generator, so the answer depends on the
-    event alone, not on which other events were read (a window's or a whole packet's)."""
-    _, u = _splitmix64(np.uint64(seed) + np.uint64(position) * _GOLDEN)
-    return u <= keep
+def thinning_phase(seed, position):
+    """Thinning state of the event at ``position`` of a sample with ``seed``: a golden-ratio
+    (Weyl) sequence with a per-sample random offset. Event k is kept when the unit value of
+    its state is below the keep fraction, and the state of event k + 1 is that of k plus
+    ``_GOLDEN``: one addition per event, and a low-discrepancy choice, so any run of events
+    keeps very nearly the fraction asked for (as the regular code does for frames). It depends
+    on the event's position alone, so a window and a whole packet keep the same events."""
+    _, u = _splitmix64(np.uint64(seed))
+    return (np.uint64(u * 9007199254740992.0) << np.uint64(11)) + np.uint64(position) * _GOLDEN
+
+
+@njit(cache=True, inline='always')
+def _unit(state):
+    return np.float64(state >> np.uint64(11)) * _TO_UNIT
 
 
 @njit(cache=True)
 def kept_events(seed, n, keep):
-    """``event_kept`` for positions 0..n-1 (the per-packet path, ``encoding.bin_events``)."""
+    """Which of a sample's events 0..n-1 survive thinning to ``keep`` (``encoding.bin_events``;
+    ``run_events`` decides the same on the fly)."""
     out = np.empty(n, np.bool_)
+    state = thinning_phase(seed, 0)
     for k in range(n):
-        out[k] = event_kept(seed, k, keep)
+        out[k] = _unit(state) < keep
+        state += _GOLDEN
     return out
 
 
@@ -622,40 +633,53 @@ def event_reads(index, t, offsets, t0, span, timesteps, n_in, time_sorted, first
     """The events each sample's window reads (``first[s]:end[s]``), checked: returns -1, or the
     position of the first read event with a non-finite time or an input index >= ``n_in``.
 
-    ``time_sorted`` (events in time order within each sample, as cameras send them): a binary
-    search for t0 and a stop at the first event past the window, so a shortened window reads,
+    ``time_sorted`` (events in time order within each sample, as cameras send them): the
+    window's first and last events are found by binary search, so a shortened window reads,
     checks and bins fewer events; the events it skips could not land in a bin anyway.
     """
     for s in range(offsets.shape[0] - 1):
         a = offsets[s]
-        b = offsets[s + 1]
+        e = offsets[s + 1]
         if time_sorted and span > 0:
-            a += np.searchsorted(t[a:b], t0)
-        e = b
-        for k in range(a, b):
+            a += np.searchsorted(t[a:e], t0)
+            lo, hi = a, e                       # first event whose step is >= timesteps
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if _event_step(t[mid], t0, span, timesteps) >= timesteps:
+                    hi = mid
+                else:
+                    lo = mid + 1
+            e = lo
+        for k in range(a, e):
             if not np.isfinite(t[k]) or index[k] >= n_in:
                 return k
-            if time_sorted and span > 0 and _event_step(t[k], t0, span, timesteps) >= timesteps:
-                e = k
-                break
         first[s] = a
         end[s] = e
     return -1
 
 
 @njit(cache=True, nogil=True)
-def _sorted_events_csr(index, t, a, e, t0, span, n_in, timesteps):
+def _sorted_events_csr(index, t, a, e, t0, span, n_in, timesteps, keep, phase):
     """``bin_events_csr`` for events a:e in time order, whose steps therefore ascend: one pass,
-    no sort (the same CSR: repeats of an input within a step merge, the first one kept)."""
+    no sort (the same CSR: repeats of an input within a step merge, the first one kept).
+    With ``keep`` < 1 the events are thinned on the way (``thinning_phase``: event a's)."""
     seen = np.full(n_in, -1, np.int64)
     step_ptr = np.zeros(timesteps + 1, np.int32)
     indices = np.empty(e - a, np.int32)
     m = 0
     current = 0
+    thin = keep < 1.0
     for k in range(a, e):
         i = index[k]
+        if thin:
+            kept = _unit(phase) < keep
+            phase += _GOLDEN
+            if not kept:
+                continue
+        if i < 0:
+            continue
         step = _event_step(t[k], t0, span, timesteps)
-        if i < 0 or step < 0 or step >= timesteps:
+        if step < 0 or step >= timesteps:
             continue
         while current < step:
             current += 1
@@ -679,8 +703,8 @@ def run_events(w, theta, index, t, offsets, t0, span, timesteps, params, learn, 
 
     Every event the windows read is checked before any sample runs (``event_reads``): returns
     -1, or the position of a bad event, in which case nothing was simulated or learned.
-    With a keep fraction below 1 (``P_EVENT_KEEP``) the read events are thinned by
-    ``event_kept`` with the sample's seed from ``seeds``.
+    With a keep fraction below 1 (``P_EVENT_KEEP``) the read events are thinned
+    (``thinning_phase``, with the sample's seed from ``seeds``).
     """
     n_in = w.shape[0]
     keep = params[P_EVENT_KEEP]
@@ -692,16 +716,18 @@ def run_events(w, theta, index, t, offsets, t0, span, timesteps, params, learn, 
         return bad
     for s in range(n):
         a = first[s]
-        read = index[a:end[s]]
-        if keep < 1.0:                          # thinning: dropped events leave the sensor
-            read = read.copy()
-            for k in range(read.shape[0]):
-                if not event_kept(seeds[s], a + k - offsets[s], keep):
-                    read[k] = -1
+        phase = thinning_phase(seeds[s], a - offsets[s]) if keep < 1.0 else np.uint64(0)
         if time_sorted and span > 0:
-            step_ptr, indices = _sorted_events_csr(read, t[a:end[s]], 0, read.shape[0], t0,
-                                                   span, n_in, timesteps)
+            step_ptr, indices = _sorted_events_csr(index, t, a, end[s], t0, span, n_in,
+                                                   timesteps, keep, phase)
         else:
+            read = index[a:end[s]]
+            if keep < 1.0:                      # thinning: dropped events leave the sensor
+                read = read.copy()
+                for k in range(read.shape[0]):
+                    if not _unit(phase) < keep:
+                        read[k] = -1
+                    phase += _GOLDEN
             step = np.zeros(read.shape[0], np.int64)
             if span > 0:
                 for k in range(step.shape[0]):
