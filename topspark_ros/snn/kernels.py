@@ -73,6 +73,10 @@ N_OPS = 7
 OP_NAMES = ('input_spikes', 'exc_spikes', 'inh_spikes', 'synaptic_events', 'neuron_updates',
             'weight_updates', 'timesteps')
 
+# Bumped whenever a change alters what the kernels compute (not just how fast): the sweep's
+# point cache is keyed by it. 2: event thinning by a golden-ratio sequence.
+RESULTS_VERSION = 2
+
 _NEVER = -(1 << 40)        # "last spike time" of a neuron that has not spiked in this sample
 
 

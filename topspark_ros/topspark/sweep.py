@@ -29,7 +29,7 @@ from .. import energy
 from ..datasets import emulated_events, load_dataset, validation_split
 from ..snn import load_checkpoint, Network, NetworkConfig, replace_params, save_checkpoint
 from ..snn.experiment import evaluate, EventSamples, label, present
-from ..snn.kernels import warm_up
+from ..snn.kernels import RESULTS_VERSION, warm_up
 from .enhancement import EnhancementRule, overrides, rule_grid
 from .profile import Profile, ProfileEntry, ProfileError
 
@@ -98,9 +98,11 @@ class Point:
     tag: str = ''                               # what the point is for (not part of its key)
 
     def key(self, spec: SweepSpec) -> str:
+        """The cache key: everything the point's result depends on, including the version of
+        the kernels' numerics (a cached point from other numerics is a different result)."""
         ident = json.dumps([spec.network, spec.dataset, spec.epochs, spec.seed, self.split,
                             self.timesteps, list(self.overrides), spec.pretrain_epochs,
-                            spec.workload],
+                            spec.workload, RESULTS_VERSION],
                            sort_keys=True)
         return hashlib.sha1(ident.encode()).hexdigest()[:16]
 
