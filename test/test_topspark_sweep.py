@@ -219,3 +219,16 @@ def test_test_seeds_average_the_profile_accuracies(tmp_path):
         assert e.accuracy_baseline_params == pytest.approx(
             sum(e.extra['accuracy_baseline_params_by_seed']) / 2)
     assert 'means over seeds [0, 1]' in (out / 'report.md').read_text()
+
+
+def test_cache_key_follows_the_kernels_numerics(monkeypatch):
+    """A point cached by kernels that computed something else must not be reused."""
+    from topspark_ros.topspark import sweep
+
+    spec = sweep.SweepSpec(NetworkConfig(n_neurons=10).to_dict())
+    point = sweep.Point('test', 50, (('event_keep_fraction', 0.5),))
+    before = point.key(spec)
+    assert sweep.Point('test', 50, (('event_keep_fraction', 0.5),), 'other tag').key(spec) \
+        == before                                               # the tag is not part of it
+    monkeypatch.setattr(sweep, 'RESULTS_VERSION', sweep.RESULTS_VERSION + 1)
+    assert point.key(spec) != before

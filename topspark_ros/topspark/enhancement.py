@@ -20,7 +20,7 @@ per sample at T = 50 against 20 at T0). Two ways bring the drive per step back t
 omega = 1 keeps the bin width (the window shrinks with T, which also shortens the time a robot
 waits for a sample, but the sample loses its later events), and kappa = 1 keeps the window and
 thins its events to the fraction r (every part of the sample is still seen, sparser; measured on
-the N100 validation split at T = 75: 74.6 % against 67.9 % for the short window). The event grid
+the N100 validation split at T = 75: 72.5 % against 67.9 % for the short window). The event grid
 searches (omega, kappa) where the frame grid searches delta (input_rate_hz does nothing there).
 
 All coefficients 0 is the identity (the T0 parameters at T). The sweep searches a grid of rules
