@@ -75,7 +75,7 @@ def _save(fig, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    fig.clf()
+    _plt().close(fig)                   # pyplot keeps every open figure alive otherwise
     return path
 
 
