@@ -17,6 +17,7 @@ adds T0 with other parameters, to see whether the T0 baseline leaves accuracy on
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 import json
 from pathlib import Path
 import sys
@@ -25,18 +26,14 @@ import numpy as np
 from tqdm import tqdm
 
 from topspark_ros.topspark import choose, load_profile, Requirements
-from topspark_ros.topspark.sweep import Point, Runner, SweepSpec
+from topspark_ros.topspark.sweep import Point, Runner, spec_from_profile, SweepSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def spec_for(profile, seed: int, out: Path) -> SweepSpec:
-    meta = profile.metadata
-    pretrain = int(meta.get('pretrain_epochs_at_t0') or 0)
-    return SweepSpec(profile.network, meta['dataset'], epochs=int(meta['epochs']), seed=seed,
-                     pretrain_epochs=pretrain,
-                     pretrained_dir=str(out / f'seed{seed}') if pretrain else None,
-                     workload=meta.get('workload', 'frames'))
+    """The profile's sweep settings for ``seed``, working in its own directory under ``out``."""
+    return replace(spec_from_profile(profile, out / f'seed{seed}'), seed=seed)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -720,18 +720,15 @@ def run_events(w, theta, index, t, offsets, t0, span, timesteps, params, learn, 
         return bad
     for s in range(n):
         a = first[s]
-        phase = thinning_phase(seeds[s], a - offsets[s]) if keep < 1.0 else np.uint64(0)
         if time_sorted and span > 0:
+            phase = thinning_phase(seeds[s], a - offsets[s]) if keep < 1.0 else np.uint64(0)
             step_ptr, indices = _sorted_events_csr(index, t, a, end[s], t0, span, n_in,
                                                    timesteps, keep, phase)
         else:
-            read = index[a:end[s]]
+            read = index[a:end[s]]              # all of the sample: a == offsets[s]
             if keep < 1.0:                      # thinning: dropped events leave the sensor
-                read = read.copy()
-                for k in range(read.shape[0]):
-                    if not _unit(phase) < keep:
-                        read[k] = -1
-                    phase += _GOLDEN
+                kept = kept_events(seeds[s], read.shape[0], keep)
+                read = np.where(kept, read, -1)
             step = np.zeros(read.shape[0], np.int64)
             if span > 0:
                 for k in range(step.shape[0]):
