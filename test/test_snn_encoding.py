@@ -34,6 +34,42 @@ def test_poisson_spikes_are_binary_per_step_and_reproducible():
         poisson_encode(rates, 50, 1.0, seed=8).indices, a.indices)
 
 
+def _binomial_by_plain_inversion(state, T, p):
+    """The binomial draw as a plain loop over its CDF (the kernel counts a window of it
+    without branching; the two must agree draw for draw)."""
+    from topspark_ros.snn.kernels import _splitmix64
+    q = 1.0 - p
+    pk = q ** T
+    if pk < 1e-280:                                 # pmf(0) underflows: Bernoulli steps
+        k = 0
+        for _ in range(T):
+            state, u = _splitmix64(np.uint64(state))
+            k += u <= p
+        return state, k
+    state, u = _splitmix64(state)
+    cdf, ratio, k = pk, p / q, 0
+    while u > cdf and k < T:
+        pk *= ratio * (T - k) / (k + 1)
+        k += 1
+        cdf += pk
+    return state, k
+
+
+@pytest.mark.parametrize('T', [1, 3, 8, 9, 50, 350])
+def test_binomial_counts_equal_the_plain_inversion_inside_and_beyond_the_window(T):
+    from topspark_ros.snn.kernels import _binomial
+    beyond = 0
+    for p in (1e-4, 0.03, 0.064, 0.2, 0.5, 0.9):
+        state = np.uint64(12345)
+        for _ in range(200):
+            ref_state, ref_k = _binomial_by_plain_inversion(state, T, p)
+            state, k = _binomial(state, T, p)
+            assert (k, int(state)) == (ref_k, int(ref_state))
+            state = np.uint64(state)
+            beyond += k > 8
+    assert beyond > 0 or T <= 8                     # the loop after the window ran too
+
+
 def test_certain_and_zero_rates():
     train = poisson_encode(np.array([1000.0, 0.0]), 20, 1.0, seed=0)
     assert train.to_dense(2)[:, 0].all() and not train.to_dense(2)[:, 1].any()

@@ -84,6 +84,7 @@ _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX2 = np.uint64(0x94D049BB133111EB)
 _TO_UNIT = 1.0 / 9007199254740992.0          # 2**-53
+_BINOMIAL_WINDOW = 8                          # CDF values counted without branching
 
 
 @njit(cache=True, inline='always')
@@ -237,11 +238,22 @@ def _binomial(state, T, p):
     state, u = _splitmix64(state)
     cdf = pk
     ratio = p / q
+    # The count is the number of CDF values below u. Counting over a fixed window of the first
+    # _BINOMIAL_WINDOW values has no data-dependent branch (at short T a pixel's count is
+    # almost always inside it; the loop's unpredictable exit cost more than the arithmetic),
+    # and the CDF is built by the same operations in the same order, so the count is exactly
+    # the loop's. Counts beyond the window continue in the loop.
+    window = min(T, _BINOMIAL_WINDOW)
     k = 0
-    while u > cdf and k < T:
-        pk *= ratio * (T - k) / (k + 1)
-        k += 1
+    for j in range(window):
+        k += u > cdf
+        pk *= ratio * (T - j) / (j + 1)
         cdf += pk
+    if k == window:
+        while u > cdf and k < T:
+            pk *= ratio * (T - k) / (k + 1)
+            k += 1
+            cdf += pk
     return state, k
 
 
