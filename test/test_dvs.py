@@ -310,6 +310,8 @@ def test_event_batches_match_binning_each_sample(digits, learn, shuffled, keep):
 
 @pytest.mark.parametrize('field, value, message', [
     ('t', np.nan, r'event 5 has time nan'),
+    ('t', np.inf, r'event 5 has time inf'),
+    ('t', -np.inf, r'event 5 has time -inf'),
     ('index', 784, r'event 5 has input index 784, outside \[0, 784\)'),
 ])
 def test_a_bad_event_in_a_window_is_refused_before_anything_runs(field, value, message):

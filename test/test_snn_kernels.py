@@ -150,6 +150,31 @@ def test_time_sorted_event_binning_equals_the_counting_sort(seed):
     np.testing.assert_array_equal(got_idx, want_idx)
 
 
+@pytest.mark.parametrize('keep', [0.003, 0.1, 0.214285714, 0.5, 0.618, 0.9, 0.999])
+def test_thinned_binning_jumping_between_kept_events_equals_the_event_by_event_rule(keep):
+    """The binning that jumps from one kept event to the next keeps exactly the events whose
+    own thinning state is below the keep fraction (``kept_events``), for windows that start
+    anywhere in the sample."""
+    from topspark_ros.snn import kernels as K
+
+    rng = np.random.default_rng(int(keep * 1000))
+    for trial in range(40):
+        n = int(rng.integers(0, 3000))
+        t = np.sort(rng.uniform(-0.05, 0.35, n))
+        index = rng.integers(-1, 30, n)
+        t0, span, T = 0.0, 0.3, int(rng.integers(1, 80))
+        seed = int(rng.integers(0, 2**62))
+        kept = K.kept_events(seed, n, keep)
+        step = np.floor((t - t0) / span * T).astype(np.int64)
+        want_ptr, want_idx = K.bin_events_csr(np.where(kept, index, -1), step, 30, T)
+        a = int(np.searchsorted(t, t0))
+        e = int(np.searchsorted(step, T))
+        got_ptr, got_idx = K._sorted_events_csr(index, t, a, e, t0, span, 30, T, keep,
+                                                np.uint64(K.thinning_phase(seed, a)))
+        np.testing.assert_array_equal(got_ptr, want_ptr)
+        np.testing.assert_array_equal(got_idx, want_idx)
+
+
 @pytest.mark.parametrize('n_cols', [0, 1, 4, 7, 9])
 def test_columns_normalised_four_at_a_time_equal_one_at_a_time(n_cols):
     from topspark_ros.snn import kernels as K

@@ -85,6 +85,7 @@ _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX2 = np.uint64(0x94D049BB133111EB)
 _TO_UNIT = 1.0 / 9007199254740992.0          # 2**-53
 _BINOMIAL_WINDOW = 8                          # CDF values counted without branching
+_RETURN_STEPS = 8                             # thinning: return steps tried before a scan
 
 
 @njit(cache=True, inline='always')
@@ -645,6 +646,17 @@ def _event_step(t, t0, span, timesteps):
 
 
 @njit(cache=True, nogil=True)
+def _count_bad_events(t, index, n_in):
+    """How many events have a non-finite time or an index >= n_in: counted without a branch,
+    which vectorises (a loop that stops at the first bad event does not)."""
+    n_bad = 0
+    for k in range(t.shape[0]):
+        x = t[k]
+        n_bad += np.int64(x - x != 0.0) + np.int64(index[k] >= n_in)     # NaN, +-inf
+    return n_bad
+
+
+@njit(cache=True, nogil=True)
 def event_reads(index, t, offsets, t0, span, timesteps, n_in, time_sorted, first, end):
     """The events each sample's window reads (``first[s]:end[s]``), checked: returns -1, or the
     position of the first read event with a non-finite time or an input index >= ``n_in``.
@@ -666,44 +678,97 @@ def event_reads(index, t, offsets, t0, span, timesteps, n_in, time_sorted, first
                 else:
                     lo = mid + 1
             e = lo
-        for k in range(a, e):
-            if not np.isfinite(t[k]) or index[k] >= n_in:
-                return k
+        if _count_bad_events(t[a:e], index[a:e], n_in) > 0:
+            for k in range(a, e):
+                if not np.isfinite(t[k]) or index[k] >= n_in:
+                    return k
         first[s] = a
         end[s] = e
     return -1
 
 
 @njit(cache=True, nogil=True)
+def _keep_bound(keep):
+    """Thinning keeps the events whose state is below this bound: exactly ``_unit(state) <
+    keep`` (state >> 11 is below keep * 2**53 exactly when it is below its ceiling)."""
+    return np.uint64(np.ceil(keep * 9007199254740992.0)) << np.uint64(11)
+
+
+@njit(cache=True, nogil=True)
+def _return_steps(bound, limit):
+    """The steps d (ascending, below ``limit``) after which a kept event can be followed by
+    another: those whose state increment d * _GOLDEN lies within ``bound`` of zero around the
+    circle; every other d moves a kept state out of [0, bound). The first of them that lands
+    is the next kept event (for a rotation, one of the first three: Slater's three-gap
+    theorem), so thinning reads only the events it keeps."""
+    steps = np.empty(_RETURN_STEPS, np.int64)
+    deltas = np.empty(_RETURN_STEPS, np.uint64)
+    n = 0
+    d = 1
+    delta = _GOLDEN
+    while n < _RETURN_STEPS and d < limit:
+        if delta < bound or np.uint64(0) - delta < bound:
+            steps[n] = d
+            deltas[n] = delta
+            n += 1
+        d += 1
+        delta += _GOLDEN
+    return steps[:n], deltas[:n]
+
+
+@njit(cache=True, nogil=True)
 def _sorted_events_csr(index, t, a, e, t0, span, n_in, timesteps, keep, phase):
     """``bin_events_csr`` for events a:e in time order, whose steps therefore ascend: one pass,
     no sort (the same CSR: repeats of an input within a step merge, the first one kept).
-    With ``keep`` < 1 the events are thinned on the way (``thinning_phase``: event a's)."""
+    With ``keep`` < 1 the events are thinned on the way (``thinning_phase``: event a's), and
+    only the kept ones are read: from one kept event to the next by ``_return_steps``."""
     seen = np.full(n_in, -1, np.int64)
     step_ptr = np.zeros(timesteps + 1, np.int32)
     indices = np.empty(e - a, np.int32)
     m = 0
     current = 0
+    k = a
+    state = np.uint64(phase)
+    bound = np.uint64(0)
     thin = keep < 1.0
-    for k in range(a, e):
+    if thin:
+        bound = _keep_bound(keep)
+        steps, deltas = _return_steps(bound, e - a)
+        while k < e and state >= bound:         # the window's first kept event
+            k += 1
+            state += _GOLDEN
+    else:
+        steps = np.empty(0, np.int64)
+        deltas = np.empty(0, np.uint64)
+    while k < e:
         i = index[k]
-        if thin:
-            kept = _unit(phase) < keep
-            phase += _GOLDEN
-            if not kept:
-                continue
-        if i < 0:
-            continue
         step = _event_step(t[k], t0, span, timesteps)
-        if step < 0 or step >= timesteps:
+        if i >= 0 and step >= 0 and step < timesteps:
+            while current < step:
+                current += 1
+                step_ptr[current] = m
+            if seen[i] != step:
+                seen[i] = step
+                indices[m] = i
+                m += 1
+        if not thin:
+            k += 1
             continue
-        while current < step:
-            current += 1
-            step_ptr[current] = m
-        if seen[i] != step:
-            seen[i] = step
-            indices[m] = i
-            m += 1
+        # The next kept event: the first return step that lands below the bound, or past
+        # every return step tried, a scan (exact either way).
+        c = 0
+        while c < steps.shape[0] and state + deltas[c] >= bound:
+            c += 1
+        if c < steps.shape[0]:
+            k += steps[c]
+            state += deltas[c]
+            continue
+        skip = steps[c - 1] + 1 if c > 0 else 1
+        k += skip
+        state += np.uint64(skip) * _GOLDEN
+        while k < e and state >= bound:
+            k += 1
+            state += _GOLDEN
     while current < timesteps:
         current += 1
         step_ptr[current] = m
