@@ -7,7 +7,7 @@ import yaml
 
 from topspark_ros.cli import profile as profile_cli
 from topspark_ros.cli import select, train
-from topspark_ros.snn import NetworkConfig
+from topspark_ros.snn import NetworkConfig, replace_params
 from topspark_ros.topspark import load_profile
 from topspark_ros.topspark.enhancement import EnhancementRule, overrides, rule_grid
 
@@ -138,9 +138,14 @@ def test_enhancement_rule_family():
     thinned = overrides(base, 70, EnhancementRule(kappa=0.5))
     assert thinned == {'event_keep_fraction': pytest.approx(0.2 ** 0.5)}
     assert overrides(base, 70, EnhancementRule(kappa=-1.0))['event_keep_fraction'] == 1.0
+    regular = EnhancementRule(regular=True)
+    assert overrides(base, 70, regular) == {'input_coding': 'regular'}
+    assert regular.label() == 'regular code' and not regular.is_identity
+    assert EnhancementRule(beta=-1.0, regular=True).label() == 'beta=-1, regular code'
+    replace_params(base, overrides(base, 70, regular))            # a valid configuration
 
 
-@pytest.mark.parametrize('workload, sizes', [('frames', (48, 8, 3)), ('events', (72, 16, 3))])
+@pytest.mark.parametrize('workload, sizes', [('frames', (72, 12, 3)), ('events', (72, 16, 3))])
 def test_rule_grids(workload, sizes):
     grids = [rule_grid(), rule_grid(small=True), rule_grid(quick=True)]
     if workload == 'events':
@@ -150,8 +155,9 @@ def test_rule_grids(workload, sizes):
         assert len(grid) == len(set(grid)) == size and grid[0].is_identity
         used = {k for rule in grid for k, v in vars(rule).items() if v}
         # events search the window and thinning, never the rate (which does nothing there)
-        assert not used & ({'delta'} if workload == 'events' else {'omega', 'kappa'})
-        assert used >= ({'omega', 'kappa'} if workload == 'events' else {'delta'}) or size == 3
+        assert not used & ({'delta', 'regular'} if workload == 'events' else {'omega', 'kappa'})
+        assert used >= ({'omega', 'kappa'} if workload == 'events' else {'delta', 'regular'}) \
+            or size == 3
     with pytest.raises(ValueError, match='workload'):
         rule_grid(workload='lidar')
 
@@ -232,3 +238,17 @@ def test_cache_key_follows_the_kernels_numerics(monkeypatch):
         == before                                               # the tag is not part of it
     monkeypatch.setattr(sweep, 'RESULTS_VERSION', sweep.RESULTS_VERSION + 1)
     assert point.key(spec) != before
+
+
+def test_the_enhancement_kept_is_the_cheapest_within_the_margin_of_the_best():
+    from topspark_ros.topspark.sweep import pick_enhancement
+
+    def found(label, accuracy, joules):
+        return (EnhancementRule(alpha=label), {}, {'accuracy': accuracy,
+                                                   'energy': {'loihi': {'infer_j': joules}}})
+    searched = [found(1, 0.870, 9e-6), found(2, 0.876, 11e-6), found(3, 0.872, 7e-6),
+                found(4, 0.860, 5e-6), found(5, 0.876, 10e-6)]
+    assert pick_enhancement(searched, 'loihi', 0.0)[0].alpha == 5      # ties: the cheaper
+    assert pick_enhancement(searched, 'loihi', 0.005)[0].alpha == 3    # 0.4 pp below, cheapest
+    assert pick_enhancement(searched, 'loihi', 0.02)[0].alpha == 4
+    assert pick_enhancement(searched[:1], 'loihi', 0.005)[0].alpha == 1

@@ -54,7 +54,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help='frames (Poisson-coded) or events (the digits as emulated '
                              'event-camera streams, see topspark_ros/dvs.py)')
     parser.add_argument('--small-grid', action='store_true',
-                        help='search 8 enhancement rules instead of 48')
+                        help='search 12 enhancement rules instead of 72 (events: 16, 72)')
+    parser.add_argument('--selection-margin', type=float, default=0.005,
+                        help='per T keep the rule with the fewest spikes among those within '
+                             'this much validation accuracy of the best (fraction; default '
+                             '0.005 = 0.5 pp; 0: the most accurate)')
     parser.add_argument('--platform', default='loihi', choices=sorted(energy.PLATFORMS),
                         help='energy platform for the energy columns of the profile')
     parser.add_argument('--cpu-power-w', type=float, default=15.0)
@@ -104,9 +108,13 @@ def _main(argv: list[str] | None) -> None:
         raise CliError(str(exc)) from None
     if args.pretrain_epochs < 0:
         raise CliError('--pretrain-epochs must be >= 0')
+    if not 0.0 <= args.selection_margin < 1.0:
+        raise CliError(f'--selection-margin must be a fraction in [0, 1), got '
+                       f'{args.selection_margin}')
     spec = SweepSpec(config.to_dict(), dataset, timesteps, epochs, args.seed,
                      args.pretrain_epochs, str(args.out), args.platform, args.cpu_power_w,
                      quick=args.quick, workload=args.workload, small_grid=args.small_grid,
+                     selection_margin=args.selection_margin,
                      test_seeds=tuple(s for s in dict.fromkeys(args.test_seeds)
                                       if s != args.seed))
     runner = Runner(spec, args.out / 'points', args.workers, args.dask, not args.quiet)
