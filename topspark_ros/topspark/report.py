@@ -115,6 +115,9 @@ def write_report(profile: Profile, details: dict[str, Any], out_dir: Path,
         if keep is not None:
             lines += [f'Events at T = {c.timesteps}: {keep:.3f} of each sample\'s events are '
                       'kept (thinned), so each step gets about the input of a T0 step.', '']
+        if c.params.get('input_coding') == 'regular':
+            lines += [f'Frames at T = {c.timesteps}: the regular rate code instead of Poisson '
+                      '(each input spikes rate x T times, +/- 1, at a random phase).', '']
     seeds = profile.metadata.get('test_seeds') or []
     lines += ['## Per timestep (test split)', '']
     if len(seeds) > 1:
