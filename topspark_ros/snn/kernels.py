@@ -128,9 +128,12 @@ def kept_events(seed, n, keep):
     return out
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath={'reassoc'})
 def _expected_per_step(prob):
-    """Expected input spikes per step (sizes the spike buffers before they are filled)."""
+    """Expected input spikes per step (sizes the spike buffers before they are filled).
+
+    Only a size, so the sum may be reassociated: it vectorises instead of waiting on each add
+    in turn (measured: an all-zero MNIST-sized frame encodes in 0.6 us instead of 1.1)."""
     expected = 0.0
     for i in range(prob.shape[0]):
         expected += min(max(prob[i], 0.0), 1.0)
