@@ -145,7 +145,7 @@ def test_enhancement_rule_family():
     replace_params(base, overrides(base, 70, regular))            # a valid configuration
 
 
-@pytest.mark.parametrize('workload, sizes', [('frames', (72, 12, 3)), ('events', (72, 16, 3))])
+@pytest.mark.parametrize('workload, sizes', [('frames', (96, 16, 3)), ('events', (72, 16, 3))])
 def test_rule_grids(workload, sizes):
     grids = [rule_grid(), rule_grid(small=True), rule_grid(quick=True)]
     if workload == 'events':
