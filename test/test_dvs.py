@@ -14,7 +14,7 @@ from topspark_ros.snn.experiment import EventSamples, present
 from topspark_ros.snn import kernels as K
 from topspark_ros.snn.encoding import EncodingError
 from topspark_ros.snn.kernels import OP_NAMES
-from topspark_ros.snn.network import events_time_sorted
+from topspark_ros.snn.network import events_time_sorted, sample_seeds
 
 C = 0.2
 EPS = 0.1
@@ -343,6 +343,35 @@ def test_events_after_a_time_sorted_window_are_not_read():
     counts, ops = net.run_events(index, t, np.array([0, 20]), (0.0, 0.1), 10, time_sorted=True)
     np.testing.assert_array_equal(counts, clean)
     assert ops[0, 0] == 10
+
+
+def test_thinning_reads_only_the_kept_events_and_checks_them_before_anything_runs():
+    """With thinning, a time-sorted window reads only the events it keeps: a NaN time on a
+    dropped event changes nothing, one on a kept event refuses the whole batch (the first
+    sample, clean, is not learned either)."""
+    rng = np.random.default_rng(3)
+    n = 400
+    index = rng.integers(0, 784, 2 * n)
+    t = np.concatenate([np.sort(rng.uniform(0.0, 0.3, n))] * 2)
+    offsets = np.array([0, n, 2 * n])
+    config = NetworkConfig(n_neurons=5, event_keep_fraction=0.3)
+    kept = K.kept_events(int(sample_seeds(config.seed, 1, 1)[0]), n, 0.3)   # sample 1's
+    dropped, keeper = n + int(np.flatnonzero(~kept)[0]), n + int(np.flatnonzero(kept)[0])
+    clean = Network(config)
+    want, _ = clean.run_events(index, t, offsets, (0.0, 0.3), 20, learn=True)
+    for position, refused in ((dropped, False), (keeper, True)):
+        net = Network(config)
+        bad_t = t.copy()
+        bad_t[position] = np.nan
+        if refused:
+            with pytest.raises(ValueError, match=f'event {position} has time nan'):
+                net.run_events(index, bad_t, offsets, (0.0, 0.3), 20, learn=True)
+            np.testing.assert_array_equal(net.weights, Network(config).weights)
+            assert net.samples_seen == 0
+        else:
+            counts, _ = net.run_events(index, bad_t, offsets, (0.0, 0.3), 20, learn=True)
+            np.testing.assert_array_equal(counts, want)
+            np.testing.assert_array_equal(net.weights, clean.weights)
 
 
 def test_thinning_keeps_the_fraction_asked_for_reproducibly(digits):

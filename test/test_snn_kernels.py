@@ -144,8 +144,9 @@ def test_time_sorted_event_binning_equals_the_counting_sort(seed):
     want_ptr, want_idx = K.bin_events_csr(index, step, 30, T)
     a = int(np.searchsorted(t, t0))
     e = int(np.searchsorted(step, T))
-    got_ptr, got_idx = K._sorted_events_csr(index, t, a, e, t0, span, 30, T, 1.0,
-                                            np.uint64(0))
+    got_ptr, got_idx, bad = K.sorted_events_csr(index, t, a, e, t0, span, 30, T, 1.0,
+                                                np.uint64(0))
+    assert bad == -1
     np.testing.assert_array_equal(got_ptr, want_ptr)
     np.testing.assert_array_equal(got_idx, want_idx)
 
@@ -169,8 +170,9 @@ def test_thinned_binning_jumping_between_kept_events_equals_the_event_by_event_r
         want_ptr, want_idx = K.bin_events_csr(np.where(kept, index, -1), step, 30, T)
         a = int(np.searchsorted(t, t0))
         e = int(np.searchsorted(step, T))
-        got_ptr, got_idx = K._sorted_events_csr(index, t, a, e, t0, span, 30, T, keep,
-                                                np.uint64(K.thinning_phase(seed, a)))
+        got_ptr, got_idx, bad = K.sorted_events_csr(index, t, a, e, t0, span, 30, T, keep,
+                                                    np.uint64(K.thinning_phase(seed, a)))
+        assert bad == -1
         np.testing.assert_array_equal(got_ptr, want_ptr)
         np.testing.assert_array_equal(got_idx, want_idx)
 

@@ -660,33 +660,33 @@ def _count_bad_events(t, index, n_in):
 
 
 @njit(cache=True, nogil=True)
-def event_reads(index, t, offsets, t0, span, timesteps, n_in, time_sorted, first, end):
-    """The events each sample's window reads (``first[s]:end[s]``), checked: returns -1, or the
-    position of the first read event with a non-finite time or an input index >= ``n_in``.
-
-    ``time_sorted`` (events in time order within each sample, as cameras send them): the
-    window's first and last events are found by binary search, so a shortened window reads,
-    checks and bins fewer events; the events it skips could not land in a bin anyway.
-    """
+def sorted_event_windows(t, offsets, t0, span, timesteps, first, end):
+    """The events each sample's window can bin (``first[s]:end[s]``) when t ascends within
+    every sample (as cameras send them) and span > 0: found by binary search, so a shortened
+    window reads and bins fewer events; the events it skips could not land in a bin anyway."""
     for s in range(offsets.shape[0] - 1):
-        a = offsets[s]
-        e = offsets[s + 1]
-        if time_sorted and span > 0:
-            a += np.searchsorted(t[a:e], t0)
-            lo, hi = a, e                       # first event whose step is >= timesteps
-            while lo < hi:
-                mid = (lo + hi) // 2
-                if _event_step(t[mid], t0, span, timesteps) >= timesteps:
-                    hi = mid
-                else:
-                    lo = mid + 1
-            e = lo
-        if _count_bad_events(t[a:e], index[a:e], n_in) > 0:
-            for k in range(a, e):
-                if not np.isfinite(t[k]) or index[k] >= n_in:
-                    return k
+        a = offsets[s] + np.searchsorted(t[offsets[s]:offsets[s + 1]], t0)
+        lo, hi = a, offsets[s + 1]              # first event whose step is >= timesteps
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if _event_step(t[mid], t0, span, timesteps) >= timesteps:
+                hi = mid
+            else:
+                lo = mid + 1
         first[s] = a
-        end[s] = e
+        end[s] = lo
+
+
+@njit(cache=True, nogil=True)
+def first_bad_event(index, t, offsets, n_in):
+    """-1, or the position of the first event of samples offsets[0]:offsets[-1] with a
+    non-finite time or an input index >= ``n_in``."""
+    a = offsets[0]
+    e = offsets[offsets.shape[0] - 1]
+    if _count_bad_events(t[a:e], index[a:e], n_in) > 0:
+        for k in range(a, e):
+            if not np.isfinite(t[k]) or index[k] >= n_in:
+                return k
     return -1
 
 
@@ -720,14 +720,28 @@ def _return_steps(bound, limit):
 
 
 @njit(cache=True, nogil=True)
-def _sorted_events_csr(index, t, a, e, t0, span, n_in, timesteps, keep, phase):
-    """``bin_events_csr`` for events a:e in time order, whose steps therefore ascend: one pass,
-    no sort (the same CSR: repeats of an input within a step merge, the first one kept).
-    With ``keep`` < 1 the events are thinned on the way (``thinning_phase``: event a's), and
-    only the kept ones are read: from one kept event to the next by ``_return_steps``."""
-    seen = np.full(n_in, -1, np.int64)
-    step_ptr = np.zeros(timesteps + 1, np.int32)
+def sorted_events_csr(index, t, a, e, t0, span, n_in, timesteps, keep, phase):
+    """``bin_events_csr`` for events a:e in time order (``sorted_events_into``): returns
+    (step_ptr, indices, position of the first bad event read or -1)."""
+    step_ptr = np.empty(timesteps + 1, np.int32)
     indices = np.empty(e - a, np.int32)
+    m, bad = sorted_events_into(index, t, a, e, t0, span, n_in, timesteps, keep, phase,
+                                step_ptr, indices)
+    return step_ptr, indices[:m], bad
+
+
+@njit(cache=True, nogil=True)
+def sorted_events_into(index, t, a, e, t0, span, n_in, timesteps, keep, phase, step_ptr,
+                       indices):
+    """``bin_events_csr`` for events a:e in time order, whose steps therefore ascend: one pass,
+    no sort (the same CSR: repeats of an input within a step merge, the first one kept),
+    written into ``step_ptr`` (timesteps + 1) and ``indices`` (room for e - a).
+    With ``keep`` < 1 the events are thinned on the way (``thinning_phase``: event a's), and
+    only the kept ones are read: from one kept event to the next by ``_return_steps``.
+    Every event read is checked on the way: returns (spikes written, -1), or (0, the position
+    of the first read event with a non-finite time or an input index >= ``n_in``)."""
+    seen = np.full(n_in, -1, np.int64)
+    step_ptr[0] = 0
     m = 0
     current = 0
     k = a
@@ -745,7 +759,10 @@ def _sorted_events_csr(index, t, a, e, t0, span, n_in, timesteps, keep, phase):
         deltas = np.empty(0, np.uint64)
     while k < e:
         i = index[k]
-        step = _event_step(t[k], t0, span, timesteps)
+        x = t[k]
+        if x - x != 0.0 or i >= n_in:           # NaN, +-inf, or off the input layer
+            return 0, k
+        step = _event_step(x, t0, span, timesteps)
         if i >= 0 and step >= 0 and step < timesteps:
             while current < step:
                 current += 1
@@ -775,7 +792,7 @@ def _sorted_events_csr(index, t, a, e, t0, span, n_in, timesteps, keep, phase):
     while current < timesteps:
         current += 1
         step_ptr[current] = m
-    return step_ptr, indices[:m]
+    return m, -1
 
 
 @njit(cache=True, nogil=True)
@@ -785,36 +802,64 @@ def run_events(w, theta, index, t, offsets, t0, span, timesteps, params, learn, 
     offsets[s + 1], each an input ``index`` (-1: none) at time ``t``; its window [t0, t0 + span)
     is split into ``timesteps`` equal bins, as ``encoding.bin_events`` does one sample.
 
-    Every event the windows read is checked before any sample runs (``event_reads``): returns
-    -1, or the position of a bad event, in which case nothing was simulated or learned.
-    With a keep fraction below 1 (``P_EVENT_KEEP``) the read events are thinned
+    Every event the batch reads is checked before any sample runs: returns -1, or the position
+    of a bad event (non-finite time, input index >= n_in), in which case nothing was simulated
+    or learned. With a keep fraction below 1 (``P_EVENT_KEEP``) the read events are thinned
     (``thinning_phase``, with the sample's seed from ``seeds``).
     """
+    if time_sorted and span > 0:
+        return _run_sorted_events(w, theta, index, t, offsets, t0, span, timesteps, params,
+                                  learn, seeds, counts, ops)
+    n_in = w.shape[0]
+    keep = params[P_EVENT_KEEP]
+    bad = first_bad_event(index, t, offsets, n_in)
+    if bad >= 0:
+        return bad
+    for s in range(offsets.shape[0] - 1):
+        a = offsets[s]
+        read = index[a:offsets[s + 1]]
+        if keep < 1.0:                          # thinning: dropped events leave the sensor
+            kept = kept_events(seeds[s], read.shape[0], keep)
+            read = np.where(kept, read, -1)
+        step = np.zeros(read.shape[0], np.int64)
+        if span > 0:
+            for k in range(step.shape[0]):
+                step[k] = _event_step(t[a + k], t0, span, timesteps)
+        step_ptr, indices = bin_events_csr(read, step, n_in, timesteps)
+        simulate(w, theta, step_ptr, indices, timesteps, params, learn, counts[s], ops[s])
+    return -1
+
+
+@njit(cache=True, nogil=True)
+def _run_sorted_events(w, theta, index, t, offsets, t0, span, timesteps, params, learn, seeds,
+                       counts, ops):
+    """``run_events`` for events in time order: every sample's window (``sorted_event_windows``)
+    is binned first, which checks exactly the events binning reads (with thinning, the kept
+    ones: one pass over the window instead of a check pass and a binning pass; N100 on
+    emulated digits at T = 50, 29 -> 25.5 us per inference sample), then they are simulated."""
     n_in = w.shape[0]
     keep = params[P_EVENT_KEEP]
     n = offsets.shape[0] - 1
     first = np.empty(n, np.int64)
     end = np.empty(n, np.int64)
-    bad = event_reads(index, t, offsets, t0, span, timesteps, n_in, time_sorted, first, end)
-    if bad >= 0:
-        return bad
+    sorted_event_windows(t, offsets, t0, span, timesteps, first, end)
+    start = np.zeros(n + 1, np.int64)           # sample s's spikes: indices[start[s]:]
+    for s in range(n):
+        start[s + 1] = start[s] + end[s] - first[s]
+    step_ptr = np.empty((n, timesteps + 1), np.int32)
+    indices = np.empty(start[n], np.int32)
+    spikes = np.empty(n, np.int64)
     for s in range(n):
         a = first[s]
-        if time_sorted and span > 0:
-            phase = thinning_phase(seeds[s], a - offsets[s]) if keep < 1.0 else np.uint64(0)
-            step_ptr, indices = _sorted_events_csr(index, t, a, end[s], t0, span, n_in,
-                                                   timesteps, keep, phase)
-        else:
-            read = index[a:end[s]]              # all of the sample: a == offsets[s]
-            if keep < 1.0:                      # thinning: dropped events leave the sensor
-                kept = kept_events(seeds[s], read.shape[0], keep)
-                read = np.where(kept, read, -1)
-            step = np.zeros(read.shape[0], np.int64)
-            if span > 0:
-                for k in range(step.shape[0]):
-                    step[k] = _event_step(t[a + k], t0, span, timesteps)
-            step_ptr, indices = bin_events_csr(read, step, n_in, timesteps)
-        simulate(w, theta, step_ptr, indices, timesteps, params, learn, counts[s], ops[s])
+        phase = thinning_phase(seeds[s], a - offsets[s]) if keep < 1.0 else np.uint64(0)
+        spikes[s], bad = sorted_events_into(index, t, a, end[s], t0, span, n_in, timesteps,
+                                            keep, phase, step_ptr[s],
+                                            indices[start[s]:start[s + 1]])
+        if bad >= 0:
+            return bad
+    for s in range(n):
+        simulate(w, theta, step_ptr[s], indices[start[s]:start[s] + spikes[s]], timesteps,
+                 params, learn, counts[s], ops[s])
     return -1
 
 

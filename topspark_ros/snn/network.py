@@ -192,7 +192,8 @@ class Network:
         from ``event_input_index``, time ``t``), each binned from ``window`` into T steps and
         presented in one kernel call. Same result as ``bin_events`` + ``run`` per sample.
         The events a window reads are checked (finite times, indices below n_inputs) before
-        any sample runs; when t ascends, the events after the window are not read at all.
+        any sample runs; when t ascends, the events after the window are not read at all, and
+        with thinning neither are the events it drops.
         With ``event_keep_fraction`` < 1 each event is kept or dropped by its position in its
         sample and the sample's seed, as ``bin_events(..., keep_fraction, seed)`` does.
         ``time_sorted``: whether t ascends within every sample (None: checked here; pass it
