@@ -1,17 +1,20 @@
 """TopSpark headline numbers from profiles: chosen T against T0, per profile and on average.
 
     python benchmarks/topspark_reproduction.py config/profile_n400 runs/profile_n400 ...
+    python benchmarks/topspark_reproduction.py PROFILE... --plot docs/images/topspark_grid.png
 
 For each profile the policy picks T for a 2 pp tolerance (``--tolerance``); the table gives the
 latency reduction (inference and training, measured wall time, one thread), the energy
 reduction in inference and training on event-driven platforms (Loihi, 45 nm CMOS: energy follows
 spikes and neuron updates) and time-based ones (CPU measured time x power, and a clock-driven
 dense accounting: energy follows T, as the paper measured on a GPU), and the accuracy change.
+``--plot``: the same per profile as a PNG, against the paper's figures and the 5x goal.
 """
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 import sys
 
 import numpy as np
@@ -23,7 +26,11 @@ def ratios(path: str, tolerance: float) -> dict:
     prof = load_profile(path)
     choice = choose(prof, Requirements(tolerance))
     b, c = prof.baseline, choice.entry
+    rule = prof.network['learning']['rule']
+    rule = {'weight_dependent': 'w-dep'}.get(rule, rule)
     row = {'profile': path, 'T0': b.timesteps, 'T': c.timesteps,
+           'label': (f"N{prof.network['n_neurons']} {rule}\n"
+                     f"{prof.metadata.get('workload', 'frames')}, T={c.timesteps}"),
            'mode': ('online after T0 pretraining' if prof.metadata.get('pretrain_epochs_at_t0')
                     else 'from scratch at T'),
            'accuracy_T0': b.accuracy, 'accuracy_T': c.accuracy,
@@ -39,11 +46,61 @@ def ratios(path: str, tolerance: float) -> dict:
     return row
 
 
-def main() -> None:
+PAPER = {'latency': 3.9, 'train': 3.5, 'infer': 3.3}     # Putra & Shafique, IROS 2023
+GOAL = 5.0
+
+
+def plot(rows: list[dict], path: Path) -> None:
+    """Latency and Loihi energy reductions per profile (bars) against the paper's figures and
+    the 5x goal (lines), and the accuracy change at the chosen T with and without the
+    enhancement against the 2 pp tolerance."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    x = np.arange(len(rows))
+    bars = [('latency_infer_x', 'latency, inference'), ('latency_train_x', 'latency, training'),
+            ('loihi_infer_x', 'energy (Loihi), inference'),
+            ('loihi_train_x', 'energy (Loihi), training')]
+    width = 0.8 / len(bars)
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(max(8.0, 1.3 * len(rows)), 8.0),
+                                   sharex=True, height_ratios=(2, 1))
+    for k, (key, name) in enumerate(bars):
+        ax1.bar(x + (k - 1.5) * width, [r[key] for r in rows], width, label=name)
+    for value, style, name in ((PAPER['latency'], '--', 'paper: latency 3.9x'),
+                               (PAPER['train'], ':', 'paper: energy 3.5x (training)'),
+                               (PAPER['infer'], '-.', 'paper: energy 3.3x (inference)'),
+                               (GOAL, '-', 'goal: 5x')):
+        ax1.axhline(value, color='k', linestyle=style, linewidth=0.8, label=name)
+    ax1.set_ylabel('T0 / chosen T (higher is better)')
+    ax1.legend(fontsize=7, ncol=2, loc='upper left')
+    ax1.set_title('TopSpark: chosen T against T0 = 350 on the held-out digits')
+    enhanced = [100 * (r['accuracy_T'] - r['accuracy_T0']) for r in rows]
+    baseline = [100 * (r['accuracy_T_baseline_params'] - r['accuracy_T0']) for r in rows]
+    ax2.bar(x - 0.2, enhanced, 0.4, label='enhanced (profile)')
+    ax2.bar(x + 0.2, baseline, 0.4, label='T0 parameters at T')
+    ax2.axhline(-2.0, color='k', linestyle='--', linewidth=0.8, label='2 pp tolerance')
+    low = max(-12.0, min(baseline + enhanced) - 1.0)
+    ax2.set_ylim(low, max(3.0, max(enhanced) + 1.0))
+    for k, value in enumerate(baseline):
+        if value < low:                         # clipped: write its value on it
+            ax2.text(x[k] + 0.2, low + 0.5, f'{value:.0f}', ha='center', fontsize=7,
+                     color='white', rotation=90)
+    ax2.set_ylabel('accuracy vs T0 (pp)')
+    ax2.legend(fontsize=7, loc='lower left')
+    ax2.set_xticks(x, [r['label'] for r in rows], fontsize=7)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('profiles', nargs='+')
     parser.add_argument('--tolerance', type=float, default=0.02)
-    args = parser.parse_args()
+    parser.add_argument('--plot', type=Path, help='also write this PNG')
+    args = parser.parse_args(argv)
     rows = [ratios(p, args.tolerance) for p in args.profiles]
     cols = [('latency_infer_x', 'latency infer'), ('latency_train_x', 'latency train'),
             ('loihi_infer_x', 'Loihi infer'), ('loihi_train_x', 'Loihi train'),
@@ -63,6 +120,12 @@ def main() -> None:
         dacc = np.mean([r['accuracy_T'] - r['accuracy_T0'] for r in rows])
         print(f'| mean | | | {100 * dacc:+.1f} pp | '
               + ' | '.join(f'{mean[k]:.2f}x' for k, _ in cols) + ' |')
+    if args.plot:
+        keys = [k for k, v in rows[0].items() if isinstance(v, float)]
+        mean_row = {**{k: float(np.mean([r[k] for r in rows])) for k in keys}, 'label': 'mean'}
+        plot(rows + [mean_row] if len(rows) > 1 else rows, args.plot)
+        print(f'wrote {args.plot}')
+    return 0
 
 
 if __name__ == '__main__':

@@ -181,16 +181,32 @@ def test_event_workload_profile(tmp_path):
         assert e.extra['input_spikes'] > 0 and e.energy_infer_j > 0
 
 
-def test_seed_check_reruns_the_headline_points(quick_profile, tmp_path):
-    """benchmarks/topspark_seeds.py: T0, the chosen T enhanced and with T0 parameters, per
-    seed, through the sweep's own run_point (cached)."""
+def _benchmark(name):
+    """A script of benchmarks/ loaded as a module."""
     import importlib.util
     from pathlib import Path
 
-    path = Path(__file__).resolve().parent.parent / 'benchmarks' / 'topspark_seeds.py'
-    module_spec = importlib.util.spec_from_file_location('topspark_seeds', path)
-    seeds = importlib.util.module_from_spec(module_spec)
-    module_spec.loader.exec_module(seeds)
+    path = Path(__file__).resolve().parent.parent / 'benchmarks' / f'{name}.py'
+    module_spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    return module
+
+
+def test_reproduction_table_and_plot(quick_profile, tmp_path, capsys):
+    """benchmarks/topspark_reproduction.py: a row per profile, their mean, and the PNG."""
+    reproduction = _benchmark('topspark_reproduction')
+    png = tmp_path / 'grid.png'
+    assert reproduction.main([str(quick_profile), str(quick_profile), '--plot', str(png)]) == 0
+    out = capsys.readouterr().out
+    assert out.count(f'| {quick_profile} |') == 2 and '| mean |' in out
+    assert png.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+
+
+def test_seed_check_reruns_the_headline_points(quick_profile, tmp_path):
+    """benchmarks/topspark_seeds.py: T0, the chosen T enhanced and with T0 parameters, per
+    seed, through the sweep's own run_point (cached)."""
+    seeds = _benchmark('topspark_seeds')
     argv = [str(quick_profile), '--seeds', '1', '2', '--timesteps', '25', '--out', str(tmp_path)]
     assert seeds.main(argv) == 0
     result = json.loads((tmp_path / 'seeds.json').read_text())
