@@ -74,7 +74,9 @@ def plot(rows: list[dict], path: Path) -> None:
         ax1.axhline(value, color='k', linestyle=style, linewidth=0.8, label=name)
     ax1.set_ylabel('T0 / chosen T (higher is better)')
     ax1.legend(fontsize=7, ncol=2, loc='upper left')
-    ax1.set_title('TopSpark: chosen T against T0 = 350 on the held-out digits')
+    t0 = sorted({int(r['T0']) for r in rows if 'T0' in r})
+    ax1.set_title(f"TopSpark: chosen T against T0 = {', '.join(map(str, t0))} on the held-out "
+                  'digits')
     enhanced = [100 * (r['accuracy_T'] - r['accuracy_T0']) for r in rows]
     baseline = [100 * (r['accuracy_T_baseline_params'] - r['accuracy_T0']) for r in rows]
     ax2.bar(x - 0.2, enhanced, 0.4, label='enhanced (profile)')

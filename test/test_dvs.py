@@ -308,24 +308,33 @@ def test_event_batches_match_binning_each_sample(digits, learn, shuffled, keep):
     assert counts.sum() > 0 and batch.samples_seen == single.samples_seen == len(samples)
 
 
+@pytest.mark.parametrize('position', [5, 405])    # in the first sample, and in the second
+@pytest.mark.parametrize('time_sorted', [None, False])     # None: detected
 @pytest.mark.parametrize('field, value, message', [
-    ('t', np.nan, r'event 5 has time nan'),
-    ('t', np.inf, r'event 5 has time inf'),
-    ('t', -np.inf, r'event 5 has time -inf'),
-    ('index', 784, r'event 5 has input index 784, outside \[0, 784\)'),
+    ('t', np.nan, r'has time nan'),
+    ('t', np.inf, r'has time inf'),
+    ('t', -np.inf, r'has time -inf'),
+    ('index', 784, r'has input index 784, outside \[0, 784\)'),
 ])
-def test_a_bad_event_in_a_window_is_refused_before_anything_runs(field, value, message):
-    """Bad events are found before any sample of the batch is simulated: no learning happens
-    and the sample counter stays, so a rejected packet loses no state."""
-    index = np.arange(20, dtype=np.int64)
-    t = np.linspace(0.0, 0.19, 20)
-    offsets = np.array([0, 10, 20])
+def test_a_bad_event_in_a_window_is_refused_before_anything_runs(field, value, message,
+                                                                 time_sorted, position):
+    """Bad events are found before any sample of the batch is simulated, also when the bad
+    event is in a later sample: no learning happens and the sample counter stays, so a
+    rejected packet loses no state. (The first sample alone does learn: checked.)"""
+    n = 400
+    index = np.random.default_rng(3).integers(0, 784, 2 * n)
+    t = np.concatenate([np.linspace(0.0, 0.19, n)] * 2)
+    offsets = np.array([0, n, 2 * n])
     net = Network(NetworkConfig(n_neurons=5))
     weights, theta = net.weights.copy(), net.theta.copy()
+    learner = Network(NetworkConfig(n_neurons=5))
+    learner.run_events(index[:n], t[:n], offsets[:2], (0.0, 0.2), 10, learn=True)
+    assert not np.array_equal(learner.theta, theta)
     bad = {'index': index.copy(), 't': t.copy()}
-    bad[field][5] = value
-    with pytest.raises(ValueError, match=message):
-        net.run_events(bad['index'], bad['t'], offsets, (0.0, 0.2), 10, learn=True)
+    bad[field][position] = value
+    with pytest.raises(ValueError, match=f'event {position} {message}'):
+        net.run_events(bad['index'], bad['t'], offsets, (0.0, 0.2), 10, learn=True,
+                       time_sorted=time_sorted)
     np.testing.assert_array_equal(net.weights, weights)
     np.testing.assert_array_equal(net.theta, theta)
     assert net.samples_seen == 0
@@ -343,6 +352,19 @@ def test_events_after_a_time_sorted_window_are_not_read():
     counts, ops = net.run_events(index, t, np.array([0, 20]), (0.0, 0.1), 10, time_sorted=True)
     np.testing.assert_array_equal(counts, clean)
     assert ops[0, 0] == 10
+
+
+@pytest.mark.parametrize('time_sorted, window', [(False, (0.0, 0.1)), (True, (0.0, 0.0))])
+def test_events_that_are_not_known_to_be_time_ordered_are_all_checked(time_sorted, window):
+    """Without time order (or with an empty window, which bins everything into step 0) the
+    kernel cannot tell which events a window reads, so a bad event anywhere is refused."""
+    index = np.arange(20, dtype=np.int64)
+    t = np.linspace(0.0, 0.19, 20)
+    t[18] = np.nan
+    net = Network(NetworkConfig(n_neurons=5))
+    with pytest.raises(ValueError, match='event 18 has time nan'):
+        net.run_events(index, t, np.array([0, 20]), window, 10, time_sorted=time_sorted)
+    assert net.samples_seen == 0
 
 
 def test_thinning_reads_only_the_kept_events_and_checks_them_before_anything_runs():

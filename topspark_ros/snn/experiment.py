@@ -97,7 +97,8 @@ def present(network: Network, inputs: np.ndarray | EventSamples, timesteps: int,
             window = scaled_window(inputs.window, network.config.event_window_scale)
             for start in range(0, len(inputs), CHUNK):
                 stop = min(start + CHUNK, len(inputs))
-                # only this chunk's events: run_events checks every event it is given
+                # only this chunk's events: run_events checks (and holds the bins of) what it
+                # is given, so a chunk bounds both
                 a, b = inputs.offsets[start], inputs.offsets[stop]
                 counts[start:stop], ops[start:stop] = network.run_events(
                     index[a:b], inputs.t[a:b], inputs.offsets[start:stop + 1] - a, window,

@@ -681,6 +681,8 @@ def sorted_event_windows(t, offsets, t0, span, timesteps, first, end):
 def first_bad_event(index, t, offsets, n_in):
     """-1, or the position of the first event of samples offsets[0]:offsets[-1] with a
     non-finite time or an input index >= ``n_in``."""
+    if offsets.shape[0] < 2:
+        return -1
     a = offsets[0]
     e = offsets[offsets.shape[0] - 1]
     if _count_bad_events(t[a:e], index[a:e], n_in) > 0:
@@ -722,7 +724,8 @@ def _return_steps(bound, limit):
 @njit(cache=True, nogil=True)
 def sorted_events_csr(index, t, a, e, t0, span, n_in, timesteps, keep, phase):
     """``bin_events_csr`` for events a:e in time order (``sorted_events_into``): returns
-    (step_ptr, indices, position of the first bad event read or -1)."""
+    (step_ptr, indices, position of the first bad event read or -1); after a bad event,
+    step_ptr and indices hold nothing meaningful."""
     step_ptr = np.empty(timesteps + 1, np.int32)
     indices = np.empty(e - a, np.int32)
     m, bad = sorted_events_into(index, t, a, e, t0, span, n_in, timesteps, keep, phase,

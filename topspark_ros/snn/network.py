@@ -190,10 +190,13 @@ class Network:
                    ) -> tuple[np.ndarray, np.ndarray]:
         """The event fast path: samples k = events offsets[k]:offsets[k + 1] (input ``index``
         from ``event_input_index``, time ``t``), each binned from ``window`` into T steps and
-        presented in one kernel call. Same result as ``bin_events`` + ``run`` per sample.
+        presented in one kernel call. For valid events, the same result as ``bin_events`` +
+        ``run`` per sample (``bin_events`` also refuses a NaN the window never reads).
         The events a window reads are checked (finite times, indices below n_inputs) before
         any sample runs; when t ascends, the events after the window are not read at all, and
-        with thinning neither are the events it drops.
+        with thinning neither are the events it drops. Time-ordered samples are all binned
+        before any runs, so memory grows with the events of the whole call: call it in chunks
+        (``experiment.present`` passes 200 samples at a time).
         With ``event_keep_fraction`` < 1 each event is kept or dropped by its position in its
         sample and the sample's seed, as ``bin_events(..., keep_fraction, seed)`` does.
         ``time_sorted``: whether t ascends within every sample (None: checked here; pass it
