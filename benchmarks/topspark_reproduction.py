@@ -67,10 +67,12 @@ def plot(rows: list[dict], path: Path) -> None:
                                    sharex=True, height_ratios=(2, 1))
     for k, (key, name) in enumerate(bars):
         ax1.bar(x + (k - 1.5) * width, [r[key] for r in rows], width, label=name)
-    for value, style, name in ((PAPER['latency'], '--', 'paper: latency 3.9x'),
-                               (PAPER['train'], ':', 'paper: energy 3.5x (training)'),
-                               (PAPER['infer'], '-.', 'paper: energy 3.3x (inference)'),
-                               (GOAL, '-', 'goal: 5x')):
+    for value, style, name in ((PAPER['latency'], '--', f"paper: latency {PAPER['latency']}x"),
+                               (PAPER['train'], ':',
+                                f"paper: energy {PAPER['train']}x (training)"),
+                               (PAPER['infer'], '-.',
+                                f"paper: energy {PAPER['infer']}x (inference)"),
+                               (GOAL, '-', f'goal: {GOAL:g}x')):
         ax1.axhline(value, color='k', linestyle=style, linewidth=0.8, label=name)
     ax1.set_ylabel('T0 / chosen T (higher is better)')
     ax1.legend(fontsize=7, ncol=2, loc='upper left')
@@ -118,14 +120,14 @@ def main(argv: list[str] | None = None) -> int:
               f"({100 * r['accuracy_T_baseline_params']:.1f}) | "
               + ' | '.join(f'{r[k]:.2f}x' for k, _ in cols) + ' |')
     if len(rows) > 1:
-        mean = {k: float(np.mean([r[k] for r in rows])) for k, _ in cols}
+        keys = [k for k, v in rows[0].items() if isinstance(v, float)]
+        mean = {**{k: float(np.mean([r[k] for r in rows])) for k in keys}, 'label': 'mean'}
         dacc = np.mean([r['accuracy_T'] - r['accuracy_T0'] for r in rows])
         print(f'| mean | | | {100 * dacc:+.1f} pp | '
               + ' | '.join(f'{mean[k]:.2f}x' for k, _ in cols) + ' |')
+        rows = rows + [mean]
     if args.plot:
-        keys = [k for k, v in rows[0].items() if isinstance(v, float)]
-        mean_row = {**{k: float(np.mean([r[k] for r in rows])) for k in keys}, 'label': 'mean'}
-        plot(rows + [mean_row] if len(rows) > 1 else rows, args.plot)
+        plot(rows, args.plot)
         print(f'wrote {args.plot}')
     return 0
 

@@ -648,14 +648,20 @@ def _event_step(t, t0, span, timesteps):
     return np.int64(np.floor((t - t0) / span * timesteps))
 
 
+@njit(cache=True, nogil=True, inline='always')
+def _bad_event(x, i, n_in):
+    """An event no window may bin: a non-finite time (x - x is NaN for NaN and +-inf) or an
+    input index >= n_in. Without a branch, so loops over it vectorise."""
+    return (x - x != 0.0) | (i >= n_in)
+
+
 @njit(cache=True, nogil=True)
 def _count_bad_events(t, index, n_in):
-    """How many events have a non-finite time or an index >= n_in: counted without a branch,
-    which vectorises (a loop that stops at the first bad event does not)."""
+    """How many events are bad (``_bad_event``): counted without a branch, which vectorises
+    (a loop that stops at the first bad event does not)."""
     n_bad = 0
     for k in range(t.shape[0]):
-        x = t[k]
-        n_bad += np.int64(x - x != 0.0) + np.int64(index[k] >= n_in)     # NaN, +-inf
+        n_bad += np.int64(_bad_event(t[k], index[k], n_in))
     return n_bad
 
 
@@ -679,15 +685,15 @@ def sorted_event_windows(t, offsets, t0, span, timesteps, first, end):
 
 @njit(cache=True, nogil=True)
 def first_bad_event(index, t, offsets, n_in):
-    """-1, or the position of the first event of samples offsets[0]:offsets[-1] with a
-    non-finite time or an input index >= ``n_in``."""
+    """-1, or the position of the first bad event (``_bad_event``) of samples
+    offsets[0]:offsets[-1]."""
     if offsets.shape[0] < 2:
         return -1
     a = offsets[0]
     e = offsets[offsets.shape[0] - 1]
     if _count_bad_events(t[a:e], index[a:e], n_in) > 0:
         for k in range(a, e):
-            if not np.isfinite(t[k]) or index[k] >= n_in:
+            if _bad_event(t[k], index[k], n_in):
                 return k
     return -1
 
@@ -742,7 +748,7 @@ def sorted_events_into(index, t, a, e, t0, span, n_in, timesteps, keep, phase, s
     With ``keep`` < 1 the events are thinned on the way (``thinning_phase``: event a's), and
     only the kept ones are read: from one kept event to the next by ``_return_steps``.
     Every event read is checked on the way: returns (spikes written, -1), or (0, the position
-    of the first read event with a non-finite time or an input index >= ``n_in``)."""
+    of the first bad event read, ``_bad_event``)."""
     seen = np.full(n_in, -1, np.int64)
     step_ptr[0] = 0
     m = 0
@@ -763,7 +769,7 @@ def sorted_events_into(index, t, a, e, t0, span, n_in, timesteps, keep, phase, s
     while k < e:
         i = index[k]
         x = t[k]
-        if x - x != 0.0 or i >= n_in:           # NaN, +-inf, or off the input layer
+        if _bad_event(x, i, n_in):
             return 0, k
         step = _event_step(x, t0, span, timesteps)
         if i >= 0 and step >= 0 and step < timesteps:
