@@ -498,13 +498,13 @@ def simulate(w, theta, step_ptr, indices, timesteps, params, learn, counts, ops)
         if learn and n_active_post > 0 and nu_pre != 0.0:
             # Depression: each input spiking now, against every neuron that has spiked so far.
             for e in range(a, b):
-                row = w[indices[e]]
+                i = indices[e]
                 for k in range(n_active_post):
                     j = active_post[k]
                     dw = nu_pre * decay_post[t - last_post[j]]
                     if rule == RULE_WEIGHT_DEPENDENT:
-                        dw *= row[j] - w_min
-                    row[j] = max(row[j] - dw, w_min)
+                        dw *= w[i, j] - w_min
+                    w[i, j] = max(w[i, j] - dw, w_min)
                 weight_updates += n_active_post
 
     if learn:
@@ -534,47 +534,51 @@ def simulate(w, theta, step_ptr, indices, timesteps, params, learn, counts, ops)
 @njit(cache=True)
 def integrate(v, w, indices, a, b, f, c):
     """v <- v * f + c + the sum of rows w[indices[a:b]]: decay, constant input and the weight rows
-    of this step's input spikes, up to four rows per pass over v (fewer loads and stores)."""
+    of this step's input spikes, up to four rows per pass over v (fewer loads and stores).
+
+    Rows are read as w[i, j], not through row views: each view of w is reference-counted, and
+    those counts cost more than the additions (N100, ten spikes per step: 15.0 -> 4.7 us per
+    75 steps, same sums)."""
     n = v.shape[0]
     m = min(b - a, 4)
     if m == 0:
         for j in range(n):
             v[j] = v[j] * f + c
     elif m == 1:
-        r0 = w[indices[a]]
+        i0 = indices[a]
         for j in range(n):
-            v[j] = v[j] * f + c + r0[j]
+            v[j] = v[j] * f + c + w[i0, j]
     elif m == 2:
-        r0, r1 = w[indices[a]], w[indices[a + 1]]
+        i0, i1 = indices[a], indices[a + 1]
         for j in range(n):
-            v[j] = v[j] * f + c + (r0[j] + r1[j])
+            v[j] = v[j] * f + c + (w[i0, j] + w[i1, j])
     elif m == 3:
-        r0, r1, r2 = w[indices[a]], w[indices[a + 1]], w[indices[a + 2]]
+        i0, i1, i2 = indices[a], indices[a + 1], indices[a + 2]
         for j in range(n):
-            v[j] = v[j] * f + c + (r0[j] + r1[j] + r2[j])
+            v[j] = v[j] * f + c + (w[i0, j] + w[i1, j] + w[i2, j])
     else:
-        r0, r1, r2, r3 = w[indices[a]], w[indices[a + 1]], w[indices[a + 2]], w[indices[a + 3]]
+        i0, i1, i2, i3 = indices[a], indices[a + 1], indices[a + 2], indices[a + 3]
         for j in range(n):
-            v[j] = v[j] * f + c + ((r0[j] + r1[j]) + (r2[j] + r3[j]))
+            v[j] = v[j] * f + c + ((w[i0, j] + w[i1, j]) + (w[i2, j] + w[i3, j]))
     k = a + m
     while k < b:
         m = min(b - k, 4)
         if m == 1:
-            r0 = w[indices[k]]
+            i0 = indices[k]
             for j in range(n):
-                v[j] += r0[j]
+                v[j] += w[i0, j]
         elif m == 2:
-            r0, r1 = w[indices[k]], w[indices[k + 1]]
+            i0, i1 = indices[k], indices[k + 1]
             for j in range(n):
-                v[j] += r0[j] + r1[j]
+                v[j] += w[i0, j] + w[i1, j]
         elif m == 3:
-            r0, r1, r2 = w[indices[k]], w[indices[k + 1]], w[indices[k + 2]]
+            i0, i1, i2 = indices[k], indices[k + 1], indices[k + 2]
             for j in range(n):
-                v[j] += r0[j] + r1[j] + r2[j]
+                v[j] += w[i0, j] + w[i1, j] + w[i2, j]
         else:
-            r0, r1, r2, r3 = w[indices[k]], w[indices[k + 1]], w[indices[k + 2]], w[indices[k + 3]]
+            i0, i1, i2, i3 = indices[k], indices[k + 1], indices[k + 2], indices[k + 3]
             for j in range(n):
-                v[j] += (r0[j] + r1[j]) + (r2[j] + r3[j])
+                v[j] += (w[i0, j] + w[i1, j]) + (w[i2, j] + w[i3, j])
         k += m
 
 
@@ -590,19 +594,17 @@ def normalize_columns(w, cols, n_cols, total):
         j0, j1, j2, j3 = cols[k], cols[k + 1], cols[k + 2], cols[k + 3]
         s0 = s1 = s2 = s3 = 0.0
         for i in range(n_in):
-            row = w[i]
-            s0 += row[j0]
-            s1 += row[j1]
-            s2 += row[j2]
-            s3 += row[j3]
+            s0 += w[i, j0]
+            s1 += w[i, j1]
+            s2 += w[i, j2]
+            s3 += w[i, j3]
         c0, c1, c2, c3 = (_norm_scale(total, s0), _norm_scale(total, s1),
                           _norm_scale(total, s2), _norm_scale(total, s3))
         for i in range(n_in):
-            row = w[i]
-            row[j0] *= c0
-            row[j1] *= c1
-            row[j2] *= c2
-            row[j3] *= c3
+            w[i, j0] *= c0
+            w[i, j1] *= c1
+            w[i, j2] *= c2
+            w[i, j3] *= c3
         k += 4
     while k < n_cols:
         normalize_column(w, cols[k], total)
