@@ -1,5 +1,8 @@
 """Frame and event encoding: rates, dtypes, resizing, bad input, event binning."""
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -159,6 +162,18 @@ def test_regular_coding_counts_are_rate_times_steps():
     a = regular_spike_train(prob, 50, 9)[1]
     b = regular_spike_train(prob, 50, 9)[1]
     np.testing.assert_array_equal(a, b)
+
+
+def test_regular_coding_of_a_vanishing_rate_ends_without_spikes():
+    """A tiny positive probability (a float frame with denormal pixels) puts the first spike
+    beyond any step; its step once overflowed int64 to a negative value and the encoder looped
+    forever, so the call runs in a child process with a deadline."""
+    code = ('import numpy as np\n'
+            'from topspark_ros.snn.kernels import regular_spike_train\n'
+            'prob = np.array([1e-25, 5e-324, 0.5])\n'
+            'step_ptr, indices = regular_spike_train(prob, 50, 3)\n'
+            'assert set(indices.tolist()) == {2}, indices\n')
+    subprocess.run([sys.executable, '-c', code], check=True, timeout=120)
 
 
 def test_event_csr_matches_a_plain_reference():

@@ -215,9 +215,10 @@ def regular_spike_train(prob, timesteps, seed):
         state, phase = _splitmix64(state)       # in (0, 1]
         k = 1
         while True:                             # k-th crossing: p * (t + 1) + phase >= k
-            t = int(np.ceil((k - phase) / p - 1.0))
-            if t >= T:
+            x = np.ceil((k - phase) / p - 1.0)
+            if x >= T:                          # compared before int(): a tiny p overflows it
                 break
+            t = int(x)
             if t >= 0:
                 pix[n] = i
                 step[n] = t
