@@ -1,5 +1,7 @@
 """Neuron dynamics, inhibition and operation counts of the kernel, against closed forms."""
 
+import ast
+import inspect
 import math
 
 import numpy as np
@@ -196,3 +198,22 @@ def test_columns_normalised_four_at_a_time_equal_one_at_a_time(n_cols):
     np.testing.assert_array_equal(w[:, untouched], before[:, untouched])
     if n_cols:
         assert not np.array_equal(w, before)
+
+
+def _row_views(source, name):
+    """Subscripts ``name[...]`` in the code of ``source`` (not its docstrings or comments) with
+    one index, which on a 2-D array are row views."""
+    return [ast.unparse(node) for node in ast.walk(ast.parse(source))
+            if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name)
+            and node.value.id == name and not isinstance(node.slice, ast.Tuple)]
+
+
+def test_kernels_read_weights_by_index_not_through_row_views():
+    """Numba reference-counts every array view with atomic operations; in the kernels' inner
+    loops those counts cost more than the arithmetic (integration ran 2-3x slower through
+    ``w[i]`` row views), so the weight matrix is read as ``w[i, j]`` only. A timing test would
+    be noise on a shared machine; this checks the kernels' code for row views of w instead."""
+    from topspark_ros.snn import kernels
+
+    assert _row_views('a = w[idx[k]] + w[i, j] + ww[3]  # w[i]', 'w') == ['w[idx[k]]']
+    assert _row_views(inspect.getsource(kernels), 'w') == []
