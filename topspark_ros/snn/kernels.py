@@ -538,8 +538,8 @@ def integrate(v, w, indices, a, b, f, c):
     of this step's input spikes, up to four rows per pass over v (fewer loads and stores).
 
     Rows are read as w[i, j], not through row views: each view of w is reference-counted, and
-    those counts cost more than the additions (N100, ten spikes per step: 15.0 -> 4.7 us per
-    75 steps, same sums)."""
+    those counts cost more than the additions (same sums; benchmarks/bench_engine.py, inference
+    at T = 350: N100 82 -> 50 us per sample, N400 116 -> 90)."""
     n = v.shape[0]
     m = min(b - a, 4)
     if m == 0:
