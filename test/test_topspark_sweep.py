@@ -203,6 +203,21 @@ def test_reproduction_table_and_plot(quick_profile, tmp_path, capsys):
     assert png.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
 
 
+def test_latency_breakdown_times_every_part_per_timestep(quick_profile, capsys):
+    """benchmarks/latency_breakdown.py: a row per T asked for, a positive time per column;
+    a T the profile lacks is refused with the ones it has."""
+    breakdown = _benchmark('latency_breakdown')
+    argv = [str(quick_profile), '--timesteps', '100', '25', '--samples', '20', '--rounds', '1']
+    assert breakdown.main(argv) == 0
+    rows = [line.split('|')[1:-1] for line in capsys.readouterr().out.splitlines()
+            if line.startswith('| 100 |') or line.startswith('| 25 |')]
+    assert [int(r[0]) for r in rows] == [100, 25]
+    assert all(len(r) == 6 and all(float(x) > 0 for x in r[1:]) for r in rows)
+    with pytest.raises(SystemExit):
+        breakdown.main([str(quick_profile), '--timesteps', '33'])
+    assert 'no entry for T = [33]' in capsys.readouterr().err
+
+
 def test_seed_check_reruns_the_headline_points(quick_profile, tmp_path):
     """benchmarks/topspark_seeds.py: T0, the chosen T enhanced and with T0 parameters, per
     seed, through the sweep's own run_point (cached)."""

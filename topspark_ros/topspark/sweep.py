@@ -253,17 +253,20 @@ def _subset(inputs: Any, n: int) -> Any:
     return inputs[:n]
 
 
-def measure_latencies(spec: SweepSpec, settings: list[dict[str, Any]], samples: int = 1000,
-                      rounds: int = 5, progress: bool = False) -> list[tuple[float, float]]:
-    """Seconds per inference and per training sample for each of ``settings`` (each with its
-    'timesteps'), measured in this process one setting at a time (the sweep's parallel points
-    would time each other's contention) and starting from the cached T0-trained network, so
-    spike counts are realistic.
+@dataclass
+class TimingSetup:
+    """A network with one setting's parameters and the samples its latency is timed on."""
 
-    Rounds are interleaved: each round times every setting once and the best round counts, so a
-    burst of load on a shared machine spoils one round of every setting instead of all the
-    repeats of one (measured: one T came out 25 % slow when its repeats ran back to back).
-    """
+    network: Network
+    timesteps: int
+    test_inputs: Any
+    train_inputs: Any
+
+
+def timing_setups(spec: SweepSpec, settings: list[dict[str, Any]],
+                  samples: int = 1000) -> list[TimingSetup]:
+    """For each of ``settings`` (each with its 'timesteps'): the cached T0-trained network with
+    those parameters, so spike counts are realistic, and ``samples`` test and training inputs."""
     import copy
 
     data = _split_data(spec, 'test')
@@ -277,20 +280,44 @@ def measure_latencies(spec: SweepSpec, settings: list[dict[str, Any]], samples: 
         if key not in inputs:                   # the inputs depend on the rate only
             inputs[key] = tuple(_subset(_inputs(spec, net, data, 'test', part), samples)
                                 for part in ('test', 'train'))
-        setups.append((net, int(over['timesteps']), *inputs[key]))
+        setups.append(TimingSetup(net, int(over['timesteps']), *inputs[key]))
+    return setups
+
+
+def best_seconds_per_sample(runs: list[tuple[Network, Any, int, bool]], rounds: int = 5,
+                            progress: bool = False) -> list[float]:
+    """Seconds per sample of each run (network, inputs, T, learn), each on a fresh copy of its
+    network, in this process one run at a time (parallel runs would time each other's
+    contention).
+
+    Rounds are interleaved: each round times every run once and the best round counts, so a
+    burst of load on a shared machine spoils one round of every run instead of all the
+    repeats of one (measured: one T came out 25 % slow when its repeats ran back to back).
+    """
+    import copy
+
     warm_up()
-    best = np.full((len(setups), 2), np.inf)
-    with tqdm(total=rounds * len(setups), desc='timing', disable=not progress) as bar:
+    best = [np.inf] * len(runs)
+    with tqdm(total=rounds * len(runs), desc='timing', disable=not progress) as bar:
         for _ in range(rounds):
-            for k, (net, T, test_in, train_in) in enumerate(setups):
-                for mode, (samples_in, learn) in enumerate(((test_in, False), (train_in, True))):
-                    run_net = copy.deepcopy(net)
-                    start = time.perf_counter()
-                    present(run_net, samples_in, T, learn)
-                    best[k, mode] = min(best[k, mode],
-                                        (time.perf_counter() - start) / len(samples_in))
+            for k, (net, samples_in, T, learn) in enumerate(runs):
+                run_net = copy.deepcopy(net)
+                start = time.perf_counter()
+                present(run_net, samples_in, T, learn)
+                best[k] = min(best[k], (time.perf_counter() - start) / len(samples_in))
                 bar.update()
-    return [(float(infer), float(train)) for infer, train in best]
+    return [float(b) for b in best]
+
+
+def measure_latencies(spec: SweepSpec, settings: list[dict[str, Any]], samples: int = 1000,
+                      rounds: int = 5, progress: bool = False) -> list[tuple[float, float]]:
+    """Seconds per inference and per training sample for each of ``settings`` (each with its
+    'timesteps'), on ``timing_setups``, timed by ``best_seconds_per_sample``."""
+    runs = [run for s in timing_setups(spec, settings, samples)
+            for run in ((s.network, s.test_inputs, s.timesteps, False),
+                        (s.network, s.train_inputs, s.timesteps, True))]
+    seconds = best_seconds_per_sample(runs, rounds, progress)
+    return list(zip(seconds[0::2], seconds[1::2]))
 
 
 def spec_from_profile(profile: Profile, profile_dir: Path) -> SweepSpec:
