@@ -49,12 +49,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     profile = load_profile(args.profile)
-    entries = {e.timesteps: e for e in profile.entries}
-    missing = [T for T in args.timesteps if T not in entries]
+    missing = [T for T in args.timesteps if T not in profile.timesteps]
     if missing:
-        parser.error(f'{args.profile} has no entry for T = {missing}; it has {sorted(entries)}')
+        parser.error(f'{args.profile} has no entry for T = {missing}; it has '
+                     f'{sorted(profile.timesteps)}')
     spec = spec_from_profile(profile, args.profile)
-    setups = timing_setups(spec, [{'timesteps': T, **entries[T].params}
+    setups = timing_setups(spec, [{'timesteps': T, **profile.entry(T).params}
                                   for T in args.timesteps], args.samples)
     columns = ['inference', 'inference, one neuron', *_TRAINING_VARIANTS]
     runs = []
