@@ -57,12 +57,10 @@ import os
 from pathlib import Path
 import re
 import shlex
-import signal
 import sys
 import tempfile
 import threading
 import time
-import traceback
 from typing import Any, Callable, Sequence
 from xml.etree import ElementTree
 from xml.parsers import expat
@@ -83,7 +81,6 @@ EXECUTABLES = {
 
 OUTPUTS = ('screen', 'log', 'both', 'own_log')
 INLINE_PLACEHOLDER = '<inline-params.yaml>'    # --list: the temporary file of <param name value>
-SPIN_PERIOD_S = 0.1     # how soon a signal or the end of --duration is noticed
 
 # Allowed attributes (required, optional) per element; children per element.
 _ATTRIBUTES = {
@@ -543,18 +540,9 @@ def run(spec: LaunchSpec, duration: float | None = None) -> int:
     stalled message delivery for up to 1.8 s now and then; perception runs its network in its
     own thread, so one executor thread only handles the (short) callbacks.
     """
-    stop = threading.Event()
+    from .ros.node_utils import spin_until, stop_on_signals
 
-    def on_signal(signum: int, frame: Any) -> None:
-        stop.set()
-        for sig in (signal.SIGINT, signal.SIGTERM):     # a second signal ends the process
-            signal.signal(sig, signal.SIG_DFL if sig == signal.SIGTERM
-                          else signal.default_int_handler)
-
-    previous = {}
-    if threading.current_thread() is threading.main_thread():  # else Python refuses handlers
-        previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
+    with stop_on_signals() as stop:
         import rclpy
         from rclpy.context import Context
         from rclpy.executors import SingleThreadedExecutor
@@ -581,26 +569,12 @@ def run(spec: LaunchSpec, duration: float | None = None) -> int:
             _say(f'running {len(nodes)} node(s): {names}'
                  + (f' for {duration:g} s' if duration is not None else ''))
             deadline = None if duration is None else time.monotonic() + duration
-            reason = 'signal'
-            try:
-                while not stop.is_set():
-                    remaining = (SPIN_PERIOD_S if deadline is None
-                                 else deadline - time.monotonic())
-                    if remaining <= 0 or not context.ok():
-                        reason = 'duration elapsed' if context.ok() else 'context shut down'
-                        break
-                    executor.spin_once(timeout_sec=min(SPIN_PERIOD_S, remaining))
-            except Exception:       # a callback raised: still close (and save) every node
-                traceback.print_exc()
-                reason = 'a callback failed'
+            reason = spin_until(executor, stop, context, deadline)
             _say(f'stopping: {reason}')
             executor.shutdown(timeout_sec=2.0)
             ok = close_nodes(nodes) and reason != 'a callback failed'
         finally:
             rclpy.try_shutdown(context=context)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
     return 0 if ok else 1
 
 

@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import collections
+import contextlib
 import math
+import signal
 import threading
 import time
-from typing import Any, Callable
+import traceback
+from typing import Any, Callable, Iterator
 
 from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
                                 SetParametersResult)
 import rclpy
-from rclpy.executors import ExternalShutdownException
+from rclpy.context import Context
+from rclpy.executors import Executor, SingleThreadedExecutor
 from rclpy.impl.rcutils_logger import RcutilsLogger
 from rclpy.node import Node
 from rclpy.parameter import Parameter
+from rclpy.signals import SignalHandlerOptions
+
+SPIN_PERIOD_S = 0.1     # how soon a stop signal (or a deadline) is noticed while spinning
 
 
 def descriptor(description: str, *, read_only: bool = False,
@@ -109,28 +116,75 @@ class EventCounters:
             self._logger.warning(f'{text} [{key}: {count} so far]')
 
 
+@contextlib.contextmanager
+def stop_on_signals() -> Iterator[threading.Event]:
+    """Yield an event that the first SIGINT or SIGTERM sets; a second one ends the process.
+
+    For use with ``SignalHandlerOptions.NO`` instead of rclpy's handlers, which shut the context
+    down from their own thread: a timer callback publishing at that moment raised RCLError
+    ("publisher's context is invalid", exit 1), and now and then the process hung on the way
+    out until killed. With a flag, the spin loop stops between callbacks and the nodes close
+    in order. Handlers are installed only from the main thread (Python refuses others).
+    """
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: Any) -> None:
+        stop.set()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stop
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def spin_until(executor: Executor, stop: threading.Event, context: Context,
+               deadline: float | None = None) -> str:
+    """Spin ``executor`` until ``stop`` is set, ``context`` shuts down or the monotonic time
+    ``deadline`` passes; return which. A callback that raises is printed and ends the spin
+    (``'a callback failed'``) so that the caller still closes, and saves, every node."""
+    try:
+        while not stop.is_set():
+            remaining = SPIN_PERIOD_S if deadline is None else deadline - time.monotonic()
+            if not context.ok():
+                return 'context shut down'
+            if remaining <= 0:
+                return 'duration elapsed'
+            executor.spin_once(timeout_sec=min(SPIN_PERIOD_S, remaining))
+    except Exception:
+        traceback.print_exc()
+        return 'a callback failed'
+    return 'signal'
+
+
 def spin_node(make_node: Callable[[], Node | None], args: list[str] | None = None) -> int:
     """A node's ``main``: init rclpy with ``args``, spin the node until SIGINT/SIGTERM, return 0.
 
     ``make_node`` runs inside the rclpy context; it returns None (having logged why) when the
-    node cannot start, which returns 1. On the way out the node's ``close()``, if it has one,
-    runs before ``destroy_node()``; a false result (a failed shutdown save) returns 1.
+    node cannot start, which returns 1. A signal while it runs stops the node as soon as it
+    is made. On the way out the node's ``close()``, if it has one, runs before
+    ``destroy_node()``; a failed callback or a false ``close()`` (a failed shutdown save)
+    returns 1.
     """
-    ok = True
-    try:
-        with rclpy.init(args=args):
+    with stop_on_signals() as stop:
+        rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
+        context = rclpy.get_default_context()
+        try:
             node = make_node()
             if node is None:
                 return 1
-            try:
-                rclpy.spin(node)
-            except (KeyboardInterrupt, ExternalShutdownException):
-                pass
-            finally:
-                close = getattr(node, 'close', None)
-                if callable(close):
-                    ok = bool(close())
-                node.destroy_node()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    return 0 if ok else 1
+            executor = SingleThreadedExecutor()
+            executor.add_node(node)
+            reason = spin_until(executor, stop, context)
+            executor.shutdown(timeout_sec=2.0)
+            close = getattr(node, 'close', None)
+            ok = bool(close()) if callable(close) else True
+            node.destroy_node()
+        finally:
+            rclpy.try_shutdown()
+    return 0 if ok and reason != 'a callback failed' else 1
