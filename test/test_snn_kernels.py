@@ -94,6 +94,32 @@ def test_direct_inhibition_with_two_step_delay_equals_inhibitory_layer(mnist):
     np.testing.assert_array_equal(results[0][1], results[1][1])
 
 
+@pytest.mark.parametrize('inhibition', [
+    InhibitionParams(),                     # an excitatory spike fires its inhibitory neuron
+    InhibitionParams(exc_to_inh_mv=19.0),   # or leaves it 1 mV short: what it held counts
+    InhibitionParams(variant='direct')], ids=['layer', 'layer-just-below-threshold', 'direct'])
+def test_a_batch_sharing_its_working_arrays_equals_one_sample_at_a_time(mnist, inhibition):
+    """run_batch reuses simulate's working arrays across samples (each sample must leave them
+    at rest); one sample per call makes them fresh."""
+    images = mnist.train_images[:40]
+    cfg = NetworkConfig(n_neurons=30, seed=5, inhibition=inhibition,
+                        learning=LearningParams(rule='weight_dependent'))
+    results = []
+    for batch in (True, False):
+        net = Network(cfg)
+        counts = []
+        for learn in (True, False):
+            if batch:
+                counts.append(net.run_batch(images, 60, learn=learn)[0])
+            else:
+                counts.append(np.stack([net.run_image(image, 60, learn=learn).counts
+                                        for image in images]))
+        results.append((*counts, net.weights.copy(), net.theta.copy()))
+    assert results[0][0].sum() > 0
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_operation_counts():
     inh = InhibitionParams(variant='direct', direct_mv=1.0, direct_delay_ms=2.0)
     cfg = tiny_config(n_inputs=2, n_neurons=3, inhibition=inh)

@@ -344,7 +344,45 @@ def simulate(w, theta, step_ptr, indices, timesteps, params, learn, counts, ops)
 
     ``w`` (inputs x neurons, float32) and ``theta`` (float32) are updated in place when ``learn``.
     State (potentials, traces, refractoriness) starts fresh; thresholds persist across samples.
+    A batch makes its ``scratch`` once and calls ``simulate_in`` per sample.
     """
+    simulate_in(w, theta, step_ptr, indices, timesteps, params, learn, counts, ops,
+                scratch(w.shape[0], w.shape[1], timesteps, params))
+
+
+@njit(cache=True, nogil=True)
+def scratch(n_in, n_exc, timesteps, params):
+    """The working arrays of ``simulate_in`` for one network size, T and ``params``: decay
+    tables, then per-neuron and per-input state at rest. Made once per batch instead of per
+    sample (N100 frames, inference: 11.5 -> 11.3 us per sample at T = 50, 48.7 -> 47.2 at
+    T = 350). Every sample leaves the state arrays at rest again."""
+    T = timesteps
+    direct = params[P_INH_DIRECT] > 0.5
+    inh_delay = int(params[P_DIRECT_DELAY_STEPS]) if direct else 2
+    return (_powers(params[P_DECAY_MEM], T), _powers(params[P_DECAY_PRE], T),
+            _powers(params[P_DECAY_POST], T), _powers(params[P_INH_DECAY], T + 1),
+            np.empty(n_exc, np.float32),            # v
+            np.empty(n_exc, np.float32),            # thresh
+            np.zeros(n_exc, np.int64),              # refrac_end
+            np.full(n_exc, _NEVER, np.int64),       # last_post
+            np.full(n_in, _NEVER, np.int64),        # last_pre
+            np.empty(n_in, np.int32),               # active_pre
+            np.empty(n_exc, np.int32),              # active_post
+            np.full(n_exc, params[P_INH_V_REST]),   # inh_v
+            np.zeros(n_exc, np.int64),              # inh_t
+            np.zeros(n_exc, np.int64),              # inh_refrac_end
+            np.zeros(T + inh_delay + 1, np.float32),  # inh_total
+            np.empty(n_exc, np.int32),              # refrac_ids
+            np.empty(n_exc, np.float32),            # refrac_v
+            np.empty(n_exc, np.int32),              # spiked
+            np.empty(64, np.int64),                 # self_step
+            np.empty(64, np.int32))                 # self_id
+
+
+@njit(cache=True, nogil=True)
+def simulate_in(w, theta, step_ptr, indices, timesteps, params, learn, counts, ops, work):
+    """``simulate`` with the working arrays ``work`` of ``scratch(n_in, n_exc, timesteps,
+    params)``, which it leaves at rest for the next sample."""
     n_in, n_exc = w.shape
     T = timesteps
     v_rest = np.float32(params[P_V_REST])
@@ -369,37 +407,22 @@ def simulate(w, theta, step_ptr, indices, timesteps, params, learn, counts, ops)
         inh_amount = np.float32(params[P_INH_TO_EXC])
         inh_delay = 2           # exc -> inh (1 step), inh -> exc (1 step)
 
-    decay_mem = _powers(params[P_DECAY_MEM], T)
-    decay_pre = _powers(params[P_DECAY_PRE], T)
-    decay_post = _powers(params[P_DECAY_POST], T)
-    inh_decay = _powers(params[P_INH_DECAY], T + 1)
-
-    v = np.full(n_exc, v_rest, np.float32)
-    thresh = np.empty(n_exc, np.float32)
+    (decay_mem, decay_pre, decay_post, inh_decay, v, thresh, refrac_end, last_post, last_pre,
+     active_pre, active_post, inh_v, inh_t, inh_refrac_end, inh_total, refrac_ids, refrac_v,
+     spiked, self_step, self_id) = work
     for j in range(n_exc):
+        v[j] = v_rest
         thresh[j] = v_thresh + theta[j]
         counts[j] = 0
-    refrac_end = np.zeros(n_exc, np.int64)      # first step at which a neuron integrates again
-    last_post = np.full(n_exc, _NEVER, np.int64)
-    last_pre = np.full(n_in, _NEVER, np.int64)
-    active_pre = np.empty(n_in, np.int32)       # inputs that spiked in this sample
-    n_active_pre = 0
-    active_post = np.empty(n_exc, np.int32)     # excitatory neurons that spiked in this sample
-    n_active_post = 0
+    # refrac_end is read only for neurons that spiked in this sample (they set it first).
+    n_active_pre = 0                            # inputs that spiked in this sample
+    n_active_post = 0                           # excitatory neurons that spiked in this sample
     max_count = 0
-    inh_v = np.full(n_exc, inh_rest)            # inhibitory layer, updated only when driven
-    inh_t = np.zeros(n_exc, np.int64)
-    inh_refrac_end = np.zeros(n_exc, np.int64)
-    # Inhibition in flight: total per arrival step, plus (step, neuron) pairs to exclude self.
-    inh_total = np.zeros(T + inh_delay + 1, np.float32)
-    cap = 64
-    self_step = np.empty(cap, np.int64)
-    self_id = np.empty(cap, np.int32)
+    # Inhibitory layer (inh_v, inh_t, inh_refrac_end), updated only when driven; inhibition in
+    # flight: total per arrival step (inh_total), plus (step, neuron) pairs to exclude self.
+    cap = self_step.shape[0]
     n_self = 0
     self_next = 0
-    refrac_ids = np.empty(n_exc, np.int32)
-    refrac_v = np.empty(n_exc, np.float32)
-    spiked = np.empty(n_exc, np.int32)
     exc_spikes = 0
     inh_spikes = 0
     weight_updates = 0
@@ -515,6 +538,18 @@ def simulate(w, theta, step_ptr, indices, timesteps, params, learn, counts, ops)
         norm_total = params[P_NORM_TOTAL]
         if norm_total > 0.0:
             weight_updates += normalize_columns(w, active_post, n_active_post, norm_total)
+
+    # Back to rest for the next sample: only what this one touched.
+    for k in range(n_active_pre):
+        last_pre[active_pre[k]] = _NEVER
+    for k in range(n_active_post):
+        j = active_post[k]
+        last_post[j] = _NEVER
+        inh_v[j] = inh_rest
+        inh_t[j] = 0
+        inh_refrac_end[j] = 0
+    for k in range(inh_total.shape[0]):
+        inh_total[k] = 0.0
 
     n_syn = (step_ptr[T] - step_ptr[0]) * n_exc
     n_upd = n_exc * T
@@ -638,12 +673,14 @@ def run_rates(w, theta, prob, timesteps, params, learn, seeds, counts, ops):
     """Encode (Poisson or regular) and simulate a batch of samples (rows of ``prob``: spike
     probability per step, i.e. rate x dt)."""
     regular = params[P_INPUT_CODING] > 0.5
+    work = scratch(w.shape[0], w.shape[1], timesteps, params)
     for s in range(prob.shape[0]):
         if regular:
             step_ptr, indices = regular_spike_train(prob[s], timesteps, seeds[s])
         else:
             step_ptr, indices = poisson_spike_train(prob[s], timesteps, seeds[s])
-        simulate(w, theta, step_ptr, indices, timesteps, params, learn, counts[s], ops[s])
+        simulate_in(w, theta, step_ptr, indices, timesteps, params, learn, counts[s], ops[s],
+                    work)
 
 
 @njit(cache=True, nogil=True)
@@ -827,6 +864,7 @@ def run_events(w, theta, index, t, offsets, t0, span, timesteps, params, learn, 
     bad = first_bad_event(index, t, offsets, n_in)
     if bad >= 0:
         return bad
+    work = scratch(n_in, w.shape[1], timesteps, params)
     for s in range(offsets.shape[0] - 1):
         a = offsets[s]
         read = index[a:offsets[s + 1]]
@@ -838,7 +876,8 @@ def run_events(w, theta, index, t, offsets, t0, span, timesteps, params, learn, 
             for k in range(step.shape[0]):
                 step[k] = _event_step(t[a + k], t0, span, timesteps)
         step_ptr, indices = bin_events_csr(read, step, n_in, timesteps)
-        simulate(w, theta, step_ptr, indices, timesteps, params, learn, counts[s], ops[s])
+        simulate_in(w, theta, step_ptr, indices, timesteps, params, learn, counts[s], ops[s],
+                    work)
     return -1
 
 
@@ -869,9 +908,10 @@ def _run_sorted_events(w, theta, index, t, offsets, t0, span, timesteps, params,
                                             indices[start[s]:start[s + 1]])
         if bad >= 0:
             return bad
+    work = scratch(n_in, w.shape[1], timesteps, params)
     for s in range(n):
-        simulate(w, theta, step_ptr[s], indices[start[s]:start[s] + spikes[s]], timesteps,
-                 params, learn, counts[s], ops[s])
+        simulate_in(w, theta, step_ptr[s], indices[start[s]:start[s] + spikes[s]], timesteps,
+                    params, learn, counts[s], ops[s], work)
     return -1
 
 
