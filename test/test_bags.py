@@ -431,6 +431,27 @@ def test_record_process_stops_cleanly(tmp_path, stop):
     assert values == [float(i) for i in range(expected)]
 
 
+@pytest.mark.parametrize('stop', ['SIGINT', 'SIGTERM'])
+def test_replay_process_stops_cleanly_on_a_signal_and_says_what_it_sent(tmp_path, stop):
+    namespace = f'/ps{os.getpid()}_{stop}'
+    bag = tmp_path / 'bag'
+    write_bag(bag, StoragePlugin.SQLITE3, frames())
+    with Graph(PROCESS_DOMAIN_ID) as g:
+        sink = Sink(Node('sink', namespace=namespace, context=g.context))
+        sink.listen(Image, 'replayed')
+        g.add(sink.node)
+        proc = start_module('topspark_ros.cli.replay', str(bag), '--loop', '--rate', '4',
+                            '--remap', f'/camera/image_raw:={namespace}/replayed',
+                            '--wait-subscribers', str(WAIT_S), domain=PROCESS_DOMAIN_ID)
+        try:
+            wait_until(lambda: sink.count('replayed') > N_FRAMES or proc.poll() is not None,
+                       what='a second pass of the looped bag')
+        finally:
+            output = finish(proc, getattr(signal, stop))
+    assert proc.returncode == 0, output
+    assert '(interrupted)' in output and f'/camera/image_raw -> {namespace}/replayed' in output
+
+
 def test_replay_process_publishes_the_bag(tmp_path):
     namespace = f'/pp{os.getpid()}'
     bag = tmp_path / 'bag'

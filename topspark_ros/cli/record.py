@@ -36,9 +36,10 @@ import threading
 import time
 
 import rclpy
-from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.signals import SignalHandlerOptions
 from rclpy.subscription import Subscription
 from rosbags.interfaces import Connection
 from rosbags.rosbag2 import StoragePlugin, Writer, WriterError
@@ -46,6 +47,7 @@ from rosbags.rosbag2 import StoragePlugin, Writer, WriterError
 from ..ros.bags import (BagError, ensure_bag_type, import_message_type, make_typestore,
                         MessageTypeError, qos_name, split_ros_args, subscriber_qos, to_bag_qos,
                         TOPSPARK_OUTPUTS)
+from ..ros.node_utils import stop_on_signals
 
 DEFAULT_TOPICS = ('/camera/image_raw',)
 STORAGES = {'sqlite3': StoragePlugin.SQLITE3, 'mcap': StoragePlugin.MCAP}
@@ -392,29 +394,23 @@ def main(argv: list[str] | None = None) -> int:
         print(f'error: {args.out} exists already; choose a new bag directory', file=sys.stderr)
         return 2
     summary = None
-    try:
-        with rclpy.init(args=['topspark-record'] + ros_args):
-            try:
-                node = BagRecorder(args.out, _topics(args), args.storage, args.wait,
-                                   args.max_messages, args.duration)
-            except BagError as exc:
-                print(f'error: {exc}', file=sys.stderr)
-                return 2
-            executor = SingleThreadedExecutor()
-            executor.add_node(node)
-            try:
-                while not node.done.is_set():
-                    executor.spin_once(timeout_sec=DISCOVERY_PERIOD_S)
-            except (KeyboardInterrupt, ExternalShutdownException):
-                pass
-            finally:
-                summary = node.close()
-                executor.shutdown(timeout_sec=1.0)
-                node.destroy_node()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    if summary is None:
-        return 0
+    with stop_on_signals() as stop, rclpy.init(args=['topspark-record'] + ros_args,
+                                               signal_handler_options=SignalHandlerOptions.NO):
+        try:
+            node = BagRecorder(args.out, _topics(args), args.storage, args.wait,
+                               args.max_messages, args.duration)
+        except BagError as exc:
+            print(f'error: {exc}', file=sys.stderr)
+            return 2
+        executor = SingleThreadedExecutor()
+        executor.add_node(node)
+        try:
+            while not node.done.is_set() and not stop.is_set():
+                executor.spin_once(timeout_sec=DISCOVERY_PERIOD_S)
+        finally:
+            summary = node.close()
+            executor.shutdown(timeout_sec=1.0)
+            node.destroy_node()
     print(format_summary(summary), flush=True)
     if summary['error']:
         print(f'error: {summary["error"]}', file=sys.stderr)

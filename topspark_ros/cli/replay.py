@@ -21,8 +21,9 @@ best-effort subscribers alike, and only reliable-to-reliable carries large frame
 processes with Fast DDS); transient local for topics whose recorded publishers all offered
 it. Before the first message the player waits up to ``--wait-subscribers`` seconds for
 perception: a subscriber on every frame topic (any topic if the bag has no frames) and, in ack
-mode, a publisher of the ack topic. Exit 0 when done or on SIGINT/SIGTERM,
-2 with a one-line error for a missing or unreadable bag or nothing to replay.
+mode, a publisher of the ack topic. Exit 0 when done or on SIGINT/SIGTERM (printing what was
+sent, marked interrupted), 2 with a one-line error for a missing or unreadable bag or nothing
+to replay.
 """
 
 from __future__ import annotations
@@ -41,11 +42,13 @@ from rclpy.impl.implementation_singleton import rclpy_implementation as _rclpy
 from rclpy.node import Node
 from rclpy.publisher import Publisher
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.signals import SignalHandlerOptions
 from rosbags.interfaces import QosDurability
 from rosbags.rosbag2 import Reader
 
 from ..ros.bags import (BagError, FRAME_TYPES, import_message_type, MessageTypeError,
                         split_ros_args)
+from ..ros.node_utils import stop_on_signals
 
 RCLError = _rclpy.RCLError      # what a publish on a shut-down context raises
 PUBLISH_DEPTH = 10
@@ -182,7 +185,7 @@ class BagPlayer(Node):
                  loop: bool = False, reliability: str | None = None,
                  ack_topic: str = 'topspark/prediction', ack_type: str = 'std_msgs/msg/Int32',
                  ack_timeout: float = 2.0, node_name: str = 'topspark_replay',
-                 **kwargs) -> None:
+                 stop: threading.Event | None = None, **kwargs) -> None:
         if not rate > 0:
             raise BagError(f'--rate must be > 0, got {rate}')
         if reliability not in (None, 'reliable', 'best_effort'):
@@ -194,7 +197,7 @@ class BagPlayer(Node):
         self.fast = fast
         self.loop = loop
         self.ack_timeout = float(ack_timeout)
-        self._stop = threading.Event()
+        self._stop = stop if stop is not None else threading.Event()   # set: play() returns
         self._acks = 0
         self._warned_no_ack = False
         self._ack_cond = threading.Condition()
@@ -323,7 +326,7 @@ class BagPlayer(Node):
         except RCLError:
             if self.context.ok():
                 raise
-            stats.interrupted = True        # SIGINT/SIGTERM shut the context down meanwhile
+            stats.interrupted = True        # the context was shut down meanwhile
         stats.seconds = time.monotonic() - started
         return stats
 
@@ -410,10 +413,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     stats = None
     try:
-        with rclpy.init(args=['topspark-replay'] + ros_args):
+        with stop_on_signals() as stop, rclpy.init(
+                args=['topspark-replay'] + ros_args,
+                signal_handler_options=SignalHandlerOptions.NO):
             try:
                 node = BagPlayer(source, args.rate, args.fast, args.loop, args.qos,
-                                 args.ack_topic, args.ack_type, args.ack_timeout)
+                                 args.ack_topic, args.ack_type, args.ack_timeout, stop=stop)
             except BagError as exc:
                 print(f'error: {exc}', file=sys.stderr)
                 return 2
@@ -423,19 +428,13 @@ def main(argv: list[str] | None = None) -> int:
             spinner.start()
             try:
                 stats = node.play(args.wait_subscribers)
-            except (KeyboardInterrupt, ExternalShutdownException):
-                pass
             finally:
                 node.stop()
                 executor.shutdown(timeout_sec=1.0)
                 spinner.join(timeout=2.0)
                 node.destroy_node()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
     finally:
         source.close()
-    if stats is None:
-        return 0
     print(format_stats(source, stats), flush=True)
     if stats.error:
         print(f'error: {stats.error}', file=sys.stderr)
