@@ -133,8 +133,8 @@ def spike_buffers(n_in, timesteps):
     """Room for the spikes of any sample of ``n_in`` inputs over ``timesteps`` steps (at most
     one per input and step): (input, step) pairs as drawn, the CSR they are sorted into
     (``csr_into``: step_ptr with one spare entry, indices) and the Poisson coder's step marks.
-    A batch makes them once: per-sample buffers, and the scan over the frame that sized them,
-    cost about 1 us of a 5 us regular coding at T = 50."""
+    A batch makes them once, instead of buffers per sample sized by a scan of the frame
+    (``docs/topspark.md``, Latency: what that saved)."""
     cap = n_in * timesteps
     return (np.empty(cap, np.int32), np.empty(cap, np.int32), np.empty(timesteps + 2, np.int32),
             np.empty(cap, np.int32), np.empty(timesteps, np.int32))
