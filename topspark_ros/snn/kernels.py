@@ -143,19 +143,31 @@ def spike_buffers(n_in, timesteps):
 @njit(cache=True, nogil=True)
 def poisson_spike_train(prob, timesteps, seed):
     """Bernoulli(prob[i]) spikes per input and step, as CSR (step_ptr[T + 1], indices)."""
-    buffers = spike_buffers(prob.shape[0], timesteps)
-    step_ptr, indices = csr_into(buffers, poisson_spikes_into(prob, timesteps, seed, buffers),
-                                 timesteps)
-    return step_ptr.copy(), indices.copy()
+    return _spike_train(prob, timesteps, seed, False)
 
 
 @njit(cache=True, nogil=True)
 def regular_spike_train(prob, timesteps, seed):
     """``regular_spikes_into`` as CSR (step_ptr[T + 1], indices)."""
+    return _spike_train(prob, timesteps, seed, True)
+
+
+@njit(cache=True, nogil=True)
+def _spike_train(prob, timesteps, seed, regular):
+    """One sample's spikes (``encode_into``) in buffers of their own, as CSR copies."""
     buffers = spike_buffers(prob.shape[0], timesteps)
-    step_ptr, indices = csr_into(buffers, regular_spikes_into(prob, timesteps, seed, buffers),
+    step_ptr, indices = csr_into(buffers, encode_into(prob, timesteps, seed, regular, buffers),
                                  timesteps)
     return step_ptr.copy(), indices.copy()
+
+
+@njit(cache=True, nogil=True)
+def encode_into(prob, timesteps, seed, regular, buffers):
+    """The regular or the Poisson code of one sample into ``buffers``; returns how many
+    spikes."""
+    if regular:
+        return regular_spikes_into(prob, timesteps, seed, buffers)
+    return poisson_spikes_into(prob, timesteps, seed, buffers)
 
 
 @njit(cache=True, nogil=True)
@@ -694,10 +706,7 @@ def run_rates(w, theta, prob, timesteps, params, learn, seeds, counts, ops):
     work = scratch(w.shape[0], w.shape[1], timesteps, params)
     buffers = spike_buffers(prob.shape[1], timesteps)
     for s in range(prob.shape[0]):
-        if regular:
-            n = regular_spikes_into(prob[s], timesteps, seeds[s], buffers)
-        else:
-            n = poisson_spikes_into(prob[s], timesteps, seeds[s], buffers)
+        n = encode_into(prob[s], timesteps, seeds[s], regular, buffers)
         step_ptr, indices = csr_into(buffers, n, timesteps)
         simulate_in(w, theta, step_ptr, indices, timesteps, params, learn, counts[s], ops[s],
                     work)
