@@ -393,7 +393,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.out.exists():
         print(f'error: {args.out} exists already; choose a new bag directory', file=sys.stderr)
         return 2
-    summary = None
     with stop_on_signals() as stop, rclpy.init(args=['topspark-record'] + ros_args,
                                                signal_handler_options=SignalHandlerOptions.NO):
         try:

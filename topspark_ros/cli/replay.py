@@ -411,7 +411,6 @@ def main(argv: list[str] | None = None) -> int:
     except BagError as exc:
         print(f'error: {exc}', file=sys.stderr)
         return 2
-    stats = None
     try:
         with stop_on_signals() as stop, rclpy.init(
                 args=['topspark-replay'] + ros_args,
