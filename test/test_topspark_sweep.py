@@ -132,6 +132,9 @@ def test_enhancement_rule_family():
     assert o['input_rate_hz'] == pytest.approx(127.5)
     capped = overrides(base, 10, EnhancementRule(delta=3.0))
     assert capped['input_rate_hz'] == 1000.0                      # one spike per step at most
+    slower = overrides(base, 175, EnhancementRule(mu=0.75))
+    assert slower == {'excitatory.tau_mem_ms': pytest.approx(100.0 * 2 ** 0.75)}
+    assert EnhancementRule(mu=0.75, beta=-1.0).label() == 'beta=-1, mu=0.75'
     window = overrides(base, 70, EnhancementRule(omega=1.0))
     assert window == {'event_window_scale': pytest.approx(0.2)}   # bins as wide as at T0
     assert overrides(base, 70, EnhancementRule(omega=-1.0))['event_window_scale'] == 1.0
@@ -145,7 +148,7 @@ def test_enhancement_rule_family():
     replace_params(base, overrides(base, 70, regular))            # a valid configuration
 
 
-@pytest.mark.parametrize('workload, sizes', [('frames', (96, 16, 3)), ('events', (72, 16, 3))])
+@pytest.mark.parametrize('workload, sizes', [('frames', (144, 16, 3)), ('events', (72, 16, 3))])
 def test_rule_grids(workload, sizes):
     grids = [rule_grid(), rule_grid(small=True), rule_grid(quick=True)]
     if workload == 'events':
@@ -158,6 +161,9 @@ def test_rule_grids(workload, sizes):
         assert not used & ({'delta', 'regular'} if workload == 'events' else {'omega', 'kappa'})
         assert used >= ({'omega', 'kappa'} if workload == 'events' else {'delta', 'regular'}) \
             or size == 3
+        # a longer membrane time constant is searched instead of a lower threshold, not with it
+        assert not any(rule.mu and rule.alpha for rule in grid)
+        assert any(rule.mu for rule in grid) == (workload == 'frames' and size > 16)
     with pytest.raises(ValueError, match='workload'):
         rule_grid(workload='lidar')
 
@@ -256,6 +262,37 @@ def test_test_seeds_average_the_profile_accuracies(tmp_path):
         assert e.accuracy_baseline_params == pytest.approx(
             sum(e.extra['accuracy_baseline_params_by_seed']) / 2)
     assert 'means over seeds [0, 1]' in (out / 'report.md').read_text()
+
+
+def test_search_seeds_choose_on_mean_validation_accuracy(tmp_path):
+    """--search-seeds reruns each T's finalists on more seeds' validation splits; the choice is
+    made on the means, and the first seed's runs are the search's own (from the cache)."""
+    out = tmp_path / 'p'
+    assert profile_cli.main(['--quick', '--out', str(out), '--quiet']) == 0
+    one_seed = load_profile(out)
+    before = len(list((out / 'points').iterdir()))
+    assert profile_cli.main(['--quick', '--out', str(out), '--quiet',
+                             '--search-seeds', '2', '0']) == 0
+    prof = load_profile(out)
+    details = json.loads((out / 'details.json').read_text())
+    assert prof.metadata['search_seeds'] == [0, 2]
+    first_seed = {(r['timesteps'], r['rule']): r['validation_accuracy']
+                  for r in details['search']}
+    finalists = details['finalists']
+    short = [e.timesteps for e in prof.entries if e.timesteps != prof.baseline_timesteps]
+    assert len(finalists) == 3 * len(short)             # --quick: 3 rules, all finalists
+    changed = [T for T in short if prof.entry(T).params != one_seed.entry(T).params]
+    added = len(list((out / 'points').iterdir())) - before
+    assert added == len(finalists) + len(changed)       # seed 2's runs, new choices' tests
+    for f in finalists:
+        by_seed = f['validation_accuracy_by_seed']
+        assert by_seed[0] == first_seed[(f['timesteps'], f['rule'])]
+        assert f['validation_accuracy'] == pytest.approx(sum(by_seed) / 2)
+    for T in short:
+        entry = prof.entry(T)
+        means = {f['rule']: f['validation_accuracy'] for f in finalists if f['timesteps'] == T}
+        assert entry.extra['validation_accuracy'] == means[entry.extra['rule']]
+        assert means[entry.extra['rule']] >= max(means.values()) - 0.005 - 1e-12
 
 
 def test_cache_key_follows_the_kernels_numerics(monkeypatch):
