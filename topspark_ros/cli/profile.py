@@ -28,7 +28,8 @@ from ..snn.config import INHIBITION_VARIANTS, LEARNING_RULES
 from ..topspark.policy import Requirements
 from ..topspark.profile import load_profile, ProfileError
 from ..topspark.report import plot_profile, write_report
-from ..topspark.sweep import DEFAULT_TIMESTEPS, retime_profile, Runner, run_sweep, SweepSpec
+from ..topspark.sweep import (DEFAULT_TIMESTEPS, FINALISTS, retime_profile, Runner, run_sweep,
+                              SweepSpec)
 from .common import CliError, add_dataset_argument, run_cli, write_json
 
 
@@ -47,9 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="more seeds for the test points: the profile's accuracies become "
                         'means over them and --seed')
     parser.add_argument('--search-seeds', type=int, nargs='+', default=[], metavar='SEED',
-                        help='more seeds for the enhancement search: per T the 8 rules most '
-                             'accurate on --seed run again on these seeds, and the choice uses '
-                             'the mean validation accuracy (default: --seed alone)')
+                        help=f'more seeds for the enhancement search: per T the {FINALISTS} '
+                             'rules most accurate on --seed run again on these seeds, and the '
+                             'choice uses the mean validation accuracy (default: --seed alone)')
     parser.add_argument('--pretrain-epochs', type=int, default=0,
                         help='start every point from a network trained this many epochs at '
                              'T0, then train --epochs online at T (the robot workflow); '

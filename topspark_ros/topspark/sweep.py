@@ -15,6 +15,7 @@ energy per T, from which ``policy.choose`` picks T for given requirements.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import time
@@ -269,8 +270,6 @@ def timing_setups(spec: SweepSpec, settings: list[dict[str, Any]],
                   samples: int = 1000) -> list[TimingSetup]:
     """For each of ``settings`` (each with its 'timesteps'): the cached T0-trained network with
     those parameters, so spike counts are realistic, and ``samples`` test and training inputs."""
-    import copy
-
     data = _split_data(spec, 'test')
     base, _, _ = load_checkpoint(ensure_pretrained(spec, 'test', timing=True))
     inputs: dict[Any, tuple[Any, Any]] = {}
@@ -296,8 +295,6 @@ def best_seconds_per_sample(runs: list[tuple[Network, Any, int, bool]], rounds: 
     burst of load on a shared machine spoils one round of every run instead of all the
     repeats of one (measured: one T came out 25 % slow when its repeats ran back to back).
     """
-    import copy
-
     warm_up()
     best = [np.inf] * len(runs)
     with tqdm(total=rounds * len(runs), desc='timing', disable=not progress) as bar:
