@@ -148,6 +148,27 @@ def test_enhancement_rule_family():
     replace_params(base, overrides(base, 70, regular))            # a valid configuration
 
 
+def test_fast_inhibition_rule_and_the_inhibition_delay_probe():
+    from topspark_ros.topspark.sweep import SENSITIVITY
+
+    base = NetworkConfig()                                  # an inhibitory layer: 2 steps
+    fast = EnhancementRule(beta=-1.0, fast_inhibition=True)
+    o = overrides(base, 50, fast)
+    assert o['inhibition.variant'] == 'direct' and o['inhibition.direct_delay_ms'] == 1.0
+    assert o['inhibition.direct_mv'] == base.inhibition.inh_to_exc_mv    # as strong
+    assert fast.label() == 'beta=-1, fast inhibition' and o['learning.nu_post'] < 0.01
+    assert overrides(base, 350, fast) == {}                 # T0 keeps its own network
+    probe = SENSITIVITY['inhibition_delay']
+    assert probe(base, 0.5)['inhibition.direct_delay_ms'] == 1.0
+    assert probe(base, 2.0)['inhibition.direct_delay_ms'] == 4.0
+    direct = replace_params(base, probe(base, 1.0))         # T0's delay, without the layer
+    assert direct.inhibition.variant == 'direct' and direct.inhibition.direct_delay_ms == 2.0
+    assert probe(direct, 0.5)['inhibition.direct_delay_ms'] == 1.0
+    assert overrides(replace_params(base, o), 50, EnhancementRule(fast_inhibition=True)) == {
+        'inhibition.variant': 'direct', 'inhibition.direct_mv': 120.0,
+        'inhibition.direct_delay_ms': 1.0}
+
+
 @pytest.mark.parametrize('workload, sizes', [('frames', (144, 16, 3)), ('events', (72, 16, 3))])
 def test_rule_grids(workload, sizes):
     grids = [rule_grid(), rule_grid(small=True), rule_grid(quick=True)]
@@ -280,7 +301,9 @@ def test_search_seeds_choose_on_mean_validation_accuracy(tmp_path):
                   for r in details['search']}
     finalists = details['finalists']
     short = [e.timesteps for e in prof.entries if e.timesteps != prof.baseline_timesteps]
-    assert len(finalists) == 3 * len(short)             # --quick: 3 rules, all finalists
+    # --quick: 3 rules, all finalists, each also with fast inhibition
+    assert len(finalists) == 2 * 3 * len(short)
+    assert sum('fast inhibition' in f['rule'] for f in finalists) == 3 * len(short)
     changed = [T for T in short if prof.entry(T).params != one_seed.entry(T).params]
     added = len(list((out / 'points').iterdir())) - before
     assert added == len(finalists) + len(changed)       # seed 2's runs, new choices' tests

@@ -406,7 +406,9 @@ def scratch(n_in, n_exc, timesteps, params):
             np.empty(n_exc, np.float32),            # refrac_v
             np.empty(n_exc, np.int32),              # spiked
             np.empty(64, np.int64),                 # self_step
-            np.empty(64, np.int32))                 # self_id
+            np.empty(64, np.int32),                 # self_id
+            np.empty(n_in, np.float32),             # pre_trace
+            np.empty(n_exc, np.float32))            # depression
 
 
 @njit(cache=True, nogil=True)
@@ -439,7 +441,7 @@ def simulate_in(w, theta, step_ptr, indices, timesteps, params, learn, counts, o
 
     (decay_mem, decay_pre, decay_post, inh_decay, v, thresh, refrac_end, last_post, last_pre,
      active_pre, active_post, inh_v, inh_t, inh_refrac_end, inh_total, refrac_ids, refrac_v,
-     spiked, self_step, self_id) = work
+     spiked, self_step, self_id, pre_trace, depression) = work
     for j in range(n_exc):
         v[j] = v_rest
         thresh[j] = v_thresh + theta[j]
@@ -498,6 +500,11 @@ def simulate_in(w, theta, step_ptr, indices, timesteps, params, learn, counts, o
                 if v[j] >= thresh[j]:
                     spiked[n_spiked] = j
                     n_spiked += 1
+        if learn and n_spiked > 0:
+            # The traces of this step's potentiation: read once, used by every neuron that
+            # spiked in the step.
+            for k2 in range(n_active_pre):
+                pre_trace[k2] = decay_pre[t - last_pre[active_pre[k2]]]
         for k in range(n_spiked):
             j = spiked[k]
             v[j] = v_reset
@@ -544,18 +551,21 @@ def simulate_in(w, theta, step_ptr, indices, timesteps, params, learn, counts, o
                     eta = nu_post * np.float32(counts[j]) / np.float32(max_count)
                 for k2 in range(n_active_pre):
                     i = active_pre[k2]
-                    dw = eta * decay_pre[t - last_pre[i]]
+                    dw = eta * pre_trace[k2]
                     if rule == RULE_WEIGHT_DEPENDENT:
                         dw *= w_max - w[i, j]
                     w[i, j] = min(w[i, j] + dw, w_max)
                 weight_updates += n_active_pre
-        if learn and n_active_post > 0 and nu_pre != 0.0:
-            # Depression: each input spiking now, against every neuron that has spiked so far.
+        if learn and n_active_post > 0 and nu_pre != 0.0 and b > a:
+            # Depression: each input spiking now, against every neuron that has spiked so far,
+            # by that neuron's trace (the same for every input of the step: computed once).
+            for k in range(n_active_post):
+                depression[k] = nu_pre * decay_post[t - last_post[active_post[k]]]
             for e in range(a, b):
                 i = indices[e]
                 for k in range(n_active_post):
                     j = active_post[k]
-                    dw = nu_pre * decay_post[t - last_post[j]]
+                    dw = depression[k]
                     if rule == RULE_WEIGHT_DEPENDENT:
                         dw *= w[i, j] - w_min
                     w[i, j] = max(w[i, j] - dw, w_min)

@@ -32,7 +32,8 @@ from ..datasets import emulated_events, load_dataset, validation_split
 from ..snn import load_checkpoint, Network, NetworkConfig, replace_params, save_checkpoint
 from ..snn.experiment import evaluate, EventSamples, label, present
 from ..snn.kernels import RESULTS_VERSION, warm_up
-from .enhancement import EnhancementRule, overrides, rule_grid
+from .enhancement import (direct_inhibition, EnhancementRule, inhibition_delay_steps, overrides,
+                          rule_grid)
 from .profile import Profile, ProfileEntry, ProfileError
 
 DEFAULT_TIMESTEPS = (350, 300, 250, 200, 150, 100, 75, 50, 40, 30, 20)
@@ -55,6 +56,7 @@ SENSITIVITY = {
                                'learning.tau_post_trace_ms': c.learning.tau_post_trace_ms * f},
     'input_intensity': lambda c, f: {'input_rate_hz': min(c.input_rate_hz * f,
                                                           1000.0 / c.dt_ms)},
+    'inhibition_delay': lambda c, f: direct_inhibition(c, round(inhibition_delay_steps(c) * f)),
 }
 # Event input is not rate-coded: its input parameter is the window (x2 of a full window is the
 # full window: it is capped at the sample).
@@ -399,28 +401,52 @@ def _test_seeds(spec: SweepSpec, runner: Runner, timesteps: list[int],
     return out
 
 
-FINALISTS = 8       # rules per T rerun on --search-seeds
+FINALISTS = 8       # rules per T tried with fast inhibition and rerun on --search-seeds
+
+Searched = dict[int, list[tuple[EnhancementRule, dict, dict]]]
 
 
-def _search_seeds(spec: SweepSpec, runner: Runner,
-                  searched: dict[int, list[tuple[EnhancementRule, dict, dict]]]
-                  ) -> dict[int, list[tuple[EnhancementRule, dict, dict]]]:
-    """Step 3 on more seeds: per T, the ``FINALISTS`` rules most accurate on ``spec.seed``'s
-    validation split run again on each of ``spec.search_seeds``; each finalist's accuracy
-    becomes the mean (per seed under 'accuracy_by_seed') and the other rules drop out.
+def _finalists(searched: Searched) -> Searched:
+    """Per T, the ``FINALISTS`` rules most accurate on the first seed's validation split."""
+    return {T: sorted(found, key=lambda s: -s[2]['accuracy'])[:FINALISTS]
+            for T, found in searched.items()}
+
+
+def _fast_inhibition(spec: SweepSpec, runner: Runner, finalists: Searched) -> Searched:
+    """The finalists with fast lateral inhibition (``EnhancementRule.fast_inhibition``) on the
+    first seed's validation split, per T (none where it changes nothing)."""
+    base, T0 = spec.config(), spec.baseline_timesteps
+    variants = []
+    for T, found in finalists.items():
+        for rule, o, _ in found:
+            fast = replace(rule, fast_inhibition=True)
+            fast_o = overrides(base, T, fast, T0)
+            if fast_o != o:
+                variants.append((T, fast, fast_o))
+    results = runner.run([_point('validation', T, o, rule.label()) for T, rule, o in variants],
+                         'step 3: finalists with fast inhibition')
+    out: Searched = {T: [] for T in finalists}
+    for (T, rule, o), res in zip(variants, results):
+        out[T].append((rule, o, res))
+    return out
+
+
+def _search_seeds(spec: SweepSpec, runner: Runner, searched: Searched) -> Searched:
+    """Step 3 on more seeds: every rule of ``searched`` (the finalists) runs again on each of
+    ``spec.search_seeds``' validation splits; its accuracy becomes the mean (per seed under
+    'accuracy_by_seed').
 
     One validation run moves by about a point between seeds, more than the rules near the top
     differ, so on one seed the choice among them is partly that seed's luck (measured: N400
     online at T = 50, the rule seed 0 ranked first was 0.9 pp below the best on five seeds)."""
-    finalists = [(T, rule, o, res) for T, found in searched.items()
-                 for rule, o, res in sorted(found, key=lambda s: -s[2]['accuracy'])[:FINALISTS]]
+    finalists = [(T, rule, o, res) for T, found in searched.items() for rule, o, res in found]
     accuracies = [[res['accuracy'] for *_, res in finalists]]
     for seed in spec.search_seeds:
         results = _seed_runner(spec, runner, seed).run(
             [_point('validation', T, o, rule.label()) for T, rule, o, _ in finalists],
             f'step 3: finalists, seed {seed}')
         accuracies.append([r['accuracy'] for r in results])
-    out: dict[int, list[tuple[EnhancementRule, dict, dict]]] = {}
+    out: Searched = {}
     for (T, rule, o, res), by_seed in zip(finalists, zip(*accuracies)):
         out.setdefault(T, []).append((rule, o, {**res, 'accuracy': float(np.mean(by_seed)),
                                                 'accuracy_by_seed': list(by_seed)}))
@@ -487,11 +513,15 @@ def run_sweep(spec: SweepSpec, out_dir: Path, runner: Runner | None = None,
     unique = {(T, tuple(sorted(o.items()))): (T, rule, o) for T, rule, o in candidates}
     val = runner.run([_point('validation', T, o, rule.label()) for T, rule, o in unique.values()],
                      'step 3: enhancement search')
-    searched: dict[int, list[tuple[EnhancementRule, dict, dict]]] = {}
+    searched: Searched = {}
     for (T, rule, o), res in zip(unique.values(), val):
         searched.setdefault(T, []).append((rule, o, res))
+    finalists = _finalists(searched)
+    fast = _fast_inhibition(spec, runner, finalists)
     if spec.search_seeds:
-        searched = _search_seeds(spec, runner, searched)
+        searched = _search_seeds(spec, runner, {T: finalists[T] + fast[T] for T in finalists})
+    else:
+        searched = {T: found + fast[T] for T, found in searched.items()}
     best = {T: pick_enhancement(found, spec.platform, spec.selection_margin)
             for T, found in searched.items()}
     enhanced_tests = runner.run([_point('test', T, best[T][1], 'enhanced') for T in short],
@@ -532,15 +562,18 @@ def run_sweep(spec: SweepSpec, out_dir: Path, runner: Runner | None = None,
                        'epochs': spec.epochs, 'seed': spec.seed,
                        'pretrain_epochs_at_t0': spec.pretrain_epochs,
                        'cpu_power_w': spec.cpu_power_w, 'rules_searched': len(rules),
+                       'fast_inhibition_finalists': FINALISTS,
                        'sensitivity_timesteps': Ts,
                        'selection_margin': spec.selection_margin,
                        'test_seeds': [spec.seed, *spec.test_seeds],
                        'search_seeds': [spec.seed, *spec.search_seeds],
                        'latency_timed_on': machine_description()})
+    first_seed = [(T, r, o, res) for (T, r, o), res in zip(unique.values(), val)]
+    first_seed += [(T, r, o, res) for T, found in fast.items() for r, o, res in found]
     details = {'sensitivity': sensitivity, 'analysis': analysis,
                'search': [{'timesteps': T, 'rule': r.label(), 'overrides': o,
                            'validation_accuracy': res['accuracy']}
-                          for (T, r, o), res in zip(unique.values(), val)]}
+                          for T, r, o, res in first_seed]}
     if spec.search_seeds:
         details['finalists'] = [{'timesteps': T, 'rule': r.label(), 'overrides': o,
                                  'validation_accuracy': res['accuracy'],
