@@ -9,17 +9,29 @@ reduction in inference and training on event-driven platforms (Loihi, 45 nm CMOS
 spikes and neuron updates) and time-based ones (CPU measured time x power, and a clock-driven
 dense accounting: energy follows T, as the paper measured on a GPU), and the accuracy change.
 ``--plot``: the same per profile as a PNG, against the paper's figures and the 5x goal.
+
+Where the chosen T drops the inhibitory layer (fast inhibition: direct lateral inhibition, one
+step) a second table compares its energy with T0 counted without the layer too: with the
+layer's two-step delay, direct inhibition fires exactly the same spikes, so that is the T0
+network on the same footing (``energy.without_inhibitory_layer``, from the T0 point's mean
+counts in the profile's details.json); what is left is what the shorter T and its enhancement
+bought.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import math
 from pathlib import Path
 import sys
 
 import numpy as np
 
+from topspark_ros.energy import mean_energy, without_inhibitory_layer
 from topspark_ros.topspark import choose, load_profile, Requirements
+
+EVENT_AND_DENSE = ('loihi', 'cmos45', 'dense_gpu_like')
 
 
 def ratios(path: str, tolerance: float) -> dict:
@@ -37,13 +49,38 @@ def ratios(path: str, tolerance: float) -> dict:
            'accuracy_T_baseline_params': c.accuracy_baseline_params,
            'latency_infer_x': b.latency_infer_s / c.latency_infer_s,
            'latency_train_x': b.latency_train_s / c.latency_train_s}
-    for name in ('loihi', 'cmos45', 'dense_gpu_like'):
+    for name in EVENT_AND_DENSE:
         eb, ec = b.extra['energy_by_platform'][name], c.extra['energy_by_platform'][name]
         row[f'{name}_infer_x'] = eb['infer_j'] / ec['infer_j']
         row[f'{name}_train_x'] = eb['train_j'] / ec['train_j']
     row['cpu_infer_x'] = b.extra['cpu_energy_infer_j'] / c.extra['cpu_energy_infer_j']
     row['cpu_train_x'] = b.extra['cpu_energy_train_j'] / c.extra['cpu_energy_train_j']
+    row['same_structure'] = same_structure_ratios(path, prof, c)
     return row
+
+
+def same_structure_ratios(path: str, prof, chosen) -> dict | None:
+    """Energy ratios against T0 counted without the inhibitory layer, when the chosen T drops
+    it and T0 has it (None otherwise: both have the same structure already)."""
+    if (prof.network['inhibition']['variant'] != 'layer'
+            or chosen.params.get('inhibition.variant') != 'direct'):
+        return None
+    details = json.loads((Path(path) / 'details.json').read_text())
+    t0 = details['analysis'][str(prof.baseline.timesteps)]
+    n_in, n = math.prod(prof.network['input_shape']), prof.network['n_neurons']
+    out = {}
+    for name in EVENT_AND_DENSE:
+        for kind, learning in (('infer', False), ('train', True)):
+            with_layer = mean_energy(t0[f'{kind}_ops'], name, learning, n_in, n, True)
+            recorded = prof.baseline.extra['energy_by_platform'][name][f'{kind}_j']
+            if not math.isclose(with_layer, recorded, rel_tol=1e-9):
+                raise ValueError(f'{path}: details.json does not hold the T0 point of this '
+                                 f'profile ({with_layer} J against {recorded} J)')
+            without = mean_energy(without_inhibitory_layer(t0[f'{kind}_ops'], n), name,
+                                  learning, n_in, n, False)
+            out[f'{name}_{kind}_x'] = without / chosen.extra['energy_by_platform'][name][
+                f'{kind}_j']
+    return out
 
 
 PAPER = {'latency': 3.9, 'train': 3.5, 'infer': 3.3}     # Putra & Shafique, IROS 2023
@@ -99,6 +136,25 @@ def plot(rows: list[dict], path: Path) -> None:
     plt.close(fig)
 
 
+def print_same_structure(rows: list[dict]) -> None:
+    """Energy against T0 without the inhibitory layer where the chosen T has none; the other
+    rows as in the first table (the same structure at both ends already)."""
+    cols = [f'{name}_{kind}_x' for name in EVENT_AND_DENSE for kind in ('infer', 'train')]
+    print('\nEnergy against T0 without the inhibitory layer (same spikes) where the chosen T '
+          'has none (*):')
+    names = [c.removesuffix('_x').replace('_', ' ') for c in cols]
+    print('| profile | T | ' + ' | '.join(names) + ' |')
+    print('|---|---|' + '---|' * len(cols))
+    same = [r['same_structure'] or {c: r[c] for c in cols} for r in rows]
+    for r, values in zip(rows, same):
+        star = '*' if r['same_structure'] else ''
+        print(f"| {r['profile']} | {r['T']}{star} | "
+              + ' | '.join(f'{values[c]:.2f}x' for c in cols) + ' |')
+    if len(rows) > 1:
+        print('| mean | | ' + ' | '.join(f'{np.mean([v[c] for v in same]):.2f}x'
+                                         for c in cols) + ' |')
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('profiles', nargs='+')
@@ -125,6 +181,9 @@ def main(argv: list[str] | None = None) -> int:
         dacc = np.mean([r['accuracy_T'] - r['accuracy_T0'] for r in rows])
         print(f'| mean | | | {100 * dacc:+.1f} pp | '
               + ' | '.join(f'{mean[k]:.2f}x' for k, _ in cols) + ' |')
+    if any(r['same_structure'] for r in rows):
+        print_same_structure(rows)
+    if len(rows) > 1:
         rows = rows + [mean]
     if args.plot:
         plot(rows, args.plot)

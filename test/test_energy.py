@@ -173,6 +173,35 @@ def test_batch_matches_per_sample_on_real_core_counts():
         assert one.learning_j == pytest.approx(row[5] * 120e-12, rel=1e-12)
 
 
+def test_mean_counts_and_the_same_spikes_without_the_inhibitory_layer(mnist):
+    """A profile keeps mean counts: their energy is the batch's mean. Without the layer (direct
+    inhibition, the layer's two-step delay) the spikes are the same and so are the counts
+    ``without_inhibitory_layer`` derives from the layer's."""
+    from topspark_ros.snn import InhibitionParams
+
+    runs = {}
+    for variant in ('layer', 'direct'):
+        cfg = NetworkConfig(n_neurons=20, seed=4, inhibition=InhibitionParams(
+            variant=variant, direct_mv=120.0, direct_delay_ms=2.0))
+        _, runs[variant] = Network(cfg).run_batch(mnist.train_images[:20], 60, learn=True)
+    mean = dict(zip(E.OP_FIELDS, runs['layer'].mean(0)))
+    assert mean['inh_spikes'] > 0
+    for name in ('loihi', 'cmos45', 'dense_gpu_like'):
+        for learning in (False, True):
+            batch = E.energy_batch(runs['layer'], name, learning, 784, 20).total_j.mean()
+            assert E.mean_energy(mean, name, learning, 784, 20, True) == pytest.approx(batch)
+    direct = dict(zip(E.OP_FIELDS, runs['direct'].mean(0)))
+    assert E.without_inhibitory_layer(mean, 20) == pytest.approx(direct)
+    loihi = [E.mean_energy(m, 'loihi', True, 784, 20, layer)
+             for m, layer in ((mean, True), (direct, False))]
+    assert loihi[1] < loihi[0]                       # the layer's idle updates are gone
+    static = E.Platform(name='test', description='', synaptic_event_j=1e-12,
+                        neuron_update_j=0.0, weight_update_j=0.0, source='made up',
+                        static_power_w=2.0)
+    with pytest.raises(ValueError, match='static power'):
+        E.mean_energy(mean, static, False, 784, 20, True)
+
+
 def test_static_power_needs_a_duration():
     plat = E.Platform(name='test', description='', synaptic_event_j=1e-12, neuron_update_j=0.0,
                       weight_update_j=0.0, source='made up for this test', static_power_w=2.0)

@@ -260,6 +260,37 @@ def energy_batch(ops: np.ndarray | Sequence[OpCounts | Mapping[str, int]],
                    inhibition_layer, duration_s)
 
 
+def mean_energy(mean_ops: Mapping[str, float], platform: Platform | str, learning: bool,
+                n_inputs: int, n_neurons: int, inhibition_layer: bool) -> float:
+    """Joules per sample from a batch's mean counts (what profiles and sweep points keep): the
+    model is linear in the counts, so this is the batch's mean energy. Platforms with static
+    power need durations: use ``energy_batch``."""
+    plat = get_platform(platform)
+    if plat.static_power_w:
+        raise ValueError(f'platform {plat.name!r} has static power: use energy_batch')
+    cols = {k: np.array([float(mean_ops[k])]) for k in OP_FIELDS}
+    if not all(np.isfinite(v[0]) and v[0] >= 0 for v in cols.values()):
+        raise ValueError(f'mean operation counts must be finite and >= 0, got {mean_ops!r}')
+    return float(_energy(cols, plat, learning, n_inputs, n_neurons, inhibition_layer,
+                         None).total_j[0])
+
+
+def without_inhibitory_layer(mean_ops: Mapping[str, float], n_neurons: int) -> dict[str, float]:
+    """The counts of the same spikes with direct lateral inhibition instead of the inhibitory
+    layer. With the layer's two-step delay, direct inhibition fires exactly the same spikes
+    (``test_direct_inhibition_with_two_step_delay_equals_inhibitory_layer``), so this is what
+    the same network costs without the layer: a T0 baseline on the same footing as a short T
+    that drops the layer (``EnhancementRule.fast_inhibition``). Each excitatory spike then
+    reaches the N - 1 others directly, in place of its inhibitory neuron, whose spike reached
+    them; the layer's neuron updates go."""
+    out = {k: float(mean_ops[k]) for k in OP_FIELDS}
+    exc, inh = out['exc_spikes'], out['inh_spikes']
+    out['synaptic_events'] += exc * (n_neurons - 1) - exc - inh * (n_neurons - 1)
+    out['inh_spikes'] = 0.0
+    out['neuron_updates'] = float(n_neurons) * out['timesteps']
+    return out
+
+
 def _energy(cols: dict[str, np.ndarray], plat: Platform, learning: bool, n_inputs: int,
             n_neurons: int, inhibition_layer: bool | None,
             duration_s: float | np.ndarray | None) -> EnergyBreakdown:

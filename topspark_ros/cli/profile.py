@@ -49,8 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
                         'means over them and --seed')
     parser.add_argument('--search-seeds', type=int, nargs='+', default=[], metavar='SEED',
                         help=f'more seeds for the enhancement search: per T the {FINALISTS} '
-                             'rules most accurate on --seed run again on these seeds, and the '
-                             'choice uses the mean validation accuracy (default: --seed alone)')
+                             'rules most accurate on --seed, each also with fast inhibition, '
+                             'run again on these seeds, and the choice uses the mean '
+                             'validation accuracy (default: --seed alone)')
     parser.add_argument('--pretrain-epochs', type=int, default=0,
                         help='start every point from a network trained this many epochs at '
                              'T0, then train --epochs online at T (the robot workflow); '
