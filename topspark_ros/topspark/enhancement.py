@@ -54,12 +54,13 @@ short T several neurons cross threshold before it lands, each fires once or twic
 them learn the sample (N400 pair STDP, training at T = 50: 7.3 neurons per sample fire, 6.2 at
 T0). Inhibition one step after the spike, directly from excitatory neuron to excitatory neuron
 as a neuromorphic chip wires it, restores the competition (validation split, five seeds, the
-T = 50 rule of the shipped profile: 88.5 % against 88.1 %, 4.3 against 10.0 excitatory spikes
-per training sample; T = 40: 88.1 % against 86.9 %), while at T0 it costs accuracy (88.0 %
-against 89.2 %): a short-T enhancement. With T0's two-step delay, direct inhibition computes
-exactly what the layer does (``test_direct_inhibition_with_two_step_delay_equals_inhibitory_
-layer``), so the only change is the delay. It is searched on the finalists of each T
-(``sweep.FINALISTS``), not crossed with the whole grid.
+T = 50 rule of the profile shipped before it: 88.5 % against 88.1 %, 4.3 against 10.0
+excitatory spikes per training sample; T = 40: 88.1 % against 86.9 %), while at T0 it costs
+accuracy (88.0 % against 89.2 %): a short-T enhancement. With T0's two-step delay, direct
+inhibition computes exactly what the layer does
+(``test_direct_inhibition_with_two_step_delay_equals_inhibitory_layer``), so the only change is
+the delay. It is searched on the finalists of each T (``sweep.FINALISTS``), not crossed with
+the whole grid.
 
 All coefficients 0 is the identity (the T0 parameters at T). The sweep searches a grid of rules
 on a validation split and stores, per T, the overrides of the best one in the profile; perception
