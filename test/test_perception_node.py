@@ -508,7 +508,9 @@ def test_profile_parameters_follow_the_timestep(tmp_path):
     def entry(T, **params):
         return ProfileEntry(T, 0.9, 0.9, 1e-4, 1e-4, 1e-5, 1e-5, params=params)
 
-    enhanced = {'learning.nu_post': 0.001, 'excitatory.v_thresh_mv': -54.0}
+    enhanced = {'learning.nu_post': 0.001, 'excitatory.v_thresh_mv': -54.0,
+                'inhibition.variant': 'direct', 'inhibition.direct_mv': 120.0,
+                'inhibition.direct_delay_ms': 1.0}                 # fast inhibition
     Profile(350, 'loihi', (entry(350), entry(50, **enhanced),
                            entry(40, event_window_scale=0.25, event_keep_fraction=0.5))
             ).save(tmp_path / 'profile.yaml')
@@ -521,6 +523,8 @@ def test_profile_parameters_follow_the_timestep(tmp_path):
             assert node.set_parameters([Parameter('timesteps', value=50)])[0].successful
             assert node._network.config.learning.nu_post == 0.001
             assert node._network.config.excitatory.v_thresh_mv == -54.0
+            assert node._network.config.inhibition.variant == 'direct'
+            assert node._network.config.inhibition.direct_delay_ms == 1.0
             assert node._events.length == pytest.approx(0.3)             # no window override
             assert node.set_parameters([Parameter('timesteps', value=40)])[0].successful
             assert node._events.length == pytest.approx(0.3 * 0.25)      # the event window
@@ -529,6 +533,7 @@ def test_profile_parameters_follow_the_timestep(tmp_path):
             assert node._events.length == pytest.approx(0.2 * 0.25)
             assert node.set_parameters([Parameter('timesteps', value=300)])[0].successful
             assert node._network.config.excitatory.v_thresh_mv == -52.0    # nearest: 350
+            assert node._network.config.inhibition.variant == 'layer'      # back to T0's
             assert node._events.length == pytest.approx(0.2)
             assert node._network.config.event_keep_fraction == 1.0
         finally:
