@@ -117,3 +117,20 @@ def test_report_gives_the_event_window_of_the_choice(tmp_path):
     frames = Profile(350, 'loihi', (entry(350, 0.77, 300, 50.0), entry(75, 0.76, 200, 12.0)))
     assert 'Event window' not in write_report(frames, {}, tmp_path, Requirements(0.02),
                                               'cmd').read_text()
+
+
+def test_report_says_when_the_choice_drops_the_inhibitory_layer(tmp_path):
+    from topspark_ros.snn import NetworkConfig
+    from topspark_ros.topspark.report import write_report
+
+    fast = {'inhibition.variant': 'direct', 'inhibition.direct_mv': 120.0,
+            'inhibition.direct_delay_ms': 1.0}
+    network = NetworkConfig().to_dict()                     # T0: the inhibitory layer
+    prof = Profile(350, 'loihi', (entry(350, 0.77, 300, 50.0), entry(30, 0.76, 200, 12.0, **fast)),
+                   network)
+    text = write_report(prof, {}, tmp_path, Requirements(0.02), 'cmd').read_text()
+    assert 'Lateral inhibition at T = 30: direct, 1 ms after' in text
+    plain = Profile(350, 'loihi', (entry(350, 0.77, 300, 50.0), entry(30, 0.76, 200, 12.0)),
+                    network)
+    assert 'Lateral inhibition' not in write_report(plain, {}, tmp_path, Requirements(0.02),
+                                                    'cmd').read_text()

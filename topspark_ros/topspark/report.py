@@ -118,6 +118,14 @@ def write_report(profile: Profile, details: dict[str, Any], out_dir: Path,
         if c.params.get('input_coding') == 'regular':
             lines += [f'Frames at T = {c.timesteps}: the regular rate code instead of Poisson '
                       '(each input spikes rate x T times, +/- 1, at a random phase).', '']
+        if (c.params.get('inhibition.variant') == 'direct'
+                and profile.network.get('inhibition', {}).get('variant') == 'layer'):
+            lines += [f'Lateral inhibition at T = {c.timesteps}: direct, '
+                      f'{c.params.get("inhibition.direct_delay_ms", 0):g} ms after an excitatory '
+                      'spike, instead of through the inhibitory layer (two steps); the energy '
+                      'ratio includes the layer that T0 has and this T does not '
+                      '(`benchmarks/topspark_reproduction.py` also compares with T0 without '
+                      'it).', '']
     seeds = profile.metadata.get('test_seeds') or []
     lines += ['## Per timestep (test split)', '']
     if len(seeds) > 1:
