@@ -17,6 +17,8 @@ from topspark_ros.snn import Network, NetworkConfig, replace_params
 from topspark_ros.snn.experiment import evaluate, label, train
 
 R = 50 / 350
+FAST = {'inhibition.variant': 'direct', 'inhibition.direct_mv': 120.0,     # one step, directly
+        'inhibition.direct_delay_ms': 1.0}
 JOBS = [
     # (name, overrides, schedule [(T, epochs)], test T)
     ('T0 parameters', {}, [(50, 3)], 50),
@@ -30,6 +32,8 @@ JOBS = [
     ('1 epoch at T0, 2 at T', {}, [(350, 1), (100, 2)], 100),
     ('3 epochs at T0, infer at T', {}, [(350, 3)], 100),
     ('3 epochs at T0, infer at T', {}, [(350, 3)], 50),
+    ('fast inhibition', FAST, [(100, 3)], 100),
+    ('fast inhibition', FAST, [(50, 3)], 50),
 ]
 
 
