@@ -230,6 +230,32 @@ def test_reproduction_table_and_plot(quick_profile, tmp_path, capsys):
     assert png.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
 
 
+def test_reproduction_against_t0_without_the_layer(quick_profile, tmp_path, capsys):
+    """A chosen T with fast inhibition gets a second energy table, against T0 counted without
+    the inhibitory layer: lower ratios than against T0 with it, marked with *."""
+    import shutil
+
+    reproduction = _benchmark('topspark_reproduction')
+    out = tmp_path / 'p'
+    out.mkdir()
+    for name in ('profile.yaml', 'details.json'):
+        shutil.copy(quick_profile / name, out / name)
+    data = yaml.safe_load((out / 'profile.yaml').read_text())
+    for e in data['entries']:                       # every shortened T: fast inhibition
+        if e['timesteps'] != data['baseline_timesteps']:
+            e['params'].update(overrides(NetworkConfig.from_dict(data['network']), 1,
+                                         EnhancementRule(fast_inhibition=True), 2))
+    (out / 'profile.yaml').write_text(yaml.safe_dump(data))
+    row = reproduction.ratios(str(out), 1.0)        # any accuracy: the least energy
+    assert row['T'] != row['T0']
+    same = row['same_structure']
+    for name in ('loihi', 'cmos45', 'dense_gpu_like'):
+        for kind in ('infer', 'train'):
+            assert 0 < same[f'{name}_{kind}_x'] < row[f'{name}_{kind}_x']
+    assert reproduction.main([str(out), '--tolerance', '1.0']) == 0
+    assert f"| {out} | {row['T']}* |" in capsys.readouterr().out
+
+
 def test_latency_breakdown_times_every_part_per_timestep(quick_profile, capsys):
     """benchmarks/latency_breakdown.py: a row per T asked for, a positive time per column;
     a T the profile lacks is refused with the ones it has."""
