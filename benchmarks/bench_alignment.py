@@ -12,18 +12,15 @@ one run.
 
 from __future__ import annotations
 
-import argparse
 import copy
 import time
-from pathlib import Path
 
 import numpy as np
 
+from latency_breakdown import profile_timing_args     # benchmarks/, next to this script
 from topspark_ros.snn.experiment import present
 from topspark_ros.snn.kernels import warm_up
 from topspark_ros.snn.network import CACHE_LINE_BYTES
-from topspark_ros.topspark.profile import load_profile
-from topspark_ros.topspark.sweep import spec_from_profile, timing_setups
 
 OFFSETS_BYTES = (0, 16, 32, 48)
 
@@ -38,17 +35,7 @@ def at_offset(a: np.ndarray, offset: int) -> np.ndarray:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('profile', type=Path, help='profile directory')
-    parser.add_argument('--timesteps', type=int, nargs='+', required=True)
-    parser.add_argument('--samples', type=int, default=1000)
-    parser.add_argument('--rounds', type=int, default=5)
-    args = parser.parse_args(argv)
-
-    profile = load_profile(args.profile)
-    spec = spec_from_profile(profile, args.profile)
-    setups = timing_setups(spec, [{'timesteps': T, **profile.entry(T).params}
-                                  for T in args.timesteps], args.samples)
+    args, setups = profile_timing_args(__doc__.split('\n')[0], argv)
     warm_up()
     rows = [(s, learn) for s in setups for learn in (False, True)]
     best = {(k, off): np.inf for k in range(len(rows)) for off in OFFSETS_BYTES}

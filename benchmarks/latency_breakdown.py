@@ -22,7 +22,7 @@ from pathlib import Path
 from topspark_ros.snn import Network, replace_params
 from topspark_ros.topspark.profile import load_profile
 from topspark_ros.topspark.sweep import (best_seconds_per_sample, spec_from_profile,
-                                         timing_setups)
+                                         timing_setups, TimingSetup)
 
 _TRAINING_VARIANTS = {'train': {}, 'train, no renormalisation': {'learning.norm_total': 0.0},
                       'train, no depression': {'learning.nu_pre': 0.0}}
@@ -40,8 +40,11 @@ def _one_neuron(net: Network) -> Network:
     return Network(replace_params(net.config, {'n_neurons': 1}))
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+def profile_timing_args(description: str, argv: list[str] | None
+                        ) -> tuple[argparse.Namespace, list[TimingSetup]]:
+    """The command line of the scripts that time a profile at chosen T (PROFILE --timesteps T
+    ... [--samples N] [--rounds R]) and the profile's timing setups for those T."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument('profile', type=Path, help='profile directory')
     parser.add_argument('--timesteps', type=int, nargs='+', required=True)
     parser.add_argument('--samples', type=int, default=1000)
@@ -54,8 +57,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f'{args.profile} has no entry for T = {missing}; it has '
                      f'{sorted(profile.timesteps)}')
     spec = spec_from_profile(profile, args.profile)
-    setups = timing_setups(spec, [{'timesteps': T, **profile.entry(T).params}
-                                  for T in args.timesteps], args.samples)
+    return args, timing_setups(spec, [{'timesteps': T, **profile.entry(T).params}
+                                      for T in args.timesteps], args.samples)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args, setups = profile_timing_args(__doc__.split('\n')[0], argv)
     columns = ['inference', 'inference, one neuron', *_TRAINING_VARIANTS]
     runs = []
     for s in setups:
