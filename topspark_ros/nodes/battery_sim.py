@@ -44,12 +44,11 @@ from builtin_interfaces.msg import Time
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from rclpy.node import Node
 from rclpy.parameter import Parameter
-from rclpy.qos import QoSProfile, ReliabilityPolicy
 from rclpy.timer import Timer
 from sensor_msgs.msg import BatteryState
 from std_msgs.msg import Float64
 
-from ..ros import diagnostics
+from ..ros import diagnostics, qos
 from ..ros.node_utils import declare_checked, descriptor, EventCounters, spin_node, values_after
 
 MAX_WATTS = 1e9
@@ -160,11 +159,10 @@ class BatterySimNode(Node):
         self._apply(self.get_parameters_by_prefix(''))
         self._running = True
 
-        reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
-        self._state_pub = self.create_publisher(BatteryState, 'battery_state', reliable)
-        self._diagnostics_pub = self.create_publisher(DiagnosticArray, '/diagnostics', reliable)
+        self._state_pub = self.create_publisher(BatteryState, 'battery_state', qos.RESULTS)
+        self._diagnostics_pub = self.create_publisher(DiagnosticArray, '/diagnostics', qos.RESULTS)
         self._power_sub = self.create_subscription(Float64, 'topspark/power', self._on_power,
-                                                   reliable)
+                                                   qos.RESULTS)
         self.create_timer(1.0, self._on_diagnostics_timer)
         self.get_logger().info(
             f'ready: {p["capacity_wh"]:g} Wh at {100 * self._model.percentage:.1f} %, base load '

@@ -80,7 +80,7 @@ from std_msgs.msg import Header, Int32
 
 from ..datasets import DatasetError, load_dataset
 from ..dvs import digit_to_events, DvsConfig, Events
-from ..ros import diagnostics
+from ..ros import diagnostics, qos
 from ..ros.conversions import events_to_pointcloud2, numpy_to_image
 from ..ros.node_utils import declare_checked, descriptor, EventCounters, spin_node, values_after
 
@@ -454,17 +454,17 @@ class CameraSimNode(Node):
         self._dvs = DvsConfig(seed=p['seed'])
         self._apply(self.get_parameters_by_prefix(''))
 
-        qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=FRAME_DEPTH,
-                         reliability=RELIABILITIES[p['reliability']],
-                         durability=DurabilityPolicy.VOLATILE)
+        frames_qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=FRAME_DEPTH,
+                                reliability=RELIABILITIES[p['reliability']],
+                                durability=DurabilityPolicy.VOLATILE)
         labels_qos = QoSProfile(depth=LABEL_DEPTH, reliability=ReliabilityPolicy.RELIABLE)
-        reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
-        self._image_pub = self.create_publisher(Image, 'image', qos)
+        self._image_pub = self.create_publisher(Image, 'image', frames_qos)
         self._truth_pub = self.create_publisher(Int32, 'topspark/label_truth', labels_qos)
-        self._teacher_pub = self.create_publisher(Int32, 'topspark/label', reliable)
-        self._events_pub = (self.create_publisher(PointCloud2, 'events', qos)
+        self._teacher_pub = self.create_publisher(Int32, 'topspark/label', qos.RESULTS)
+        self._events_pub = (self.create_publisher(PointCloud2, 'events', frames_qos)
                             if self._events_on else None)
-        self._diagnostics_pub = self.create_publisher(DiagnosticArray, '/diagnostics', reliable)
+        self._diagnostics_pub = self.create_publisher(DiagnosticArray, '/diagnostics',
+                                                      qos.RESULTS)
         if self._events_on:
             digit_to_events(np.zeros((4, 4), np.uint8), self._dvs, 0.01, 3)  # load the kernels
         self.create_timer(1.0, self._on_diagnostics_timer)

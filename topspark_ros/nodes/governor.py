@@ -1,7 +1,7 @@
 """Governor node: picks the SNN timestep T from the battery level and the latency/energy budgets.
 
 Subscribes (relative names) ``battery_state`` (sensor_msgs/BatteryState, sensor-data QoS),
-``topspark/latency_budget`` (std_msgs/Float64 seconds, reliable) and ``topspark/latency``
+``topspark/latency_budget`` (std_msgs/Float64 seconds, qos.RESULTS) and ``topspark/latency``
 (std_msgs/Float64 seconds of compute per sample, from perception); publishes
 ``topspark/timesteps`` (std_msgs/UInt16, reliable, transient local: a perception node started
 later still gets the command in force) and ``/diagnostics``. See DESIGN.md for the contract.
@@ -55,16 +55,17 @@ from typing import Any
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from rclpy.node import Node
 from rclpy.parameter import Parameter
-from rclpy.qos import DurabilityPolicy, QoSProfile, qos_profile_sensor_data, ReliabilityPolicy
+from rclpy.qos import qos_profile_sensor_data
 from rclpy.timer import Timer
 from sensor_msgs.msg import BatteryState
 from std_msgs.msg import Float64, UInt16
 
-from ..ros import diagnostics
+from ..ros import diagnostics, qos
 from ..ros.node_utils import declare_checked, descriptor, EventCounters, spin_node, values_after
+from ..snn.config import MAX_TIMESTEPS
 from ..topspark import battery_tolerance, choose, load_profile, Profile, Requirements
 
-MAX_TIMESTEPS = 1000            # the largest T perception accepts (its MAX_TIMESTEPS)
+
 LATENCY_SETTLE_SAMPLES = 2      # latency samples ignored after a change (maybe of the old T)
 MAX_LATENCY_BUDGET_S = 3600.0
 
@@ -327,11 +328,8 @@ class GovernorNode(Node):
         self._last_battery = 'none'
         self.decisions = 0
         self.published: collections.deque[tuple[float, int]] = collections.deque(maxlen=100)
-        latched = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
-                             durability=DurabilityPolicy.TRANSIENT_LOCAL)
-        reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
-        self._timesteps_pub = self.create_publisher(UInt16, 'topspark/timesteps', latched)
-        self._diagnostics_pub = self.create_publisher(DiagnosticArray, '/diagnostics', reliable)
+        self._timesteps_pub = self.create_publisher(UInt16, 'topspark/timesteps', qos.COMMAND)
+        self._diagnostics_pub = self.create_publisher(DiagnosticArray, '/diagnostics', qos.RESULTS)
         profile, error = self._load_profile()
         self._governor = TimestepGovernor(profile, GovernorSettings(), error)
         self._apply(self.get_parameters_by_prefix(''))
@@ -339,8 +337,8 @@ class GovernorNode(Node):
         self.create_subscription(BatteryState, 'battery_state', self._on_battery,
                                  qos_profile_sensor_data)
         self.create_subscription(Float64, 'topspark/latency_budget', self._on_latency_budget,
-                                 reliable)
-        self.create_subscription(Float64, 'topspark/latency', self._on_latency, reliable)
+                                 qos.RESULTS)
+        self.create_subscription(Float64, 'topspark/latency', self._on_latency, qos.RESULTS)
         self._decide()                          # the first decision goes out at once
         source = self.get_parameter('profile_path').value if profile else 'no profile'
         self.get_logger().info(f'ready: {source}, T={self._governor.current}')

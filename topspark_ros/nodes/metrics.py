@@ -62,12 +62,11 @@ from typing import Any, Callable, Mapping
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from rclpy.node import Node
 from rclpy.parameter import Parameter
-from rclpy.qos import QoSProfile, ReliabilityPolicy
 from rclpy.timer import Timer
 from std_msgs.msg import Float64
 
 from ..energy import cpu_energy, EnergyBreakdown, energy_per_sample, OP_FIELDS, PLATFORMS
-from ..ros import diagnostics
+from ..ros import diagnostics, qos
 from ..ros.diagnostics import values_of
 from ..ros.node_utils import declare_checked, descriptor, EventCounters, spin_node
 
@@ -293,15 +292,14 @@ class MetricsNode(Node):
         self._window = EnergyWindow(self.get_parameter('power_window_s').value, self._clock_s())
         self._apply(self.get_parameters_by_prefix(''))
 
-        reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
-        self._sample_pub = self.create_publisher(Float64, 'topspark/energy/sample', reliable)
-        self._total_pub = self.create_publisher(Float64, 'topspark/energy/total', reliable)
-        self._power_pub = self.create_publisher(Float64, 'topspark/power', reliable)
-        self._savings_pub = self.create_publisher(Float64, 'topspark/energy/savings', reliable)
-        self._diagnostics_pub = self.create_publisher(DiagnosticArray, '/diagnostics', reliable)
+        self._sample_pub = self.create_publisher(Float64, 'topspark/energy/sample', qos.RESULTS)
+        self._total_pub = self.create_publisher(Float64, 'topspark/energy/total', qos.RESULTS)
+        self._power_pub = self.create_publisher(Float64, 'topspark/power', qos.RESULTS)
+        self._savings_pub = self.create_publisher(Float64, 'topspark/energy/savings', qos.RESULTS)
+        self._diagnostics_pub = self.create_publisher(DiagnosticArray, '/diagnostics', qos.RESULTS)
         self._activity_sub = self.create_subscription(
             DiagnosticArray, 'topspark/activity', self._on_activity,
-            QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE))
+            qos.ACTIVITY)
         self.create_timer(1.0, self._on_diagnostics_timer)
         self.get_logger().info(
             f'ready: platform {self._platform}, baseline T={self._baseline_timesteps}, power '

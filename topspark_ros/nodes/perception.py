@@ -61,23 +61,23 @@ import numpy as np
 from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.node import Node
 from rclpy.parameter import Parameter
-from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.timer import Timer
 from sensor_msgs.msg import CompressedImage, Image, PointCloud2
 from std_msgs.msg import Float32MultiArray, Float64, Int32, MultiArrayDimension, UInt16
 from std_srvs.srv import SetBool, Trigger
 
-from ..ros import diagnostics
+from ..ros import diagnostics, qos
 from ..ros.conversions import (compressed_to_numpy, ConversionError, events_from_pointcloud2,
                                image_from_cdr, image_to_rgb_or_grey, shrink_area)
 from ..ros.node_utils import declare_checked, descriptor, EventCounters, spin_node
 from ..ros.qos import check_reliability_mode, MatchedSubscription, policy_name
 from ..snn import (bin_events, CheckpointError, ConfigError, load_checkpoint, Network,
                    NetworkConfig, Readout, replace_params, SampleResult, save_checkpoint)
+from ..snn.config import MAX_TIMESTEPS
 from ..snn.kernels import warm_up
 from ..topspark import load_profile, ProfileError
 
-MAX_TIMESTEPS = 1000
+
 DISCOVERY_PERIOD_S = 0.5
 MAX_EVENT_PACKETS = 4096            # queued packets beyond this are dropped (and counted)
 # The worker, woken by a frame callback, needs the GIL, which the executor thread keeps for its
@@ -226,12 +226,12 @@ class PerceptionNode(Node):
         self._load_profile()
         warm_up()       # load the compiled kernels now, not while the first frame waits
 
-        reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
-        self._prediction_pub = self.create_publisher(Int32, 'topspark/prediction', reliable)
-        self._scores_pub = self.create_publisher(Float32MultiArray, 'topspark/scores', reliable)
-        self._activity_pub = self.create_publisher(DiagnosticArray, 'topspark/activity', reliable)
-        self._latency_pub = self.create_publisher(Float64, 'topspark/latency', reliable)
-        self._diagnostics_pub = self.create_publisher(DiagnosticArray, '/diagnostics', reliable)
+        self._prediction_pub = self.create_publisher(Int32, 'topspark/prediction', qos.RESULTS)
+        self._scores_pub = self.create_publisher(Float32MultiArray, 'topspark/scores', qos.RESULTS)
+        self._activity_pub = self.create_publisher(DiagnosticArray, 'topspark/activity',
+                                                   qos.RESULTS)
+        self._latency_pub = self.create_publisher(Float64, 'topspark/latency', qos.RESULTS)
+        self._diagnostics_pub = self.create_publisher(DiagnosticArray, '/diagnostics', qos.RESULTS)
 
         mode = self.get_parameter('input_reliability').value
         streams = ReentrantCallbackGroup()      # frames never wait for this node's other callbacks
@@ -243,11 +243,9 @@ class PerceptionNode(Node):
                                 mode, streams),
             MatchedSubscription(self, PointCloud2, 'events', self._on_events, mode, streams),
         ]
-        latched = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
-                             durability=DurabilityPolicy.TRANSIENT_LOCAL)
         self.create_subscription(UInt16, 'topspark/timesteps', self._on_timesteps_command,
-                                 latched)
-        self.create_subscription(Int32, 'topspark/label', self._on_label, reliable)
+                                 qos.COMMAND)
+        self.create_subscription(Int32, 'topspark/label', self._on_label, qos.RESULTS)
         self.create_service(Trigger, '~/save_model', self._on_save_model)
         self.create_service(Trigger, '~/reset_model', self._on_reset_model)
         self.create_service(SetBool, '~/set_learning', self._on_set_learning)

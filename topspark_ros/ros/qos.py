@@ -20,6 +20,15 @@ from rclpy.topic_endpoint_info import TopicEndpointInfo
 RELIABILITY_MODES = ('auto', 'reliable', 'best_effort')
 STREAM_DEPTH = 2        # the node keeps only the newest frame anyway; a deep queue only adds lag
 
+# The package's named profiles, as rclpy exports qos_profile_sensor_data: one definition each.
+RESULTS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+"""Results, energy figures and /diagnostics: every message counts, a short queue suffices."""
+COMMAND = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
+                     durability=DurabilityPolicy.TRANSIENT_LOCAL)
+"""``topspark/timesteps``: the latest command, kept for subscribers that join later."""
+ACTIVITY = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
+"""``topspark/activity`` readers: a burst of samples must not be lost while metrics is busy."""
+
 _FIXED = {'reliable': ReliabilityPolicy.RELIABLE, 'best_effort': ReliabilityPolicy.BEST_EFFORT}
 
 

@@ -18,6 +18,7 @@ from typing import Any, Mapping
 INHIBITION_VARIANTS = ('layer', 'direct')
 LEARNING_RULES = ('pair', 'weight_dependent', 'adaptive')
 INPUT_CODINGS = ('poisson', 'regular')
+MAX_TIMESTEPS = 1000        # the longest presentation a node accepts: bounds one sample's work
 
 
 class ConfigError(ValueError):
