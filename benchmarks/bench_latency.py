@@ -504,7 +504,10 @@ def run_configuration(qos: str, timesteps: int, phases: list[tuple[str, float, i
         command = ([sys.executable, __file__, '--echo-node', namespace] if echo else
                    [sys.executable, '-m', 'topspark_ros.nodes.perception', '--ros-args',
                     '-r', f'__ns:={namespace}', '-p', f'model_path:={MODEL}',
-                    '-p', f'timesteps:={timesteps}', '-p', 'save_on_shutdown:=false'])
+                    '-p', f'timesteps:={timesteps}', '-p', 'save_on_shutdown:=false',
+                    # the model's own parameters at every T, as before perception's default
+                    # became the shipped profile: figures stay comparable across versions
+                    '-p', "profile_path:=''"])
         with open(node_log, 'w') as log:
             node = subprocess.Popen(
                 command,

@@ -22,12 +22,22 @@ def generate_launch_description() -> LaunchDescription:
     namespace = LaunchConfiguration('namespace')
     # After params_file, so it wins over the file's `/**: use_sim_time` (gazebo.launch.py).
     sim_time = {'use_sim_time': LaunchConfiguration('use_sim_time')}
+    profile = {'profile_path': LaunchConfiguration('profile_path')}
+    model = {'model_path': LaunchConfiguration('model_path')}
+    share = FindPackageShare(PACKAGE)
     return LaunchDescription([
         DeclareLaunchArgument(
             'params_file',
-            default_value=PathJoinSubstitution([FindPackageShare(PACKAGE), 'config',
-                                                'topspark.yaml']),
+            default_value=PathJoinSubstitution([share, 'config', 'topspark.yaml']),
             description='Parameter file for all nodes (/** and /**/node-name sections)'),
+        DeclareLaunchArgument(
+            'model_path',
+            default_value=PathJoinSubstitution([share, 'config', 'model_n400.npz']),
+            description='Perception model checkpoint (.npz); default: the shipped N400 model'),
+        DeclareLaunchArgument(
+            'profile_path', default_value=PathJoinSubstitution([share, 'config', 'profile_n400']),
+            description="TopSpark profile made for that model (perception and governor); '' "
+                        'none'),
         DeclareLaunchArgument(
             'image_topic', default_value='/camera/image_raw',
             description='Camera topic; image_topic/compressed is used for compressed frames'),
@@ -43,12 +53,13 @@ def generate_launch_description() -> LaunchDescription:
                         'params_file'),
         Node(
             package=PACKAGE, executable='perception_node', name='perception',
-            namespace=namespace, output='screen', parameters=[params_file, sim_time],
+            namespace=namespace, output='screen',
+            parameters=[params_file, sim_time, model, profile],
             remappings=[('image', image_topic),
                         ('image/compressed', [image_topic, '/compressed'])]),
         Node(
             package=PACKAGE, executable='governor_node', name='governor',
-            namespace=namespace, output='screen', parameters=[params_file, sim_time],
+            namespace=namespace, output='screen', parameters=[params_file, sim_time, profile],
             remappings=[('battery_state', battery_topic)]),
         Node(
             package=PACKAGE, executable='metrics_node', name='metrics',

@@ -133,16 +133,23 @@ def test_xml_launch_is_well_formed_and_in_the_subset():
 
 def test_xml_launch_resolves_to_the_graph():
     spec = load_launch(LAUNCH_XML, find_share=source_share)
-    assert spec.arguments == {'params_file': str(CONFIG), 'image_topic': '/camera/image_raw',
+    model, profile = str(ROOT / 'config' / 'model_n400.npz'), str(ROOT / 'config' / 'profile_n400')
+    assert spec.arguments == {'params_file': str(CONFIG), 'model_path': model,
+                              'profile_path': profile, 'image_topic': '/camera/image_raw',
                               'battery_topic': '/battery_state', 'namespace': '',
                               'use_sim_time': 'false'}
     nodes = {n.name: n for n in spec.nodes}
     assert list(nodes) == list(NODE_NAMES)
     assert {n: nodes[n].executable for n in nodes} == {
         'perception': 'perception_node', 'governor': 'governor_node', 'metrics': 'metrics_node'}
+    # After the file, so the arguments win over its values (`/**: use_sim_time`); the first
+    # start predicts with the shipped model, and the governor reads the same profile.
+    params = {'perception': (('use_sim_time', 'false'), ('model_path', model),
+                             ('profile_path', profile)),
+              'governor': (('use_sim_time', 'false'), ('profile_path', profile)),
+              'metrics': (('use_sim_time', 'false'),)}
     for node in spec.nodes:
-        # use_sim_time after the file, so the argument wins over its `/**: use_sim_time`.
-        assert node.param_files == (CONFIG,) and node.params == (('use_sim_time', 'false'),)
+        assert node.param_files == (CONFIG,) and node.params == params[node.name]
         assert node.namespace == '' and node.fully_qualified_name == f'/{node.name}'
     assert nodes['perception'].remaps == (
         ('image', '/camera/image_raw'), ('image/compressed', '/camera/image_raw/compressed'))
@@ -163,7 +170,8 @@ def test_python_launch_matches_xml():
         (n.package, n.executable, n.name) for n in spec.nodes]
     assert [n['remappings'] for n in nodes] == [[s for s, _ in n.remaps] for n in spec.nodes]
     assert all(n['output'] == x.output for n, x in zip(nodes, spec.nodes))
-    assert paths == [None, 'config', 'topspark.yaml']     # FindPackageShare(PACKAGE), ...
+    assert paths == [None, 'config', 'topspark.yaml', None, 'config', 'model_n400.npz',
+                     None, 'config', 'profile_n400']      # the share (a variable), ...
 
 
 def test_launch_executables_are_console_scripts():
@@ -188,8 +196,12 @@ def test_parameter_files_exist_under_config():
         for path in node.param_files:
             assert path.parent == ROOT / 'config' and path.is_file()
     _, _, paths = python_launch()
-    assert ROOT.joinpath(*paths[1:]).is_file()
+    for k in range(0, len(paths), 3):           # the share, then the path below it
+        assert ROOT.joinpath(*paths[k + 1:k + 3]).exists(), paths[k + 1:k + 3]
     assert (ROOT / 'config' / 'fastdds_large_frames.xml').is_file()
+    for name in ('model_path', 'profile_path'):
+        assert raw[name].startswith('$(find-pkg-share topspark_ros)/config/')
+        assert (ROOT / raw[name].split(')/', 1)[1]).exists()
 
 
 def test_launch_frontend_parses_both_files_when_ros_launch_is_installed():
@@ -227,7 +239,10 @@ def test_node_declares_every_yaml_parameter_with_its_type(built, name):
     section = f'/**/{name}'
     assert section in data, f'config/topspark.yaml has no {section} section'
     expected = {**data['/**']['ros__parameters'], **data[section]['ros__parameters']}
-    (node,) = built(only(load_launch(LAUNCH_XML, find_share=source_share), name))
+    spec = only(load_launch(LAUNCH_XML, find_share=source_share), name)
+    from_launch = dict(spec.nodes[0].params)      # launch arguments, after the file
+    expected.update((key, yaml.safe_load(value)) for key, value in from_launch.items())
+    (node,) = built(spec)
     declared = node.get_parameters_by_prefix('')
     undeclared = sorted(set(expected) - set(declared))
     assert not undeclared, f'{section} keys that {type(node).__name__} does not declare: ' \
@@ -235,20 +250,20 @@ def test_node_declares_every_yaml_parameter_with_its_type(built, name):
     for key, value in expected.items():
         actual = declared[key].value
         assert type(actual) is type(value) and actual == value, (key, actual, value)
-    missing = sorted(set(declared) - set(expected) - BUILTIN_PARAMETERS)
+    missing = sorted(set(declared) - set(expected) - BUILTIN_PARAMETERS - set(from_launch))
     assert not missing, f'parameters of {name} not in config/topspark.yaml: {missing}'
 
 
 def test_node_section_applies_under_a_namespace(built, tmp_path):
     data = yaml.safe_load(CONFIG.read_text())
-    data['/**/perception']['ros__parameters'].update(timesteps=123, n_neurons=20)
+    data['/**/perception']['ros__parameters'].update(timesteps=75, n_neurons=20)
     params = tmp_path / 'params.yaml'
     params.write_text(yaml.safe_dump(data))
     spec = load_launch(LAUNCH_XML, {'params_file': str(params), 'namespace': 'robot1',
                                     'image_topic': 'front/image'}, find_share=source_share)
     (node,) = built(only(spec, 'perception'))
     assert node.get_fully_qualified_name() == '/robot1/perception'
-    assert node.get_parameter('timesteps').value == 123
+    assert node.get_parameter('timesteps').value == 75
     assert set(node.stream_reliability) == {'/robot1/front/image',
                                             '/robot1/front/image/compressed', '/robot1/events'}
 
@@ -263,17 +278,17 @@ def test_inline_params_win_over_files_as_in_ros2_launch(built, tmp_path):
   <node pkg="topspark_ros" exec="perception_node" name="perception" namespace="robot1">
     <param name="log_throttle_s" value="9.5"/>
     <param from="{params}"/>
-    <param name="timesteps" value="41"/>
+    <param name="timesteps" value="30"/>
     <param name="save_path" value=""/>
     <param name="learning" value="true"/>
   </node>''')
     (spec_node,) = load_launch(path).nodes
     assert spec_node.inline_parameters() == {'/robot1/perception': {'ros__parameters': {
-        'log_throttle_s': 9.5, 'timesteps': 41, 'save_path': '', 'learning': True}}}
+        'log_throttle_s': 9.5, 'timesteps': 30, 'save_path': '', 'learning': True}}}
     assert spec_node.cli_args()[:5] == ['--ros-args', '--params-file', str(params),
                                         '--params-file', bringup.INLINE_PLACEHOLDER]
     (node,) = built(load_launch(path))
-    assert node.get_parameter('timesteps').value == 41
+    assert node.get_parameter('timesteps').value == 30
     assert node.get_parameter('log_throttle_s').value == 9.5
     assert node.get_parameter('save_path').value == ''
     assert node.get_parameter('learning').value is True
@@ -370,7 +385,7 @@ def test_command_line_arguments(tmp_path):
     assert [n.remaps for n in spec.nodes][1] == (('battery_state', 'bat'),)
     assert spec.nodes[0].remaps[0] == ('image', '$(var namespace)')     # values are literal
     with pytest.raises(LaunchFileError, match=r'unknown launch argument\(s\) nmespace; '
-                                              r'declared: params_file, image_topic'):
+                                              r'declared: params_file, model_path, profile_path'):
         load_launch(LAUNCH_XML, {'nmespace': 'x'}, find_share=source_share)
     assert bringup.parse_overrides(['a:=1', 'b:=x:=y', 'a:=2', 'c:=']) == {
         'a': '2', 'b': 'x:=y', 'c': ''}
@@ -383,16 +398,19 @@ def test_list_prints_the_resolved_graph(capsys, monkeypatch):
     assert bringup.main([str(LAUNCH_XML), '--list', 'namespace:=robot1',
                          'image_topic:=camera/image']) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[:8] == [f'launch file: {LAUNCH_XML}', 'arguments:',
-                       f'  params_file:={CONFIG}', '  image_topic:=camera/image',
-                       '  battery_topic:=/battery_state', '  namespace:=robot1',
-                       '  use_sim_time:=false', 'nodes:']
-    assert out[8] == ('  /robot1/perception: topspark_ros perception_node -> '
-                      'topspark_ros.nodes.perception:PerceptionNode (output=screen)')
-    assert out[9:13] == [f'    params file: {CONFIG}', '    param: use_sim_time:=false',
-                         '    remap: image:=camera/image',
-                         '    remap: image/compressed:=camera/image/compressed']
-    assert shlex.split(out[13].split(': ', 1)[1]) == [
+    model, profile = ROOT / 'config' / 'model_n400.npz', ROOT / 'config' / 'profile_n400'
+    assert out[:10] == [f'launch file: {LAUNCH_XML}', 'arguments:',
+                        f'  params_file:={CONFIG}', f'  model_path:={model}',
+                        f'  profile_path:={profile}', '  image_topic:=camera/image',
+                        '  battery_topic:=/battery_state', '  namespace:=robot1',
+                        '  use_sim_time:=false', 'nodes:']
+    assert out[10] == ('  /robot1/perception: topspark_ros perception_node -> '
+                       'topspark_ros.nodes.perception:PerceptionNode (output=screen)')
+    assert out[11:17] == [f'    params file: {CONFIG}', '    param: use_sim_time:=false',
+                          f'    param: model_path:={model}', f'    param: profile_path:={profile}',
+                          '    remap: image:=camera/image',
+                          '    remap: image/compressed:=camera/image/compressed']
+    assert shlex.split(out[17].split(': ', 1)[1]) == [
         '--ros-args', '--params-file', str(CONFIG), '--params-file', bringup.INLINE_PLACEHOLDER,
         '-r', 'image:=camera/image',
         '-r', 'image/compressed:=camera/image/compressed', '-r', '__node:=perception',
@@ -496,7 +514,8 @@ def test_bringup_runs_for_a_duration_and_exits_0(tmp_path):
     output = finish(bringup_process(launch, log, '--duration', '2'), log)
     assert f'running 1 node(s): /bringup{os.getpid()}/perception for 2 s' in output, output
     assert 'stopping: duration elapsed' in output, output
-    assert 'model saved to' in output and model.is_file(), output
+    # nothing was learned, so nothing is written (the model file stays the user's)
+    assert 'nothing written' in output and not model.exists(), output
 
 
 @pytest.mark.parametrize('sig', [signal.SIGINT, signal.SIGTERM], ids=['SIGINT', 'SIGTERM'])
@@ -528,5 +547,5 @@ def test_bringup_runs_the_graph_and_stops_on_signal(tmp_path, sig):
         proc.send_signal(sig)
         output = finish(proc, log)
     assert proc.returncode == 0, output
-    assert 'stopping: signal' in output and 'model saved to' in output, output
-    assert model.is_file()
+    assert 'stopping: signal' in output and 'nothing written' in output, output
+    assert not model.exists()

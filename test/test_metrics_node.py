@@ -194,7 +194,8 @@ def test_activity_from_the_real_perception_node_is_charged(graph):
     from topspark_ros.ros.conversions import numpy_to_image
 
     node, probe = graph.start(platform='loihi')
-    graph.spawn(PerceptionNode, n_neurons=20, timesteps=40)
+    graph.spawn(PerceptionNode, n_neurons=20, timesteps=40, model_path='', model_fallback='fresh',
+                profile_path='')
     seen = []
     probe.create_subscription(DiagnosticArray, 'topspark/activity', seen.append,
                               QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE))

@@ -20,7 +20,8 @@ from sensor_msgs.msg import CompressedImage, Image, PointCloud2, PointField
 from std_msgs.msg import Float32MultiArray, Float64, Int32, UInt16
 from std_srvs.srv import SetBool, Trigger
 
-from topspark_ros.nodes.perception import EventWindow, PerceptionNode
+from topspark_ros.nodes.perception import PerceptionNode
+from topspark_ros.perception import ModelStartError
 from topspark_ros.ros import diagnostics
 from topspark_ros.ros.conversions import (events_to_pointcloud2, numpy_to_compressed,
                                           numpy_to_image)
@@ -35,6 +36,9 @@ from ros_helpers import (domain_id, finish, Graph, RecordingNode, ros_context, s
 DOMAIN_ID = domain_id(0)
 PROCESS_DOMAIN_ID = domain_id(50)                  # for the node started as a process
 N_NEURONS = 30
+FRESH = {'n_neurons': N_NEURONS, 'timesteps': 60, 'model_path': '', 'model_fallback': 'fresh',
+         'profile_path': ''}
+"""A small untrained network without a profile, instead of the shipped model and profile."""
 
 ACTIVITY_KEYS = {'timesteps', 'mode', 'input_spikes', 'exc_spikes', 'inh_spikes',
                  'synaptic_events', 'neuron_updates', 'weight_updates', 'compute_seconds',
@@ -103,7 +107,7 @@ class Probe(RecordingNode):
 
 class PerceptionGraph(Graph):
     def perception(self, **params) -> PerceptionNode:
-        return self.spawn(PerceptionNode, **{'n_neurons': N_NEURONS, 'timesteps': 60, **params})
+        return self.spawn(PerceptionNode, **{**FRESH, **params})
 
     def probe(self) -> Probe:
         return self.add(Probe(self.namespace, context=self.context))
@@ -200,20 +204,6 @@ def test_events_pointcloud2_window_gives_a_sample(graph, tmp_path):
     assert node.counters()['rejected_events_outside_sensor'] >= 1
 
 
-def test_event_window_splits_skips_gaps_and_restarts_after_a_jump_back():
-    window = EventWindow(1.0)
-    one = np.ones(3, np.uint16)
-    assert window.add(one, one, np.array([0.2, 0.5, 0.9])) == []
-    done = window.add(one, one, np.array([0.95, 1.1, 1.3]))
-    assert len(done) == 1
-    x, _, t, span = done[0]
-    assert span == (0.2, 1.2) and list(t) == [0.2, 0.5, 0.9, 0.95, 1.1] and x.size == 5
-    done = window.add(one, one, np.array([5.0, 5.1, 5.2]))      # the gap closes [1.3, 2.3)
-    assert [d[3] for d in done] == [(1.3, 2.3)] and window.start == 5.0
-    assert window.add(one, one, np.array([0.0, 0.1, 0.2])) == []  # bag restarted
-    assert window.start == 0.0
-
-
 def test_diagnostics_and_qos_helpers():
     status = diagnostics.status('perception', 'input', diagnostics.WARN, 'm', {'a': 1, 'b': True})
     assert status.name == 'perception: input' and values_of(status) == {'a': '1', 'b': 'true'}
@@ -273,7 +263,8 @@ def test_parameters_validated_with_a_reason(graph, tmp_path):
                                     Parameter('learning', value=True),
                                     Parameter('save_period_s', value=30.0)])
     assert all(r.successful for r in accepted)
-    assert node._timesteps == 77 and node._learning and node._save_timer is not None
+    assert node.settings.timesteps == 77 and node.settings.learning
+    assert node._save_timer is not None
     descriptor = node.describe_parameter('timesteps')
     assert descriptor.integer_range[0].to_value == 1000 and descriptor.description
 
@@ -383,32 +374,40 @@ def test_auto_reliability_matches_the_publisher(graph, reliable):
 def test_services_save_learn_label_and_reset(graph, tmp_path):
     out = tmp_path / 'saved.npz'
     node = graph.perception(save_path=str(out))
+    model = node.service.model
     probe = graph.probe()
     pub = probe.publisher(Image, 'image')
-    initial = node._network.weights.copy()
+    initial = model.network.weights.copy()
+    save = f'{graph.namespace}/perception/save_model'
+
+    response = probe.call(Trigger, save, Trigger.Request())
+    assert response.success and 'nothing written' in response.message and not out.exists()
 
     assert probe.call(SetBool, f'{graph.namespace}/perception/set_learning',
                       SetBool.Request(data=True)).success
     assert node.get_parameter('learning').value is True
     _, values = probe.answer(pub, image_msg)
     assert values['mode'] == 'learn' and int(values['weight_updates']) > 0
-    assert not np.array_equal(node._network.weights, initial)
+    assert not np.array_equal(model.network.weights, initial)
 
     probe.send_until(probe.label_pub, lambda: Int32(data=7),
                      lambda: node.counters().get('labels_applied', 0) > 0, 'the label applied')
-    assert node._readout.class_samples[7] == 1
+    assert model.readout.class_samples[7] == 1
 
-    response = probe.call(Trigger, f'{graph.namespace}/perception/save_model', Trigger.Request())
+    response = probe.call(Trigger, save, Trigger.Request())
     assert response.success and str(out) in response.message
     network, readout, metadata = load_checkpoint(out)
-    np.testing.assert_array_equal(network.weights, node._network.weights)
-    assert readout.class_samples[7] == 1 and metadata['timesteps'] == 60
+    np.testing.assert_array_equal(network.weights, model.network.weights)
+    assert readout.class_samples[7] == 1
+    record = metadata['history'][-1]
+    assert record['samples_learned'] >= 1 and list(record['samples_learned_by_timesteps']) == \
+        ['60'] and record['labels_applied'] == 1
 
     assert probe.call(Trigger, f'{graph.namespace}/perception/reset_model',
                       Trigger.Request()).success
-    np.testing.assert_array_equal(node._network.weights, initial)
-    assert not node._readout.labelled and node._readout.class_samples.sum() == 0
-    assert node._last_counts is None
+    model = node.service.model
+    np.testing.assert_array_equal(model.network.weights, initial)
+    assert not model.readout.labelled and model.readout.class_samples.sum() == 0
 
     assert probe.call(SetBool, f'{graph.namespace}/perception/set_learning',
                       SetBool.Request(data=False)).success
@@ -426,50 +425,65 @@ def test_label_out_of_range_or_without_sample_is_rejected(graph):
     probe.send_until(probe.label_pub, lambda: Int32(data=10),
                      lambda: node.counters().get('rejected_label_out_of_range', 0) > 0,
                      'label 10 rejected')
-    assert not node._readout.labelled
+    assert not node.service.model.readout.labelled
 
 
 # ------------------------------------------------------------------------------ model files
 
 
+def test_defaults_run_the_shipped_model_and_profile_and_predict(graph):
+    """A first start without parameters predicts: the shipped model with its profile."""
+    node = graph.spawn(PerceptionNode)
+    assert node.service.load_error == '' and node.service.profile is not None
+    probe = graph.probe()
+    prediction, values = probe.answer(probe.publisher(Image, 'image'), image_msg)
+    assert prediction in range(10) and values['n_neurons'] == '400'
+    assert not node.service.unsaved()
+
+
 @pytest.mark.parametrize('problem', ['missing', 'corrupt'])
-def test_bad_model_file_falls_back_and_is_not_overwritten(graph, tmp_path, capfd, problem):
+def test_bad_model_file_refuses_the_start_unless_fresh_is_asked_for(graph, tmp_path, problem):
     path = tmp_path / 'model.npz'
     if problem == 'corrupt':
         path.write_bytes(b'this is not a zip archive')
-    node = graph.perception(model_path=str(path))
-    err = capfd.readouterr().err
-    assert 'ERROR' in err and str(path) in err
-    assert ('not found' if problem == 'missing' else 'corrupt') in err
-    assert node._model_source.startswith('fallback') and node._network.config.n_neurons == 30
+    with pytest.raises(ModelStartError, match=('not found' if problem == 'missing'
+                                               else 'corrupt')):
+        graph.perception(model_path=str(path), model_fallback='refuse')
 
+    node = graph.perception(model_path=str(path), save_path=str(path), overwrite_model=True)
+    assert node.service.source.startswith('fallback')
     probe = graph.probe()
     probe.answer(probe.publisher(Image, 'image'), image_msg)
     wait_until(lambda: any(s.level == DiagnosticStatus.ERROR
                            for s in probe.statuses('perception: model')),
                what='an ERROR model status')
-
-    ok, message = node.save_model()
-    recovered = Path(str(path) + '.recovered.npz')
-    assert ok and str(recovered) in message
-    load_checkpoint(recovered)
+    ok, message = node.save_model()                 # nothing learned: nothing written
+    assert ok and 'nothing written' in message
+    assert node.set_parameters([Parameter('learning', value=True)])[0].successful
+    probe.answer(probe.publisher(Image, 'image'), image_msg)
+    ok, message = node.save_model()                 # learned, but never over the broken file
+    assert not ok and 'never written' in message
+    assert not list(tmp_path.glob('*.recovered.npz'))
     if problem == 'corrupt':
         assert path.read_bytes() == b'this is not a zip archive'
     else:
         assert not path.exists()
 
 
-def test_bad_model_file_with_other_save_path_saves_there(graph, tmp_path):
-    path = tmp_path / 'model.npz'
-    path.write_bytes(b'\0' * 10)
-    node = graph.perception(model_path=str(path), save_path=str(tmp_path / 'new.npz'))
-    assert node.save_model()[0]
-    load_checkpoint(tmp_path / 'new.npz')
-    assert path.read_bytes() == b'\0' * 10
+def test_saving_over_the_loaded_model_needs_overwrite_model(graph, tmp_path):
+    path = labelled_model(tmp_path / 'model.npz')
+    with pytest.raises(ModelStartError, match='overwrite_model'):
+        graph.perception(model_path=str(path), save_path=str(path))
+    node = graph.perception(model_path=str(path))
+    result = node.set_parameters([Parameter('save_path', value=str(path))])[0]
+    assert not result.successful and 'overwrite_model' in result.reason
 
 
-def test_save_without_any_path_fails_cleanly(graph):
-    ok, message = graph.perception().save_model()
+def test_learning_without_save_path_says_it_is_not_kept(graph):
+    node = graph.perception(learning=True)
+    probe = graph.probe()
+    probe.answer(probe.publisher(Image, 'image'), image_msg)
+    ok, message = node.save_model()
     assert not ok and 'save_path' in message
 
 
@@ -484,7 +498,8 @@ def test_process_saves_and_exits_0_on_signal(tmp_path, sig):
     proc = start_module(
         'topspark_ros.nodes.perception', '--ros-args',
         '-r', f'__ns:={namespace}', '-p', f'model_path:={model}', '-p', f'save_path:={out}',
-        '-p', 'learning:=true', '-p', 'timesteps:=60', domain=PROCESS_DOMAIN_ID)
+        '-p', "profile_path:=''", '-p', 'learning:=true', '-p', 'timesteps:=60',
+        domain=PROCESS_DOMAIN_ID)
     try:
         with Graph(PROCESS_DOMAIN_ID) as g:
             probe = g.add(Probe(namespace, context=g.context))
@@ -494,15 +509,25 @@ def test_process_saves_and_exits_0_on_signal(tmp_path, sig):
     finally:
         output = finish(proc, sig)
     assert proc.returncode == 0, output
-    assert 'model saved to' in output, output
-    saved, _, _ = load_checkpoint(out)
-    original, _, _ = load_checkpoint(model)
+    assert f'saved to {out}' in output, output
+    saved, _, metadata = load_checkpoint(out)
+    original, _, original_metadata = load_checkpoint(model)
     assert saved.samples_seen > original.samples_seen
     assert not np.array_equal(saved.weights, original.weights)
+    assert metadata['made_by'] == original_metadata['made_by'] == 'test'
+
+
+def test_process_with_a_missing_model_exits_1_with_one_line(tmp_path):
+    proc = start_module('topspark_ros.nodes.perception', '--ros-args', '-p',
+                        f'model_path:={tmp_path / "missing.npz"}', domain=PROCESS_DOMAIN_ID)
+    output = finish(proc)
+    assert proc.returncode == 1, output
+    assert 'cannot start' in output and 'missing.npz' in output and 'Traceback' not in output
 
 
 def test_profile_parameters_follow_the_timestep(tmp_path):
-    """With profile_path, each timestep change applies that T's enhanced parameters."""
+    """With profile_path, each timestep change applies that T's parameters; only profiled T
+    are accepted, and a profile made for another network refuses the start."""
     from topspark_ros.topspark import Profile, ProfileEntry
 
     def entry(T, **params):
@@ -511,40 +536,46 @@ def test_profile_parameters_follow_the_timestep(tmp_path):
     enhanced = {'learning.nu_post': 0.001, 'excitatory.v_thresh_mv': -54.0,
                 'inhibition.variant': 'direct', 'inhibition.direct_mv': 120.0,
                 'inhibition.direct_delay_ms': 1.0}                 # fast inhibition
-    Profile(350, 'loihi', (entry(350), entry(50, **enhanced),
-                           entry(40, event_window_scale=0.25, event_keep_fraction=0.5))
-            ).save(tmp_path / 'profile.yaml')
+    entries = (entry(350), entry(50, **enhanced),
+               entry(40, event_window_scale=0.25, event_keep_fraction=0.5))
+    Profile(350, 'loihi', entries, network={'n_neurons': 20}).save(tmp_path / 'profile.yaml')
+    base = [Parameter(name, value=value) for name, value in FRESH.items()
+            if name not in ('n_neurons', 'timesteps', 'profile_path')]
     with ros_context(DOMAIN_ID) as context:
-        node = PerceptionNode(context=context, parameter_overrides=[
-            Parameter('n_neurons', value=20), Parameter('profile_path', value=str(tmp_path)),
-            Parameter('save_on_shutdown', value=False)])
+        node = PerceptionNode(context=context, parameter_overrides=base + [
+            Parameter('n_neurons', value=20), Parameter('profile_path', value=str(tmp_path))])
         try:
-            assert node._network.config.learning.nu_post == 0.01           # T=350: none
+            config = lambda: node.service.model.network.config      # noqa: E731
+            window = lambda: node.service.events.window.length       # noqa: E731
+            assert config().learning.nu_post == 0.01                      # T=350: none
             assert node.set_parameters([Parameter('timesteps', value=50)])[0].successful
-            assert node._network.config.learning.nu_post == 0.001
-            assert node._network.config.excitatory.v_thresh_mv == -54.0
-            assert node._network.config.inhibition.variant == 'direct'
-            assert node._network.config.inhibition.direct_delay_ms == 1.0
-            assert node._events.length == pytest.approx(0.3)             # no window override
+            assert config().learning.nu_post == 0.001
+            assert config().excitatory.v_thresh_mv == -54.0
+            assert config().inhibition.variant == 'direct'
+            assert config().inhibition.direct_delay_ms == 1.0
+            assert window() == pytest.approx(0.3)                         # no window override
             assert node.set_parameters([Parameter('timesteps', value=40)])[0].successful
-            assert node._events.length == pytest.approx(0.3 * 0.25)      # the event window
-            assert node._network.config.event_keep_fraction == 0.5           # and thinning
+            assert window() == pytest.approx(0.3 * 0.25)                  # the event window
+            assert config().event_keep_fraction == 0.5                    # and thinning
             assert node.set_parameters([Parameter('event_window_s', value=0.2)])[0].successful
-            assert node._events.length == pytest.approx(0.2 * 0.25)
-            assert node.set_parameters([Parameter('timesteps', value=300)])[0].successful
-            assert node._network.config.excitatory.v_thresh_mv == -52.0    # nearest: 350
-            assert node._network.config.inhibition.variant == 'layer'      # back to T0's
-            assert node._events.length == pytest.approx(0.2)
-            assert node._network.config.event_keep_fraction == 1.0
+            assert window() == pytest.approx(0.2 * 0.25)
+            refused = node.set_parameters([Parameter('timesteps', value=300)])[0]
+            assert not refused.successful and 'profiled: 350, 50, 40' in refused.reason
+            assert node.set_parameters([Parameter('timesteps', value=350)])[0].successful
+            assert config().excitatory.v_thresh_mv == -52.0
+            assert config().inhibition.variant == 'layer'                # back to T0's
+            assert window() == pytest.approx(0.2)
+            assert config().event_keep_fraction == 1.0
         finally:
             node.close()
             node.destroy_node()
-        bad = PerceptionNode(context=context, parameter_overrides=[
-            Parameter('n_neurons', value=20), Parameter('save_on_shutdown', value=False),
-            Parameter('profile_path', value=str(tmp_path / 'missing.yaml'))])
-        try:
-            status = bad._model_status()
-            assert status.level == DiagnosticStatus.ERROR and 'not found' in status.message
-        finally:
-            bad.close()
-            bad.destroy_node()
+        for problem, overrides in (
+                ('not found', [Parameter('profile_path', value=str(tmp_path / 'x.yaml'))]),
+                ('n_neurons 20 in the profile, 30 in the model',
+                 [Parameter('n_neurons', value=30), Parameter('profile_path',
+                                                              value=str(tmp_path))]),
+                ('T=60 is not in the profile',
+                 [Parameter('n_neurons', value=20), Parameter('timesteps', value=60),
+                  Parameter('profile_path', value=str(tmp_path))])):
+            with pytest.raises(ModelStartError, match=problem):
+                PerceptionNode(context=context, parameter_overrides=base + overrides)

@@ -1,63 +1,27 @@
-"""Perception node: camera frames or event packets in, SNN prediction and activity out.
+"""Perception node: camera frames or event packets in, a model's prediction and activity out.
 
 Subscribes (relative names) ``image``, ``image/compressed``, ``events``, ``topspark/timesteps``
 and ``topspark/label``; publishes ``topspark/prediction``, ``topspark/scores``,
 ``topspark/activity``, ``topspark/latency`` and ``/diagnostics`` (1 Hz). Services:
-``~/save_model``, ``~/reset_model``, ``~/set_learning``. See DESIGN.md for the topic contract.
-The activity message's header carries the input's stamp (the frame's, or the event packet's
-that completed the window), so consumers can match a result to its input; unstamped (zero)
-inputs get the node's clock instead.
+``~/save_model``, ``~/reset_model``, ``~/set_learning``. Topic contract: docs/ros.md.
 
-Threading: subscription callbacks only store the newest frame (a replaced, unprocessed frame is
-counted as dropped) or queue the event packet, then notify a dedicated worker thread through a
-``threading.Condition``. The worker converts, runs the network and publishes. Chosen over a
-timer in its own MutuallyExclusiveCallbackGroup because:
-
-- latency: from the subscription callback to the worker picking up a frame takes about
-  0.26 ms (median, measured by benchmarks/bench_latency.py; 0.35 ms before the node lowered
-  the GIL switch interval to GIL_SWITCH_INTERVAL_S; the bare Condition wake-up is ~0.01 ms),
-  while a timer adds up to one period of waiting and wakes the executor for nothing while idle;
-- executor independence: with ``rclpy.spin`` (a SingleThreadedExecutor) a timer running the
-  SNN would hold up parameter changes, services, labels and timestep commands for the whole
-  sample; the thread behaves the same under any executor. (The simulation kernels are compiled
-  ``nogil``, so Python callbacks run while a sample is being simulated.)
-
-Camera images are subscribed raw: the callback keeps the CDR bytes and the worker reads the
-header fields and views the pixels in place (``image_from_cdr``), skipping rclpy's copy of every
-frame into a message.
-
-The price is shared state: the network and readout are used by the worker and by the label and
-service callbacks, so every access holds ``_model_lock``. The frame and event callbacks only
-touch the Condition-guarded slot, so they sit in a ReentrantCallbackGroup: under a
-MultiThreadedExecutor a frame is not held back by a timer or service of this node.
-
-Frames larger than the network input are shrunk in their own dtype (``shrink_area``: box
-averages) before the channels are reordered and the core turns them into grey rates, so a
-640x480 bgr8 frame costs about 0.45 ms instead of 3 (docs/results/latency.md).
-
-Model file: ``model_path`` is loaded at start; empty means a fresh untrained network of
-``n_neurons``. A missing or corrupt file is an ERROR (log and diagnostics) and the node runs a
-fresh untrained network instead. That file is then never written: saves go to ``save_path``
-if it names another file, else to ``<model_path>.recovered.npz``. Saves are atomic
-(``save_checkpoint``). ``main`` saves on SIGINT/SIGTERM when ``save_on_shutdown`` is true and
-exits 0 (1 if that save failed).
+This file is wiring. The model, its file rules and the TopSpark profile live in
+``perception.ModelService``; event windows in ``perception.events``; the hand-off from the
+callbacks to the worker thread in ``perception.Inbox`` (why a thread and not a timer:
+docs/architecture.md). Callbacks only store the newest frame or queue an event packet; the
+worker converts, runs the model and publishes, so a slow sample never holds up a parameter
+change, a service or a timestep command.
 """
 
 from __future__ import annotations
 
-import collections
-from datetime import datetime, timezone
-import math
-import os
-from pathlib import Path
 import sys
 import threading
 import time
-from typing import Any, Callable
+from typing import Any
 
 from builtin_interfaces.msg import Time
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
-import numpy as np
 from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.node import Node
 from rclpy.parameter import Parameter
@@ -66,24 +30,21 @@ from sensor_msgs.msg import CompressedImage, Image, PointCloud2
 from std_msgs.msg import Float32MultiArray, Float64, Int32, MultiArrayDimension, UInt16
 from std_srvs.srv import SetBool, Trigger
 
+from .. import shipped
+from ..models import ModelError, ModelOutput
+from ..perception import (Arrival, EventRejected, FALLBACKS, Inbox, ModelFiles, ModelService,
+                          ModelStartError, Settings)
 from ..ros import diagnostics, qos
 from ..ros.conversions import (compressed_to_numpy, ConversionError, events_from_pointcloud2,
                                image_from_cdr, image_to_rgb_or_grey, shrink_area)
 from ..ros.node_utils import declare_checked, descriptor, EventCounters, spin_node
 from ..ros.qos import check_reliability_mode, MatchedSubscription, policy_name
-from ..snn import (bin_events, CheckpointError, ConfigError, load_checkpoint, Network,
-                   NetworkConfig, Readout, replace_params, SampleResult, save_checkpoint)
 from ..snn.config import MAX_TIMESTEPS
 from ..snn.kernels import warm_up
-from ..topspark import load_profile, ProfileError
-
 
 DISCOVERY_PERIOD_S = 0.5
-MAX_EVENT_PACKETS = 4096            # queued packets beyond this are dropped (and counted)
-# The worker, woken by a frame callback, needs the GIL, which the executor thread keeps for its
-# Python bookkeeping until it blocks again; CPython only asks it to let go after the switch
-# interval (5 ms by default). 0.1 ms bounds that hand-off (see the module docstring).
-GIL_SWITCH_INTERVAL_S = 1e-4
+STREAMS = {'image': 'image', 'compressed': 'image/compressed', 'events': 'events'}
+"""The input streams by name, and the topics they subscribe."""
 
 # ConversionError texts -> per-reason counter keys; the first matching fragment wins.
 _REASONS = (
@@ -111,138 +72,107 @@ def conversion_reason(exc: ConversionError) -> str:
     return next((key for fragment, key in _REASONS if fragment in text), 'invalid_message')
 
 
-class EventWindow:
-    """Accumulates event packets into fixed windows of ``length`` seconds, one sample each.
-
-    A window starts at its first event; once an event at or after its end arrives, the events
-    inside are a complete sample, and the next window starts at the first later event (gaps
-    are skipped). Events older than the current window's start are dropped; a jump back by
-    more than one window (a bag restarting) starts over.
-    """
-
-    def __init__(self, length: float) -> None:
-        self.length = length
-        self.start: float | None = None
-        self._chunks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        self._t_max = -math.inf
-
-    def add(self, x: np.ndarray, y: np.ndarray, t: np.ndarray
-            ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, tuple[float, float]]]:
-        """Add one packet (times in seconds); returns the windows it completed, oldest first."""
-        if self.start is not None and t.max() < self.start - self.length:
-            self.clear()
-        if self.start is None:
-            self.start = float(t.min())
-        self._chunks.append((x, y, t))
-        self._t_max = max(self._t_max, float(t.max()))
-        done = []
-        while self.start is not None and self._t_max >= self.start + self.length:
-            xs, ys, ts = (np.concatenate(c) for c in zip(*self._chunks))
-            end = self.start + self.length
-            inside = (ts >= self.start) & (ts < end)
-            done.append((xs[inside], ys[inside], ts[inside], (self.start, end)))
-            later = ts >= end
-            self.clear()
-            if later.any():
-                self._chunks = [(xs[later], ys[later], ts[later])]
-                self.start = max(end, float(ts[later].min()))
-                self._t_max = float(ts[later].max())
-        return done
-
-    def clear(self) -> None:
-        self.start = None
-        self._chunks = []
-        self._t_max = -math.inf
+def _parameters() -> list[tuple[str, Any, Any]]:
+    defaults = Settings()
+    return [
+        ('model_path', shipped.shipped(shipped.MODEL), descriptor(
+            'Checkpoint (.npz) loaded at start (default: the shipped model). A missing or '
+            'corrupt file refuses the start, unless model_fallback is fresh.', read_only=True)),
+        ('model_fallback', 'refuse', descriptor(
+            "When model_path cannot be loaded: 'refuse' (exit with the reason) or 'fresh' "
+            '(an untrained network of n_neurons, never saved until it learned).',
+            read_only=True)),
+        ('profile_path', shipped.shipped(shipped.PROFILE), descriptor(
+            'TopSpark profile (profile.yaml or its directory) made for this model: its '
+            'parameters for each T are applied when T changes, and only its T are accepted. '
+            "Empty: the model's own parameters at any T.", read_only=True)),
+        ('n_neurons', 400, descriptor(
+            "Excitatory neurons of a fresh network (model_fallback 'fresh' only).",
+            read_only=True, integers=(1, 10000))),
+        ('timesteps', defaults.timesteps, descriptor(
+            'Timesteps T per sample; fewer means less energy and latency. Also set by the '
+            'topspark/timesteps topic.', integers=(1, MAX_TIMESTEPS))),
+        ('learning', defaults.learning, descriptor(
+            'Online learning on every sample (models that can learn); also ~/set_learning.')),
+        ('save_path', '', descriptor(
+            'Checkpoint (.npz) written by ~/save_model, periodic and shutdown saves, when '
+            'something was learned or labelled. Empty: nothing is saved.')),
+        ('overwrite_model', False, descriptor(
+            'Allow save_path to be the loaded model_path.', read_only=True)),
+        ('save_period_s', defaults.save_period_s, descriptor(
+            'Seconds between periodic saves; 0 disables them.', floats=(0.0, 86400.0))),
+        ('save_on_shutdown', defaults.save_on_shutdown, descriptor(
+            'Save (if anything changed) when the node exits.')),
+        ('input_reliability', 'auto', descriptor(
+            "Camera/event subscription reliability: 'auto' matches the publishers "
+            "(all reliable -> reliable, else best effort), or 'reliable', 'best_effort'.",
+            read_only=True)),
+        ('event_window_s', defaults.event_window_s, descriptor(
+            'Seconds of events in one sample at T0; a profile can shorten it with T.',
+            floats=(0.001, 60.0))),
+        ('event_sensor_width', defaults.sensor_shape[1], descriptor(
+            'Event sensor width in pixels; x is scaled from it to the model input.',
+            integers=(1, 65535))),
+        ('event_sensor_height', defaults.sensor_shape[0], descriptor(
+            'Event sensor height in pixels; y is scaled from it to the model input.',
+            integers=(1, 65535))),
+        ('max_image_pixels', defaults.max_image_pixels, descriptor(
+            'Largest frame (width x height) decoded; compressed frames declaring more are '
+            'refused before decoding.', read_only=True, integers=(1, 1 << 30))),
+        ('log_throttle_s', defaults.log_throttle_s, descriptor(
+            'Minimum seconds between two warnings of the same kind.', floats=(0.0, 3600.0))),
+    ]
 
 
 class PerceptionNode(Node):
-    """Runs the Diehl & Cook SNN on the newest frame or event window and reports its work."""
+    """Runs a perception model on the newest frame or event window and reports its work."""
+
+    _service: ModelService | None = None
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__('perception', **kwargs)
-        sys.setswitchinterval(min(sys.getswitchinterval(), GIL_SWITCH_INTERVAL_S))
-        declare_checked(self, [
-            ('model_path', '', descriptor(
-                'Checkpoint (.npz) loaded at start; empty: a fresh untrained network. A missing '
-                'or corrupt file is an ERROR; the node then runs a fresh network and never '
-                'overwrites that file.', read_only=True)),
-            ('profile_path', '', descriptor(
-                'TopSpark profile (profile.yaml or its directory): whenever the timestep '
-                'changes, its enhanced neuron parameters for that T are applied. Empty: the '
-                "model's own parameters at every T. A missing or invalid file is an ERROR and "
-                'the model runs with its own parameters.', read_only=True)),
-            ('n_neurons', 400, descriptor(
-                'Excitatory neurons of a fresh network (used only without a loadable model).',
-                read_only=True, integers=(1, 10000))),
-            ('timesteps', 350, descriptor(
-                'Timesteps T per sample (1 ms each); fewer means less energy and latency. '
-                'Also set by the topspark/timesteps topic.', integers=(1, MAX_TIMESTEPS))),
-            ('learning', False, descriptor(
-                'Online STDP on every sample (unsupervised); also ~/set_learning.')),
-            ('save_path', '', descriptor(
-                'Checkpoint (.npz) written by ~/save_model, periodic and shutdown saves; '
-                'empty: model_path.')),
-            ('save_period_s', 0.0, descriptor(
-                'Seconds between periodic saves; 0 disables them.', floats=(0.0, 86400.0))),
-            ('save_on_shutdown', True, descriptor('Save the model when the node exits.')),
-            ('input_reliability', 'auto', descriptor(
-                "Camera/event subscription reliability: 'auto' matches the publishers "
-                "(all reliable -> reliable, else best effort), or 'reliable', 'best_effort'.",
-                read_only=True)),
-            ('event_window_s', 0.3, descriptor(
-                'Seconds of events in one sample at T0 (0.3: the three saccades of N-MNIST); '
-                'a profile can shorten it with T (event_window_scale) or thin its events '
-                '(event_keep_fraction).',
-                floats=(0.001, 60.0))),
-            ('event_sensor_width', 28, descriptor(
-                'Event sensor width in pixels; x is scaled from it to the network input.',
-                integers=(1, 65535))),
-            ('event_sensor_height', 28, descriptor(
-                'Event sensor height in pixels; y is scaled from it to the network input.',
-                integers=(1, 65535))),
-            ('log_throttle_s', 5.0, descriptor(
-                'Minimum seconds between two warnings of the same kind.',
-                floats=(0.0, 3600.0))),
-        ], self._check_parameters, self._apply)
-
-        self._model_lock = threading.Lock()     # network, readout, last sample
-        self._stats_lock = threading.Lock()     # counters
-        self._save_lock = threading.Lock()
-        self._wakeup = threading.Condition()    # pending frame / packets, stop flag
-        self._stats = EventCounters(self.get_logger(), self._stats_lock)
-        self._reported = (0, 0)                 # (dropped, rejected) at the last diagnostics
-        self._frame: tuple[str, Any, float] | None = None
-        self._packets: collections.deque[tuple[PointCloud2, float]] = collections.deque()
-        self._stopping = False
-        self._last_counts: np.ndarray | None = None
-        self._last_compute_s = math.nan
-        self._event_epoch: float | None = None
-        self._save_error = ''
-        self._last_save = ''
+        self._stats = EventCounters(self.get_logger(), threading.Lock())
         self._save_timer: Timer | None = None
-        self._apply(self.get_parameters_by_prefix(''))
-        self._events = EventWindow(self._event_window_s)
-        self._load_model()
-        self._load_profile()
+        self._last_compute_s = float('nan')
+        self._settings = Settings()
+        declare_checked(self, _parameters(), self._check_parameters, self._apply)
+        values = {name: p.value for name, p in self.get_parameters_by_prefix('').items()}
+        self._settings = Settings().updated(values)
+        self._service = ModelService.open(
+            ModelFiles(values['model_path'], values['save_path'], values['overwrite_model'],
+                       values['model_fallback'], values['n_neurons']),
+            values['profile_path'], event_window_s=self._settings.event_window_s,
+            sensor_shape=self._settings.sensor_shape)
+        reason = (self._service.check_timesteps(self._settings.timesteps)
+                  or self._service.check_learning(self._settings.learning))
+        if reason:
+            raise ModelStartError(reason)
+        self._service.set_timesteps(self._settings.timesteps)
+        self._stats.throttle_s = self._settings.log_throttle_s
+        self._arm_save_timer()
+        if self._service.load_error:
+            self.get_logger().error(f'model: {self._service.source}')
         warm_up()       # load the compiled kernels now, not while the first frame waits
 
         self._prediction_pub = self.create_publisher(Int32, 'topspark/prediction', qos.RESULTS)
-        self._scores_pub = self.create_publisher(Float32MultiArray, 'topspark/scores', qos.RESULTS)
+        self._scores_pub = self.create_publisher(Float32MultiArray, 'topspark/scores',
+                                                 qos.RESULTS)
         self._activity_pub = self.create_publisher(DiagnosticArray, 'topspark/activity',
                                                    qos.RESULTS)
         self._latency_pub = self.create_publisher(Float64, 'topspark/latency', qos.RESULTS)
-        self._diagnostics_pub = self.create_publisher(DiagnosticArray, '/diagnostics', qos.RESULTS)
-
-        mode = self.get_parameter('input_reliability').value
-        streams = ReentrantCallbackGroup()      # frames never wait for this node's other callbacks
-        self._streams = [
-            # raw: the worker reads the CDR bytes in place (image_from_cdr) instead of rclpy
-            # copying every frame into a message first
-            MatchedSubscription(self, Image, 'image', self._on_image, mode, streams, raw=True),
-            MatchedSubscription(self, CompressedImage, 'image/compressed', self._on_compressed,
-                                mode, streams),
-            MatchedSubscription(self, PointCloud2, 'events', self._on_events, mode, streams),
-        ]
+        self._diagnostics_pub = self.create_publisher(DiagnosticArray, '/diagnostics',
+                                                      qos.RESULTS)
+        mode = values['input_reliability']
+        group = ReentrantCallbackGroup()        # frames never wait for this node's other callbacks
+        self._streams = {
+            # raw: the worker reads the CDR bytes in place instead of rclpy copying each frame
+            'image': MatchedSubscription(self, Image, STREAMS['image'], self._on_image, mode,
+                                         group, raw=True),
+            'compressed': MatchedSubscription(self, CompressedImage, STREAMS['compressed'],
+                                              self._on_compressed, mode, group),
+            'events': MatchedSubscription(self, PointCloud2, STREAMS['events'], self._on_events,
+                                          mode, group),
+        }
         self.create_subscription(UInt16, 'topspark/timesteps', self._on_timesteps_command,
                                  qos.COMMAND)
         self.create_subscription(Int32, 'topspark/label', self._on_label, qos.RESULTS)
@@ -251,171 +181,101 @@ class PerceptionNode(Node):
         self.create_service(SetBool, '~/set_learning', self._on_set_learning)
         self.create_timer(1.0, self._on_diagnostics_timer)
         if mode == 'auto':
-            self._discovery_timer = self.create_timer(DISCOVERY_PERIOD_S, self._on_discovery_timer)
+            self.create_timer(DISCOVERY_PERIOD_S, self._on_discovery_timer)
 
+        self._inbox = Inbox()
         self._worker = threading.Thread(target=self._work, name='perception_worker', daemon=True)
         self._worker.start()
         self.get_logger().info(
-            f'ready: {self._model_source}, T={self._timesteps}, learning={self._learning}, '
-            f'inputs {", ".join(s.topic for s in self._streams)} ({mode})')
+            f'ready: {self._service.source}, T={self._settings.timesteps}, learning='
+            f'{self._settings.learning}, save to {self._service.save_target() or "nowhere"}, '
+            f'inputs {", ".join(s.topic for s in self._streams.values())} ({mode})')
+
+    @property
+    def service(self) -> ModelService:
+        assert self._service is not None
+        return self._service
+
+    @property
+    def settings(self) -> Settings:
+        return self._settings
 
     # ---------------------------------------------------------------- parameters
 
     def _check_parameters(self, parameters: list[Parameter]) -> str | None:
-        """Validation only (ranges and read-only are checked by the descriptors)."""
-        for p in parameters:
-            reason = None
-            if p.name == 'input_reliability':
-                reason = check_reliability_mode(p.value)
-            elif p.name == 'save_path' and p.value and not p.value.endswith('.npz'):
-                reason = f'save_path {p.value!r} must end in .npz (or be empty)'
+        """Validation beyond the descriptors' ranges and read-only flags."""
+        values = {p.name: p.value for p in parameters}
+        if 'input_reliability' in values:
+            reason = check_reliability_mode(values['input_reliability'])
             if reason:
                 return reason
+        if 'model_fallback' in values and values['model_fallback'] not in FALLBACKS:
+            return f'model_fallback {values["model_fallback"]!r} is not one of {FALLBACKS}'
+        if 'save_path' in values:
+            files = self._service.files if self._service else ModelFiles('')
+            reason = ModelFiles(files.model_path, values['save_path'],
+                                files.overwrite_model).check()
+            if reason:
+                return reason
+        if self._service is not None:           # at start, checked once the model is loaded
+            if 'timesteps' in values:
+                reason = self._service.check_timesteps(values['timesteps'])
+                if reason:
+                    return reason
+            if 'learning' in values:
+                return self._service.check_learning(values['learning'])
         return None
 
     def _apply(self, parameters: dict[str, Parameter]) -> None:
-        """Copy accepted values to the attributes the worker reads, and re-arm the save timer."""
-        value = {name: p.value for name, p in parameters.items()}
-        if 'timesteps' in value:
-            self._timesteps = int(value['timesteps'])
-            if hasattr(self, '_base_config'):
-                self._enhance_for(self._timesteps)
-        if 'learning' in value:
-            self._learning = bool(value['learning'])
-        if 'log_throttle_s' in value:
-            self._stats.throttle_s = float(value['log_throttle_s'])
-        if 'event_window_s' in value:
-            self._event_window_s = float(value['event_window_s'])
-            if hasattr(self, '_network'):
-                self._sync_event_window()
-        if 'event_sensor_width' in value or 'event_sensor_height' in value:
-            self._sensor_shape = (self.get_parameter('event_sensor_height').value,
-                                  self.get_parameter('event_sensor_width').value)
-        if 'save_period_s' in value:
-            if self._save_timer is not None:
-                self.destroy_timer(self._save_timer)
-                self._save_timer = None
-            if value['save_period_s'] > 0:
-                self._save_timer = self.create_timer(value['save_period_s'],
-                                                     self._on_save_timer)
-
-    # ---------------------------------------------------------------- model
-
-    def _load_model(self) -> None:
-        model_path = self.get_parameter('model_path').value
-        n_neurons = self.get_parameter('n_neurons').value
-        self._load_error = ''
-        if model_path:
-            try:
-                self._network, self._readout, _ = load_checkpoint(model_path)
-                self._model_source = f'loaded {model_path}'
-                if self._network.config.n_neurons != n_neurons:
-                    self.get_logger().info(
-                        f'model has {self._network.config.n_neurons} neurons; the n_neurons '
-                        f'parameter ({n_neurons}) applies to fresh networks only')
-                return
-            except (CheckpointError, OSError, ValueError) as exc:
-                self._load_error = str(exc)
-        config = NetworkConfig(n_neurons=n_neurons)
-        self._network = Network(config)
-        self._readout = Readout(config.n_neurons, config.n_classes)
-        fresh = f'fresh untrained network ({n_neurons} neurons)'
-        self._model_source = f'fallback: {fresh}' if self._load_error else fresh
-        if self._load_error:
-            self.get_logger().error(
-                f'cannot load model_path: {self._load_error}. Falling back to a {fresh}; '
-                f'that file is left untouched and saves go to {self._save_target()}')
-
-    def _load_profile(self) -> None:
-        """Read the TopSpark profile, then apply its parameters for the current T."""
-        self._base_config = self._network.config      # the model's own (T0) parameters
-        self._profile = None
-        self._profile_error = ''
-        self._enhancement: dict[str, Any] = {}
-        path = self.get_parameter('profile_path').value
-        if path:
-            try:
-                self._profile = load_profile(path)
-            except (ProfileError, OSError) as exc:
-                self._profile_error = str(exc)
-                self.get_logger().error(f'cannot load profile_path: {exc}. Running with the '
-                                        "model's own parameters at every timestep")
-        self._enhance_for(self._timesteps)
-
-    def _enhance_for(self, timesteps: int) -> None:
-        """Apply the profile's enhanced parameters for ``timesteps`` to the network."""
-        params = self._profile.params_for(timesteps) if self._profile else {}
-        try:
-            config = replace_params(self._base_config, params) if params else self._base_config
-        except ConfigError as exc:
-            self._profile_error = f'parameters for T={timesteps} rejected: {exc}'
-            self.get_logger().error(f'profile: {self._profile_error}; keeping the previous ones')
+        """Swap in the new settings and pass what changed to the model service."""
+        old = self._settings
+        new = old.updated({name: p.value for name, p in parameters.items()})
+        self._settings = new
+        self._stats.throttle_s = new.log_throttle_s
+        if self._service is None:
             return
-        with self._model_lock:
-            self._network.config = config
-            self._enhancement = params
-        self._sync_event_window()
-        if params:
-            self.get_logger().info(f'T={timesteps}: enhanced parameters {params}')
+        if 'save_path' in parameters:
+            files = self._service.files
+            self._service.files = ModelFiles(files.model_path, parameters['save_path'].value,
+                                             files.overwrite_model, files.fallback,
+                                             files.fresh_neurons)
+        if new.timesteps != old.timesteps:
+            overrides = self._service.set_timesteps(new.timesteps)
+            if overrides:
+                self.get_logger().info(f'T={new.timesteps}: profile parameters {overrides}')
+        if (new.event_window_s, new.sensor_shape) != (old.event_window_s, old.sensor_shape):
+            self._service.set_event_window(new.event_window_s, new.sensor_shape)
+        if new.save_period_s != old.save_period_s:
+            self._arm_save_timer()
 
-    def _sync_event_window(self) -> None:
-        """An event sample spans ``event_window_s`` times the network's event_window_scale (a
-        profile shortens the window with T, see topspark.enhancement)."""
-        self._events.length = self._event_window_s * self._network.config.event_window_scale
+    def _arm_save_timer(self) -> None:
+        if self._save_timer is not None:
+            self.destroy_timer(self._save_timer)
+            self._save_timer = None
+        if self._settings.save_period_s > 0:
+            self._save_timer = self.create_timer(self._settings.save_period_s,
+                                                 self._on_save_timer)
 
-    def _save_target(self) -> Path | None:
-        """Where saves go: save_path, else model_path, never a model file that failed to load."""
-        model_path = self.get_parameter('model_path').value
-        target = self.get_parameter('save_path').value or model_path
-        if not target:
-            return None
-        if self._load_error and os.path.abspath(target) == os.path.abspath(model_path):
-            return Path(model_path + '.recovered.npz')
-        return Path(target)
+    # ---------------------------------------------------------------- model file
 
     def save_model(self) -> tuple[bool, str]:
-        """Atomically write the network and readout; returns (success, message)."""
-        target = self._save_target()
-        if target is None:
-            return False, 'nothing to save to: set save_path or model_path'
-        with self._model_lock:
-            net = self._network
-            network = Network(net.config, net.weights.copy(), net.theta.copy(), net.samples_seen)
-            readout = Readout(self._readout.n_neurons, self._readout.n_classes,
-                              self._readout.proportion_weighting, self._readout.class_spikes,
-                              self._readout.class_samples)
-        metadata = {'saved_by': self.get_fully_qualified_name(),
-                    'saved_at': datetime.now(timezone.utc).isoformat(timespec='seconds'),
-                    'model_source': self._model_source, 'timesteps': self._timesteps}
-        with self._save_lock:
-            try:
-                save_checkpoint(target, network, readout, metadata)
-            except (CheckpointError, OSError) as exc:
-                self._save_error = f'{target}: {exc}'
-                self.get_logger().error(f'saving the model failed: {self._save_error}')
-                return False, f'save failed: {self._save_error}'
-        self._save_error = ''
-        self._last_save = str(target)
-        self._stats.add('saves')
-        self.get_logger().info(f'model saved to {target} ({network.samples_seen} samples seen)')
-        return True, f'saved to {target}'
-
-    def reset_model(self) -> None:
-        """Fresh weights for the same configuration, and an empty readout."""
-        with self._model_lock:
-            config = self._network.config           # keeps the enhancement for the current T
-            self._network = Network(config)
-            self._readout = Readout(config.n_neurons, config.n_classes)
-            self._last_counts = None
-        self.get_logger().info(f'model reset to fresh weights ({config.n_neurons} neurons)')
+        """Save if anything was learned or labelled; returns (success, message)."""
+        result = self.service.save(self.get_fully_qualified_name())
+        if result.written:
+            self._stats.add('saves')
+        if result.success:
+            self.get_logger().info(result.message)
+        else:
+            self._stats.warn('save_failed', result.message)
+        return result.success, result.message
 
     def close(self) -> bool:
         """Stop the worker, then save if save_on_shutdown; False if that save failed."""
         self._stop_worker()
-        if not self.get_parameter('save_on_shutdown').value:
-            return True
-        if self._save_target() is None:
-            self.get_logger().info('not saving on shutdown: save_path and model_path are empty')
+        if not self._settings.save_on_shutdown:
+            if self.service.unsaved():
+                self.get_logger().warning('save_on_shutdown is false: what was learned since '
+                                          'the last save is not kept')
             return True
         return self.save_model()[0]
 
@@ -427,54 +287,38 @@ class PerceptionNode(Node):
     # ---------------------------------------------------------------- callbacks
 
     def _on_image(self, serialized: bytes) -> None:
-        self._store_frame('image', serialized)
+        if self._inbox.put_frame(Arrival('image', serialized)):
+            self._stats.add('dropped_frames')
 
     def _on_compressed(self, msg: CompressedImage) -> None:
-        self._store_frame('compressed', msg)
-
-    def _store_frame(self, kind: str, msg: Any) -> None:
-        """Keep only the newest frame; replacing an unprocessed one counts as a drop."""
-        with self._wakeup:
-            if self._frame is not None:
-                self._stats.add('dropped_frames')
-            self._frame = (kind, msg, time.perf_counter())
-            self._wakeup.notify()
+        if self._inbox.put_frame(Arrival('compressed', msg)):
+            self._stats.add('dropped_frames')
 
     def _on_events(self, msg: PointCloud2) -> None:
-        with self._wakeup:
-            if len(self._packets) >= MAX_EVENT_PACKETS:
-                self._packets.popleft()
-                self._stats.add('dropped_event_packets')
-            self._packets.append((msg, time.perf_counter()))
-            self._wakeup.notify()
+        if self._inbox.put_packet(Arrival('events', msg)):
+            self._stats.add('dropped_event_packets')
 
     def _on_timesteps_command(self, msg: UInt16) -> None:
         if not 1 <= msg.data <= MAX_TIMESTEPS:
             self._stats.reject('timesteps_out_of_range',
                                f'topspark/timesteps: {msg.data} is outside 1..{MAX_TIMESTEPS}; '
-                               f'keeping {self._timesteps}')
+                               f'keeping {self._settings.timesteps}')
             return
         result = self.set_parameters([Parameter('timesteps', Parameter.Type.INTEGER,
                                                 int(msg.data))])[0]
         if not result.successful:
-            self._stats.reject('timesteps_rejected', f'topspark/timesteps: {result.reason}')
+            self._stats.reject('timesteps_rejected', f'topspark/timesteps {msg.data}: '
+                               f'{result.reason}; keeping {self._settings.timesteps}')
 
     def _on_label(self, msg: Int32) -> None:
         """A teacher label for the most recent sample; each sample takes one label."""
-        with self._model_lock:
-            n_classes = self._readout.n_classes
-            if not 0 <= msg.data < n_classes:
-                reason, text = 'label_out_of_range', f'{msg.data} is outside 0..{n_classes - 1}'
-            elif self._last_counts is None:
-                reason, text = 'label_without_sample', 'no new sample since the last label'
-            else:
-                self._readout.observe(self._last_counts, msg.data)
-                self._last_counts = None
-                reason = ''
-        if reason:
-            self._stats.reject(reason, f'topspark/label: {text}; ignored')
-        else:
-            self._stats.add('labels_applied')
+        try:
+            self.service.observe_label(msg.data)
+        except ModelError as exc:
+            reason = ('label_out_of_range' if 'outside' in str(exc) else 'label_without_sample')
+            self._stats.reject(reason, f'topspark/label: {exc}; ignored')
+            return
+        self._stats.add('labels_applied')
 
     def _on_save_model(self, request: Trigger.Request,
                        response: Trigger.Response) -> Trigger.Response:
@@ -483,7 +327,8 @@ class PerceptionNode(Node):
 
     def _on_reset_model(self, request: Trigger.Request,
                         response: Trigger.Response) -> Trigger.Response:
-        self.reset_model()
+        self.service.reset()
+        self.get_logger().info('model reset to untrained weights and no labels')
         response.success, response.message = True, 'weights and neuron labels reset'
         return response
 
@@ -500,7 +345,7 @@ class PerceptionNode(Node):
         self.save_model()
 
     def _on_discovery_timer(self) -> None:
-        for stream in self._streams:
+        for stream in self._streams.values():
             stream.update()
 
     def _on_diagnostics_timer(self) -> None:
@@ -510,137 +355,118 @@ class PerceptionNode(Node):
     # ---------------------------------------------------------------- worker
 
     def _stop_worker(self) -> None:
-        with self._wakeup:
-            self._stopping = True
-            self._wakeup.notify()
+        self._inbox.stop()
         if self._worker.is_alive() and self._worker is not threading.current_thread():
             self._worker.join()
 
     def _work(self) -> None:
-        """Take the newest frame and all queued packets, process them, repeat until stopped."""
-        while True:
-            with self._wakeup:
-                self._wakeup.wait_for(lambda: self._stopping or self._frame or self._packets)
-                if self._stopping:
-                    return
-                frame, self._frame = self._frame, None
-                packets = list(self._packets)
-                self._packets.clear()
+        """Take the newest frame and all queued packets, process them, until stopped."""
+        while (batch := self._inbox.take()) is not None:
             try:
-                if packets:
-                    self._process_packets(packets)
-                if frame:
-                    self._process_frame(*frame)
+                if batch.packets:
+                    self._process_packets(batch.packets)
+                if batch.frame:
+                    self._process_frame(batch.frame)
             except Exception as exc:   # the worker must outlive any one bad sample
                 if not self.context.ok():
                     return
                 self._stats.reject('internal_error', f'processing failed: {exc!r}')
 
-    def _process_frame(self, kind: str, msg: Any, arrived: float) -> None:
+    def _process_frame(self, arrival: Arrival) -> None:
         started = time.perf_counter()
-        topic = self._streams[0 if kind == 'image' else 1].topic
+        topic = self._streams[arrival.topic].topic
+        shape = self.service.model.input_shape
         try:
-            shape = self._network.config.input_shape
-            if kind == 'image':
-                msg = image_from_cdr(msg)
+            if arrival.topic == 'image':
+                msg = image_from_cdr(arrival.message)
                 image = image_to_rgb_or_grey(msg, shrink_to=shape)
             else:
+                msg = arrival.message
                 image = shrink_area(compressed_to_numpy(msg), shape)
         except ConversionError as exc:
             self._stats.reject(conversion_reason(exc), f'{topic}: {exc}; skipped')
             return
-        self._run(kind, lambda net, T, learn: net.run_image(image, T, learn), arrived, started,
-                  msg.header.stamp)
+        learn = self._settings.learning
+        try:
+            output, snn_s = _timed(self.service.run_frame, image, learn)
+        except ModelError as exc:
+            self._stats.reject('encoding_error', f'{topic}: {exc}; skipped')
+            return
+        self._publish(output, arrival.topic, learn, arrival.at, started, snn_s,
+                      msg.header.stamp)
 
-    def _process_packets(self, packets: list[tuple[PointCloud2, float]]) -> None:
-        """Add packets to the event window; run the newest completed window, drop older ones."""
+    def _process_packets(self, packets: list[Arrival]) -> None:
+        """Add packets to the event stream; run the newest completed window, drop older ones."""
         started = time.perf_counter()
-        topic = self._streams[2].topic
+        topic = self._streams['events'].topic
         newest = None
-        for msg, arrived in packets:
+        for arrival in packets:
+            msg = arrival.message
             try:
                 x, y, t, _ = events_from_pointcloud2(msg)
+                stamp_s = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
+                samples = self.service.events.add(x, y, t, stamp_s)
             except ConversionError as exc:
                 self._stats.reject(conversion_reason(exc), f'{topic}: {exc}; skipped')
                 continue
-            if t.size == 0:
-                self._stats.reject('empty_events', f'{topic}: packet without events; skipped')
+            except EventRejected as exc:
+                self._stats.reject(exc.reason, f'{topic}: {exc}; skipped')
                 continue
-            stamp = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
-            if self._event_epoch is None:
-                self._event_epoch = stamp          # keeps float64 times small and precise
-            for window in self._events.add(x, y, t + (stamp - self._event_epoch)):
+            for sample in samples:
                 if newest is not None:
                     self._stats.add('dropped_event_windows')
-                newest = (window, arrived, msg.header.stamp)
+                newest = (sample, arrival.at, msg.header.stamp)
         if newest is None:
             return
-        (x, y, t, window), arrived, input_stamp = newest
-        sensor = self._sensor_shape
-        outside = int(np.count_nonzero((x < 0) | (x >= sensor[1]) | (y < 0) | (y >= sensor[0])))
+        sample, arrived, stamp = newest
+        outside = self.service.events.outside_sensor(sample)
         if outside:
+            height, width = sample.sensor_shape
             self._stats.reject('events_outside_sensor',
-                               f'{topic}: {outside} of {x.size} events lie outside the '
-                               f'{sensor[1]}x{sensor[0]} sensor (event_sensor_width/height); '
+                               f'{topic}: {outside} of {sample.x.size} events lie outside the '
+                               f'{width}x{height} sensor (event_sensor_width/height); '
                                'they are ignored')
+        learn = self._settings.learning
+        try:
+            output, snn_s = _timed(self.service.run_events, sample, learn)
+        except ModelError as exc:
+            self._stats.reject('encoding_error', f'{topic}: {exc}; skipped')
+            return
+        self._publish(output, 'events', learn, arrived, started, snn_s, stamp)
 
-        def run(net: Network, T: int, learn: bool) -> SampleResult:
-            spikes = bin_events(x, y, t, None, sensor, net.config.input_shape, T, window=window,
-                                keep_fraction=net.config.event_keep_fraction,
-                                seed=net.next_seed())
-            return net.run(spikes, learn)
-
-        self._run('events', run, arrived, started, input_stamp)
-
-    def _run(self, source: str, run: Callable[[Network, int, bool], SampleResult],
-             arrived: float, started: float, stamp: Time) -> None:
-        """Present one sample to the network, vote, publish prediction, scores and activity.
-
-        The activity header gets ``stamp`` (the input's), or the node's clock if it is zero.
-        """
-        T, learn = self._timesteps, self._learning
-        with self._model_lock:
-            snn_started = time.perf_counter()
-            try:
-                result = run(self._network, T, learn)
-            except ValueError as exc:                   # EncodingError and shape checks
-                self._stats.reject('encoding_error', f'{source}: {exc}; skipped')
-                return
-            snn_s = time.perf_counter() - snn_started
-            scores = self._readout.scores(result.counts)[0]
-            self._last_counts = result.counts
-            config = self._network.config
-        prediction = int(np.argmax(scores)) if scores.size and scores.max() > 0 else -1
+    def _publish(self, output: ModelOutput, source: str, learn: bool, arrived: float,
+                 started: float, snn_s: float, stamp: Time) -> None:
+        """Prediction, scores, activity (stamped with the input's stamp, or now if it has
+        none) and latency of one sample."""
         compute_s = time.perf_counter() - started
         self._last_compute_s = compute_s
         self._stats.add('processed')
-
-        self._prediction_pub.publish(Int32(data=prediction))
-        scores_msg = Float32MultiArray()
-        scores_msg.layout.dim = [MultiArrayDimension(label='class', size=scores.size,
-                                                     stride=scores.size)]
-        scores_msg.data.frombytes(scores.astype(np.float32).tobytes())
-        self._scores_pub.publish(scores_msg)
-        ops = result.ops
+        self._prediction_pub.publish(Int32(data=output.prediction))
+        scores = Float32MultiArray()
+        scores.layout.dim = [MultiArrayDimension(label='class', size=output.scores.size,
+                                                 stride=output.scores.size)]
+        scores.data.frombytes(output.scores.tobytes())
+        self._scores_pub.publish(scores)
+        summary = self.service.model.summary()
+        ops = output.ops
         values = {
             'timesteps': ops.timesteps, 'mode': 'learn' if learn else 'infer',
             'input_spikes': ops.input_spikes, 'exc_spikes': ops.exc_spikes,
             'inh_spikes': ops.inh_spikes, 'synaptic_events': ops.synaptic_events,
             'neuron_updates': ops.neuron_updates, 'weight_updates': ops.weight_updates,
-            'compute_seconds': compute_s, 'n_neurons': config.n_neurons,
-            'n_inputs': config.n_inputs, 'inhibition': config.inhibition.variant,
-            'source': source, 'prediction': prediction, 'snn_seconds': snn_s,
-            'wait_seconds': started - arrived,
+            'compute_seconds': compute_s, 'n_neurons': summary.n_neurons,
+            'n_inputs': summary.n_inputs, 'inhibition': summary.inhibition,
+            'source': source, 'prediction': output.prediction,
+            'snn_seconds': snn_s, 'wait_seconds': started - arrived,
         }
         if not (stamp.sec or stamp.nanosec):
             stamp = self.get_clock().now().to_msg()
-        self._activity_pub.publish(diagnostics.array(
-            stamp,
-            [diagnostics.status(self.get_name(), 'activity', diagnostics.OK,
-                                f'{source} sample: prediction {prediction}', values)]))
+        self._activity_pub.publish(diagnostics.array(stamp, [diagnostics.status(
+            self.get_name(), 'activity', diagnostics.OK,
+            f'{source} sample: prediction {output.prediction}', values)]))
         self._latency_pub.publish(Float64(data=compute_s))
 
-    # ---------------------------------------------------------------- counters, diagnostics
+    # ---------------------------------------------------------------- diagnostics
 
     def counters(self) -> dict[str, int]:
         """Processed/dropped/saves counters and 'rejected_<reason>' ones (a snapshot)."""
@@ -649,19 +475,18 @@ class PerceptionNode(Node):
     @property
     def stream_reliability(self) -> dict[str, str]:
         """Reliability of each camera/event subscription, 'waiting' before one exists."""
-        return {s.topic: policy_name(s.reliability) for s in self._streams}
+        return {s.topic: policy_name(s.reliability) for s in self._streams.values()}
 
     def _input_status(self) -> DiagnosticStatus:
         counts = self.counters()
         dropped = sum(v for k, v in counts.items() if k.startswith('dropped'))
         rejected = sum(v for k, v in counts.items() if k.startswith('rejected'))
-        new_dropped, new_rejected = dropped - self._reported[0], rejected - self._reported[1]
-        self._reported = (dropped, rejected)
+        new_dropped, new_rejected = self._stats_since_report(dropped, rejected)
         if new_rejected:
             level = diagnostics.WARN
             message = f'{new_rejected} input(s) rejected in the last period'
         elif new_dropped:
-            level, message = diagnostics.WARN, f'{new_dropped} frame(s) dropped: network too slow'
+            level, message = diagnostics.WARN, f'{new_dropped} frame(s) dropped: model too slow'
         else:
             level, message = diagnostics.OK, f'{counts.get("processed", 0)} samples processed'
         values: dict[str, Any] = {
@@ -676,37 +501,55 @@ class PerceptionNode(Node):
         values['last_compute_seconds'] = self._last_compute_s
         return diagnostics.status(self.get_name(), 'input', level, message, values)
 
+    def _stats_since_report(self, dropped: int, rejected: int) -> tuple[int, int]:
+        last = getattr(self, '_reported', (0, 0))
+        self._reported = (dropped, rejected)
+        return dropped - last[0], rejected - last[1]
+
     def _model_status(self) -> DiagnosticStatus:
-        with self._model_lock:
-            labelled = int((self._readout.assignments >= 0).sum())
-            n_neurons = self._network.config.n_neurons
-            samples_seen = self._network.samples_seen
-        if self._load_error:
-            level, message = diagnostics.ERROR, f'model_path not loaded: {self._load_error}'
-        elif self._profile_error:
-            level, message = diagnostics.ERROR, f'profile: {self._profile_error}'
-        elif self._save_error:
-            level, message = diagnostics.ERROR, f'last save failed: {self._save_error}'
-        elif not labelled:
-            level, message = diagnostics.WARN, 'no labelled neurons: predictions are -1'
+        status = self.service.status()
+        summary = status.summary
+        if status.load_error:
+            level, message = diagnostics.ERROR, f'model_path not loaded: {status.load_error}'
+        elif status.save_error:
+            level, message = diagnostics.ERROR, f'last save failed: {status.save_error}'
+        elif not summary.ready:
+            level, message = diagnostics.WARN, summary.note
         else:
-            level, message = diagnostics.OK, self._model_source
-        target = self._save_target()
+            level, message = diagnostics.OK, status.source
         counts = self.counters()
         return diagnostics.status(self.get_name(), 'model', level, message, {
-            'model_source': self._model_source, 'save_target': target or '',
-            'last_save': self._last_save, 'saves': counts.get('saves', 0),
-            'learning': self._learning, 'timesteps': self._timesteps, 'n_neurons': n_neurons,
-            'labelled_neurons': labelled, 'labels_applied': counts.get('labels_applied', 0),
-            'samples_seen': samples_seen,
-            'profile': self.get_parameter('profile_path').value,
-            'enhancement': ', '.join(f'{k}={v}' for k, v in self._enhancement.items()) or 'none',
+            'model_kind': summary.kind, 'model_source': status.source,
+            'save_target': status.save_target, 'last_save': status.last_save,
+            'saves': counts.get('saves', 0), 'unsaved_samples': status.unsaved_samples,
+            'unsaved_labels': status.unsaved_labels, 'learning': self._settings.learning,
+            'timesteps': self._settings.timesteps, 'n_neurons': summary.n_neurons,
+            'ready': summary.ready, 'state': summary.note,
+            'labels_applied': counts.get('labels_applied', 0),
+            'samples_seen': summary.samples_seen, 'profile': status.profile,
+            'enhancement': ', '.join(f'{k}={v}' for k, v in status.overrides.items()) or 'none',
         })
 
 
+def _timed(run: Any, *args: Any) -> tuple[ModelOutput, float]:
+    """``run(*args)`` and the seconds it took (the model's share of the compute time)."""
+    started = time.perf_counter()
+    output = run(*args)
+    return output, time.perf_counter() - started
+
+
+def _make_node() -> PerceptionNode | None:
+    try:
+        return PerceptionNode()
+    except ModelStartError as exc:
+        print(f'perception: cannot start: {exc}', file=sys.stderr)
+        return None
+
+
 def main(args: list[str] | None = None) -> int:
-    """Spin the node; on SIGINT/SIGTERM save (if save_on_shutdown) and return 0, 1 if it failed."""
-    return spin_node(PerceptionNode, args)
+    """Spin the node; on SIGINT/SIGTERM save (if anything changed) and return 0, 1 if that
+    save failed or the model cannot be loaded."""
+    return spin_node(_make_node, args)
 
 
 if __name__ == '__main__':

@@ -8,6 +8,7 @@ a crash mid-write leaves the previous checkpoint intact.
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import tempfile
@@ -52,7 +53,8 @@ def save_checkpoint(path: str | Path, network: Network, readout: Readout | None 
         'metadata_json': np.array(json.dumps(metadata or {}, sort_keys=True)),
     }
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.{os.getpid()}.', suffix='.tmp',
+                               dir=path.parent)
     try:
         with os.fdopen(fd, 'wb') as handle:
             np.savez(handle, **arrays)
@@ -65,7 +67,34 @@ def save_checkpoint(path: str | Path, network: Network, readout: Readout | None 
         Path(tmp).unlink(missing_ok=True)
         raise
     _fsync_dir(path.parent)
+    remove_stale_temporaries(path)
     return path
+
+
+def remove_stale_temporaries(path: Path) -> list[Path]:
+    """Delete temporary files that writers of ``path`` killed mid-write left behind (their
+    name carries the writer's pid; files of running processes are kept). Returns them."""
+    removed = []
+    for tmp in path.parent.glob(f'.{glob.escape(path.name)}.*.tmp'):
+        pid = tmp.name[len(path.name) + 2:].split('.', 1)[0]
+        if not pid.isdigit() or _running(int(pid)):
+            continue
+        try:
+            tmp.unlink()
+            removed.append(tmp)
+        except OSError:
+            pass
+    return removed
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:             # exists, owned by someone else
+        return True
+    return True
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -1,0 +1,26 @@
+"""Perception models behind one interface (``PerceptionModel``), chosen by the checkpoint.
+
+    from topspark_ros.models import load_model
+    model, metadata = load_model('config/model_n400.npz')
+    output = model.run_frame(image, timesteps=30, learn=False)
+    output.prediction, output.scores, output.ops
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ..snn import CheckpointError
+from .base import EventSample, ModelError, ModelOutput, ModelSummary, PerceptionModel
+from .stdp import StdpModel
+
+
+def load_model(path: str | Path) -> tuple[PerceptionModel, dict[str, Any]]:
+    """The model a checkpoint holds and its metadata; CheckpointError names the file and the
+    problem (missing, corrupt, unknown kind)."""
+    return StdpModel.load(Path(path))
+
+
+__all__ = ['CheckpointError', 'EventSample', 'ModelError', 'ModelOutput',
+           'ModelSummary', 'PerceptionModel', 'StdpModel', 'load_model']
