@@ -52,6 +52,12 @@ def save_checkpoint(path: str | Path, network: Network, readout: Readout | None 
         'samples_seen': np.array(network.samples_seen, np.int64),
         'metadata_json': np.array(json.dumps(metadata or {}, sort_keys=True)),
     }
+    return write_npz_atomically(path, arrays)
+
+
+def write_npz_atomically(path: Path, arrays: dict[str, np.ndarray]) -> Path:
+    """Write ``arrays`` as an .npz at ``path``: a temporary in the same directory (named with
+    this pid), flushed to disk, then renamed over the target; a crash leaves the old file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.{os.getpid()}.', suffix='.tmp',
                                dir=path.parent)
