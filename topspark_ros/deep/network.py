@@ -3,11 +3,18 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+import dataclasses
+import math
+from typing import NamedTuple, Sequence
 
+import cv2
 import numpy as np
 
-from .config import DeepConfig, weight_shapes
+from ..snn.encoding import image_to_rates, SpikeTrain, to_intensity
+from ..snn.network import OpCounts
+
+from . import kernels as K
+from .config import DeepConfig, INPUT_CODINGS, layer_shapes, weight_shapes
 from .rates import forward_rates
 
 
@@ -59,3 +66,122 @@ class DeepNetwork:
     def rate_scores(self, image: np.ndarray, soft: bool = True) -> np.ndarray:
         """Class scores of the rate network (the ANN) for one input in [0, 1]."""
         return forward_rates(self.config, self.weights, self.biases, image, soft)
+
+
+class PackedLayers(NamedTuple):
+    """The network as the kernel reads it (``kernels`` module docstring)."""
+
+    table: np.ndarray           # (n_layers, N_COLUMNS) int64
+    weights: np.ndarray         # float32, every layer's weights in kernel order
+    biases: np.ndarray          # float32
+    n_neurons: int              # conv and dense units of every layer
+
+
+def pack_layers(config: DeepConfig, weights: Sequence[np.ndarray | None],
+                biases: Sequence[np.ndarray | None]) -> PackedLayers:
+    """Layer table and flat weights: conv (out, in, k, k) -> (in, k, k, out), dense
+    (out, in) -> (in, out), so that one spike's fan-out is a run of consecutive weights."""
+    rows, flat_w, flat_b = [], [], []
+    w_off = b_off = n_off = 0
+    previous = config.input_shape
+    for layer, out, weight, bias in zip(config.layers, layer_shapes(config), weights, biases):
+        row = np.zeros(K.N_COLUMNS, np.int64)
+        row[K.KIND] = K.KIND_CODES[layer.kind]
+        row[[K.C_IN, K.H_IN, K.W_IN]] = previous
+        row[[K.C_OUT, K.H_OUT, K.W_OUT]] = out
+        row[[K.KERNEL, K.STRIDE, K.PAD]] = layer.kernel, layer.stride, layer.padding
+        row[[K.W_OFF, K.B_OFF, K.N_OFF]] = w_off, b_off, -1
+        if weight is not None:
+            packed = (weight.transpose(1, 2, 3, 0) if layer.kind == 'conv' else weight.T)
+            flat_w.append(np.ascontiguousarray(packed, np.float32).ravel())
+            flat_b.append(np.asarray(bias, np.float32))
+            row[K.N_OFF] = n_off
+            w_off += flat_w[-1].size
+            b_off += bias.size
+            n_off += int(np.prod(out))
+        rows.append(row)
+        previous = out
+    return PackedLayers(np.stack(rows), np.concatenate(flat_w), np.concatenate(flat_b), n_off)
+
+
+def sim_constants(config: DeepConfig) -> K.SimConstants:
+    """The kernel's constants for a configuration (seconds)."""
+    lif = config.lif
+    dt = config.dt_ms / 1000.0
+    return K.SimConstants(
+        dt=dt, tau_rc=lif.tau_rc_ms / 1000.0, tau_ref=lif.tau_ref_ms / 1000.0,
+        syn_decay=math.exp(-config.dt_ms / lif.tau_s_ms) if lif.tau_s_ms > 0 else 0.0,
+        v_init=lif.v_init, v_thresh=lif.v_thresh, amplitude=lif.amplitude,
+        gain=config.rate_gain, coding=INPUT_CODINGS.index(config.input_coding),
+        input_rate_hz=config.input_rate_hz, readout_counts=config.readout == 'counts')
+
+
+def frame_input(image: np.ndarray, input_shape: tuple[int, int, int]) -> np.ndarray:
+    """A frame (H x W grey, H x W x C colour; any size and dtype ``to_intensity`` reads) as
+    the kernel's channels-last input in [0, 1] at ``input_shape`` (c, h, w)."""
+    channels, height, width = input_shape
+    if channels == 1:
+        return image_to_rates(image, (height, width), 1.0)
+    image = np.asarray(image)
+    if image.ndim != 3 or image.shape[2] < channels:
+        raise ValueError(f'the model takes {channels}-channel frames, got shape {image.shape}')
+    scaled = np.stack([to_intensity(image[:, :, c]) for c in range(channels)], axis=2)
+    if scaled.shape[:2] != (height, width):
+        scaled = cv2.resize(scaled, (width, height), interpolation=cv2.INTER_AREA)
+    return np.ascontiguousarray(scaled, np.float64).ravel()
+
+
+class Simulator:
+    """Runs a DeepNetwork as spiking LIF neurons, one sample at a time, reusing its working
+    arrays (not thread-safe: one simulator per thread)."""
+
+    _EMPTY_PTR = np.zeros(1, np.int32)
+    _EMPTY_INDEX = np.zeros(0, np.int32)
+
+    def __init__(self, network: DeepNetwork) -> None:
+        self.network = network
+        self.packed = pack_layers(network.config, network.weights, network.biases)
+        n = self.packed.n_neurons
+        self._v, self._refractory = np.zeros(n), np.zeros(n)
+        self._inp, self._syn, self._constant = np.zeros(n), np.zeros(n), np.zeros(n)
+        self._counts = np.zeros(n, np.int32)
+        self._ops = np.zeros(K.N_OPS, np.int64)
+
+    def run_frame(self, image: np.ndarray, timesteps: int, config: DeepConfig | None = None,
+                  seed: int = 0) -> tuple[np.ndarray, OpCounts]:
+        """Class scores and work for one frame; ``config``: the base one with a profile's
+        overrides (same layers), default the network's own."""
+        config = config or self.network.config
+        x = frame_input(image, config.input_shape)
+        return self._run(x, self._EMPTY_PTR, self._EMPTY_INDEX, timesteps, config, seed)
+
+    def run_spikes(self, spikes: SpikeTrain, config: DeepConfig | None = None
+                   ) -> tuple[np.ndarray, OpCounts]:
+        """Class scores and work for given input spikes (indices into the (h, w) input)."""
+        config = dataclasses.replace(config or self.network.config, input_coding='current')
+        n_inputs = config.n_inputs
+        if spikes.indices.size and (spikes.indices.min() < 0
+                                    or spikes.indices.max() >= n_inputs):
+            raise ValueError(f'spike indices outside [0, {n_inputs})')
+        x = np.zeros(n_inputs)
+        constants = sim_constants(config)._replace(coding=K.CODING_SPIKES)
+        return self._run(x, spikes.step_ptr.astype(np.int32, copy=False),
+                         spikes.indices.astype(np.int32, copy=False), spikes.timesteps,
+                         config, 0, constants)
+
+    def _run(self, x: np.ndarray, step_ptr: np.ndarray, index: np.ndarray, timesteps: int,
+             config: DeepConfig, seed: int, constants: K.SimConstants | None = None
+             ) -> tuple[np.ndarray, OpCounts]:
+        if timesteps < 1:
+            raise ValueError(f'timesteps must be >= 1, got {timesteps}')
+        scores = np.zeros(config.n_classes)
+        packed = self.packed
+        K.simulate(packed.table, packed.weights, packed.biases, x, step_ptr, index,
+                   int(timesteps), constants or sim_constants(config), int(seed), self._v,
+                   self._refractory, self._inp, self._syn, self._constant, self._counts,
+                   scores, self._ops)
+        return scores, OpCounts.from_array(self._ops)
+
+    def hidden_counts(self) -> np.ndarray:
+        """Spikes of every neuron in the last sample (channels-last per layer)."""
+        return self._counts.copy()

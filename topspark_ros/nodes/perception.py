@@ -327,7 +327,11 @@ class PerceptionNode(Node):
 
     def _on_reset_model(self, request: Trigger.Request,
                         response: Trigger.Response) -> Trigger.Response:
-        self.service.reset()
+        try:
+            self.service.reset()
+        except ModelError as exc:
+            response.success, response.message = False, str(exc)
+            return response
         self.get_logger().info('model reset to untrained weights and no labels')
         response.success, response.message = True, 'weights and neuron labels reset'
         return response

@@ -245,7 +245,8 @@ class ModelService:
             self._changes.labels += 1
 
     def reset(self) -> None:
-        """Untrained weights and no labels; the provenance says so from now on."""
+        """Untrained weights and no labels; the provenance says so from now on. ModelError
+        for a model that cannot be reset (trained offline)."""
         with self.lock:
             self.model.reset()
             self._metadata = {'origin': f'reset from {self.source}',
@@ -324,7 +325,7 @@ def profile_mismatch(profile: Profile, model: PerceptionModel) -> str | None:
     shape = model.shape()
     made_for = profile.network
     problems = []
-    for key in ('n_neurons', 'input_shape'):
+    for key in ('n_neurons', 'input_shape', 'layers'):
         if key not in made_for or key not in shape:
             continue
         if list(np.atleast_1d(made_for[key])) != list(np.atleast_1d(shape[key])):

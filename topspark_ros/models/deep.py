@@ -1,0 +1,119 @@
+"""The spiking deep network (Hunsberger & Eliasmith 2016) behind the perception model
+interface: supervised, trained offline, inference only on the robot."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+from ..deep.checkpoint import load_deep_checkpoint, save_deep_checkpoint
+from ..deep.config import DeepConfigError, replace_params
+from ..deep.network import DeepNetwork, Simulator
+from ..snn import bin_events
+from ..snn.network import OpCounts
+from .base import EventSample, ModelError, ModelOutput, ModelSummary, PerceptionModel
+
+
+class DeepModel(PerceptionModel):
+    """Converted soft-LIF network run as spiking LIF neurons; the profile's overrides change
+    its run-time constants (rate gain, initial membrane voltage, synapse, input coding)."""
+
+    kind = 'deep_lif'
+    can_learn = False
+
+    def __init__(self, network: DeepNetwork) -> None:
+        self.network = network
+        self.config = network.config
+        self._simulator = Simulator(network)
+        self._samples = 0
+
+    @classmethod
+    def load(cls, path: Path) -> tuple['DeepModel', dict[str, Any]]:
+        network, metadata = load_deep_checkpoint(path)
+        return cls(network), metadata
+
+    @property
+    def input_shape(self) -> tuple[int, int]:
+        return self.config.input_shape[1:]
+
+    @property
+    def dt_ms(self) -> float:
+        return self.config.dt_ms
+
+    @property
+    def baseline_timesteps(self) -> int:
+        return self.network.config.timesteps
+
+    @property
+    def event_window_scale(self) -> float:
+        return 1.0
+
+    def apply_overrides(self, overrides: Mapping[str, Any]) -> None:
+        try:
+            config = replace_params(self.network.config, overrides) if overrides else \
+                self.network.config
+        except DeepConfigError as exc:
+            raise ModelError(str(exc)) from None
+        if config.layers != self.network.config.layers:
+            raise ModelError('a profile cannot change the layers')
+        self.config = config
+
+    def run_frame(self, image: np.ndarray, timesteps: int, learn: bool) -> ModelOutput:
+        self._refuse_learning(learn)
+        try:
+            scores, ops = self._simulator.run_frame(image, timesteps, self.config,
+                                                    seed=self._samples)
+        except ValueError as exc:
+            raise ModelError(str(exc)) from None
+        self._samples += 1
+        return _output(scores, ops)
+
+    def run_events(self, sample: EventSample, timesteps: int, learn: bool) -> ModelOutput:
+        self._refuse_learning(learn)
+        try:
+            spikes = bin_events(sample.x, sample.y, sample.t, None, sample.sensor_shape,
+                                self.input_shape, timesteps, window=sample.window)
+            scores, ops = self._simulator.run_spikes(spikes, self.config)
+        except ValueError as exc:
+            raise ModelError(str(exc)) from None
+        self._samples += 1
+        return _output(scores, ops)
+
+    def _refuse_learning(self, learn: bool) -> None:
+        if learn:
+            raise ModelError('the deep model runs inference only')
+
+    def observe_label(self, label: int) -> None:
+        raise ModelError('the deep model is trained offline; it takes no teacher labels')
+
+    def reset(self) -> None:
+        raise ModelError('the deep model is trained offline; there is nothing to reset')
+
+    def summary(self) -> ModelSummary:
+        packed = self._simulator.packed
+        return ModelSummary(
+            kind=self.kind, n_inputs=self.config.n_inputs,
+            n_neurons=packed.n_neurons - self.config.n_classes, n_classes=self.config.n_classes,
+            ready=True, note=f'{len(self.config.layers)} layers, {packed.n_neurons} neurons',
+            inhibition='none', samples_seen=self._samples)
+
+    def shape(self) -> dict[str, Any]:
+        return {'input_shape': list(self.network.config.input_shape),
+                'layers': [dataclasses.asdict(layer) for layer in self.network.config.layers],
+                'baseline_timesteps': self.network.config.timesteps}
+
+    def snapshot(self) -> 'DeepModel':
+        return copy.deepcopy(self)
+
+    def save(self, path: Path, metadata: Mapping[str, Any]) -> Path:
+        return save_deep_checkpoint(path, self.network, dict(metadata))
+
+
+def _output(scores: np.ndarray, ops: OpCounts) -> ModelOutput:
+    """The readout's scores are mean currents (they may be negative): the prediction is the
+    largest, always."""
+    return ModelOutput(scores.astype(np.float32), int(np.argmax(scores)), ops)
