@@ -5,7 +5,8 @@ J (threshold v_th, times in seconds):
 
     v(t + dt) = J + (v(t) - J) exp(-dt' / tau_rc),   dt' = dt minus what is left of tau_ref
     a spike when v > v_th; v = 0 and the refractory period starts at the spike's exact time
-    (interpolated within the step), so a constant J gives the LIF rate r(J) as T grows.
+    (interpolated within the step), so a constant J gives the LIF rate r(J) as T grows, up to
+    one spike per step.
 
 A spike of a layer adds ``amplitude / dt`` times its fan-out weights to the next layer's input
 of the same step (pooling layers pass it on scaled); with a synapse (tau_s > 0) that input is
@@ -106,16 +107,22 @@ def _deliver(layers, weights, inp, layer, index, value, ops):
 
 
 @numba.njit(cache=True, nogil=True)
+def deliver_activation(layers, weights, layer, activation_hwc, scale, out, ops):
+    """Add W (scale x activation) of layer ``layer`` (through any pooling layers from there)
+    to ``out``: the linear part of a layer, by the same fan-out a spike takes. The first
+    layer's current for a constant frame is computed this way, once per sample."""
+    for i in range(activation_hwc.size):
+        if activation_hwc[i] != 0.0:
+            _deliver(layers, weights, out, layer, i, scale * activation_hwc[i], ops)
+
+
+@numba.njit(cache=True, nogil=True)
 def _first_layer_current(layers, weights, biases, image_hwc, gain, current, ops):
-    """J = gain (W x + b) of the first layer for a constant input (channels-last), computed
-    once: each nonzero pixel adds its fan-out, as a spike of that value would."""
+    """J = gain (W x + b) of the first layer for a constant input (channels-last)."""
+    deliver_activation(layers, weights, 0, image_hwc, gain, current, ops)
     n_off, b_off = layers[0, N_OFF], layers[0, B_OFF]
     c_out = layers[0, C_OUT]
-    n_out = c_out * layers[0, H_OUT] * layers[0, W_OUT]
-    for i in range(image_hwc.size):
-        if image_hwc[i] != 0.0:
-            _deliver(layers, weights, current, 0, i, gain * image_hwc[i], ops)
-    for i in range(n_out):
+    for i in range(c_out * layers[0, H_OUT] * layers[0, W_OUT]):
         current[n_off + i] += gain * biases[b_off + i % c_out]
 
 
@@ -200,17 +207,19 @@ def simulate(layers, weights, biases, image_hwc, step_ptr, spike_index, timestep
                 inp[i] = 0.0
                 current = (constant[i] + drive) / k.v_thresh       # in units of threshold
                 voltage = v[i] / k.v_thresh
-                left = refractory[i]                # refractory time left at this step's start
-                if left <= 0.0:
+                # refractory time left at this step's start; negative: the last spike came
+                # that long before this step began, and the neuron integrates for it too
+                left = refractory[i]
+                if left == 0.0:
                     voltage += (current - voltage) * leak          # a whole step of leak
-                elif left < k.dt:                   # the period ends within this step
+                elif left < k.dt:
                     voltage -= (current - voltage) * math.expm1((left - k.dt) / k.tau_rc)
                 refractory[i] = left - k.dt if left > k.dt else 0.0
                 if voltage > 1.0:
                     # the spike's time within the step, where v crossed 1: the refractory
                     # period starts there, not at the step's end
                     t_spike = k.dt + k.tau_rc * math.log1p(-(voltage - 1.0) / (current - 1.0))
-                    refractory[i] = max(k.tau_ref + t_spike - k.dt, 0.0)
+                    refractory[i] = k.tau_ref + t_spike - k.dt      # >= -dt
                     voltage = 0.0
                     counts[i] += 1
                     ops[OP_HIDDEN] += 1

@@ -1,0 +1,201 @@
+"""The spiking deep network: LIF dynamics against the rate curve, layers against their rate
+(ANN) counterparts, input codings, operation counts, checkpoints, and the model interface."""
+
+import numpy as np
+import pytest
+
+from topspark_ros.deep.checkpoint import (checkpoint_kind, load_deep_checkpoint,
+                                          save_deep_checkpoint)
+from topspark_ros.deep import kernels as K
+from topspark_ros.deep.config import (DeepConfig, DeepConfigError, layer_shapes, LayerSpec,
+                                      LifParams, replace_params)
+from topspark_ros.deep.network import DeepNetwork, Simulator
+from topspark_ros.deep.rates import forward_rates, layer_forward, lif_rate
+from topspark_ros.models import DeepModel, EventSample, load_model, ModelError
+from topspark_ros.perception import ModelFiles, ModelService, ModelStartError
+from topspark_ros.snn import CheckpointError, SpikeTrain
+
+LONG_T = 4000
+
+
+def one_layer(currents: list[float], lif: LifParams = LifParams()) -> DeepNetwork:
+    """One input of value 1 driving len(currents) LIF neurons with those currents."""
+    n = len(currents)
+    config = DeepConfig(input_shape=(1, 1, 1), layers=(LayerSpec('dense', n),
+                                                       LayerSpec('dense', 10)), lif=lif)
+    return DeepNetwork(config, [np.array(currents, np.float32)[:, None], np.zeros((10, n))],
+                       [np.zeros(n), np.zeros(10)])
+
+
+@pytest.mark.parametrize('tau_ref_ms', [0.0, 2.0])
+def test_spiking_rates_converge_to_the_lif_rate(tau_ref_ms):
+    currents = [0.5, 1.05, 1.5, 3.0, 10.0, 18.0]       # below one spike per step
+    lif = LifParams(tau_ref_ms=tau_ref_ms)
+    simulator = Simulator(one_layer(currents, lif))
+    _, ops = simulator.run_frame(np.ones((1, 1)), LONG_T)
+    rates = simulator.hidden_counts()[:len(currents)] / (LONG_T / 1000.0)
+    expected = lif_rate(np.array(currents), lif)
+    np.testing.assert_allclose(rates, expected, atol=1000.0 / LONG_T + 1e-9)
+    assert rates[0] == 0 and ops.exc_spikes == rates.sum() * LONG_T / 1000.0
+    assert ops.neuron_updates == (len(currents) + 10) * LONG_T and ops.timesteps == LONG_T
+
+
+def small_cnn(pool: str = 'avgpool', seed: int = 0, bias: float = 1.2,
+              tau_s_ms: float = 10.0) -> DeepNetwork:
+    config = DeepConfig(
+        input_shape=(1, 12, 12),
+        layers=(LayerSpec('conv', 4, kernel=3, stride=1, padding=1), LayerSpec(pool, kernel=2),
+                LayerSpec('conv', 6, kernel=3, stride=2), LayerSpec('dense', 16),
+                LayerSpec('dense', 10)),
+        lif=LifParams(amplitude=0.01, tau_s_ms=tau_s_ms))
+    network = DeepNetwork.initialised(config, seed)
+    network.biases = [None if b is None else np.full(b.shape, bias, np.float32)
+                      for b in network.biases]
+    return network
+
+
+def hwc(a: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(a.transpose(1, 2, 0)).ravel().astype(np.float64)
+
+
+@pytest.mark.parametrize('pool', ['avgpool', 'sumpool'])
+def test_every_layers_fan_out_is_its_linear_map(pool):
+    """What spikes deliver (the kernel's fan-out through pooling, conv and dense, in its
+    channels-last layout) is exactly the rate network's linear part of each layer."""
+    network = small_cnn(pool)
+    config, packed = network.config, Simulator(network).packed
+    rng = np.random.default_rng(0)
+    shapes = [config.input_shape] + [tuple(s) for s in layer_shapes(config)]
+    for layer in (0, 1, 3, 4):          # into conv, pool -> conv, conv -> dense, dense -> dense
+        activation = rng.random(shapes[layer]) * (rng.random(shapes[layer]) < 0.5)
+        expected, target = activation, layer
+        while config.layers[target].kind.endswith('pool'):
+            spec = config.layers[target]
+            expected = layer_forward(spec.kind, expected, None, None, spec.kernel, 1, 0)
+            target += 1
+        spec = config.layers[target]
+        expected = layer_forward(spec.kind, expected, network.weights[target],
+                                 np.zeros_like(network.biases[target]), spec.kernel,
+                                 spec.stride, spec.padding)
+        out = np.zeros(packed.n_neurons)
+        ops = np.zeros(7, np.int64)
+        K.deliver_activation(packed.table, packed.weights, layer, hwc(activation), 1.0, out,
+                             ops)
+        offset = packed.table[target, K.N_OFF]
+        np.testing.assert_allclose(out[offset:offset + expected.size], hwc(expected),
+                                   rtol=1e-5, atol=1e-6)
+        assert ops[K.OP_SYNAPTIC] > 0
+
+
+def test_long_presentations_approach_the_rate_network():
+    """With constant input and a synapse the spiking readout's mean current approaches the
+    LIF-rate network's scores."""
+    network = small_cnn('sumpool')
+    image = np.random.default_rng(1).random((12, 12))
+    expected = forward_rates(network.config, network.weights, network.biases, image,
+                             soft=False)
+    scores, ops = Simulator(network).run_frame(image, LONG_T)
+    assert ops.exc_spikes > 10000 and np.ptp(expected) > 1.0
+    np.testing.assert_allclose(scores, expected, atol=0.03 * np.ptp(expected))
+
+
+def test_conv_layer_forward_is_pytorch_cross_correlation():
+    rng = np.random.default_rng(0)
+    x = rng.random((2, 5, 5))
+    w = rng.random((3, 2, 3, 3))
+    out = layer_forward('conv', x, w, np.zeros(3), 3, 2, 1)
+    padded = np.pad(x, ((0, 0), (1, 1), (1, 1)))
+    assert out.shape == (3, 3, 3)
+    assert out[1, 2, 0] == pytest.approx((padded[:, 4:7, 0:3] * w[1]).sum())
+
+
+def test_codings_synapse_and_gain_change_the_run_deterministically():
+    network = small_cnn(tau_s_ms=0.0)
+    simulator = Simulator(network)
+    image = np.random.default_rng(2).random((12, 12))
+    runs = {}
+    for name, overrides in {'current': {}, 'poisson': {'input_coding': 'poisson'},
+                            'regular': {'input_coding': 'regular'},
+                            'synapse': {'lif.tau_s_ms': 5.0}, 'gain': {'rate_gain': 4.0},
+                            'v_init': {'lif.v_init': 0.5}}.items():
+        config = replace_params(network.config, overrides)
+        first = simulator.run_frame(image, 20, config, seed=3)
+        again = simulator.run_frame(image, 20, config, seed=3)
+        np.testing.assert_array_equal(first[0], again[0])
+        assert first[1] == again[1]
+        runs[name] = first
+    assert runs['current'][1].input_spikes == 0 and runs['poisson'][1].input_spikes > 0
+    assert runs['regular'][1].input_spikes == pytest.approx(image.sum() * 20 * 0.2, abs=144)
+    assert runs['gain'][1].exc_spikes > runs['current'][1].exc_spikes
+    assert runs['v_init'][1].exc_spikes > runs['current'][1].exc_spikes
+    assert runs['synapse'][1] != runs['current'][1]
+
+
+def test_event_spikes_and_bad_indices():
+    simulator = Simulator(small_cnn())
+    spikes = SpikeTrain(np.array([0, 2, 3], np.int32), np.array([5, 17, 100], np.int32), 2)
+    scores, ops = simulator.run_spikes(spikes)
+    assert ops.input_spikes == 3 and ops.timesteps == 2 and scores.shape == (10,)
+    with pytest.raises(ValueError, match='outside'):
+        simulator.run_spikes(SpikeTrain(np.array([0, 1], np.int32),
+                                        np.array([144], np.int32), 1))
+
+
+def test_configuration_is_validated_with_the_key_named():
+    with pytest.raises(DeepConfigError, match='last layer'):
+        DeepConfig(layers=(LayerSpec('dense', 5),))
+    with pytest.raises(DeepConfigError, match='v_init'):
+        DeepConfig(lif=LifParams(v_init=1.5))
+    with pytest.raises(DeepConfigError, match='leaves no output'):
+        DeepConfig(input_shape=(1, 4, 4), layers=(LayerSpec('conv', 2, kernel=7),
+                                                  LayerSpec('dense', 10)))
+    with pytest.raises(DeepConfigError, match='no parameter'):
+        replace_params(DeepConfig(), {'lif.tau_xx': 1.0})
+
+
+def test_checkpoint_round_trip_and_dispatch(tmp_path):
+    network = small_cnn()
+    path = save_deep_checkpoint(tmp_path / 'deep.npz', network, {'dataset': 'test'})
+    loaded, metadata = load_deep_checkpoint(path)
+    assert loaded.config == network.config and metadata == {'dataset': 'test'}
+    for a, b in zip(loaded.weights, network.weights):
+        assert (a is None and b is None) or np.array_equal(a, b)
+    assert checkpoint_kind(path) == 'deep_lif'
+    model, _ = load_model(path)
+    assert isinstance(model, DeepModel)
+    (tmp_path / 'bad.npz').write_bytes(b'nope')
+    with pytest.raises(CheckpointError, match='corrupt'):
+        load_model(tmp_path / 'bad.npz')
+
+
+def test_the_deep_model_behind_the_interface(tmp_path):
+    path = save_deep_checkpoint(tmp_path / 'deep.npz', small_cnn())
+    service = ModelService.open(ModelFiles(str(path), str(tmp_path / 'out.npz')))
+    assert 'inference only' in service.check_learning(True)
+    output = service.run_frame(np.random.default_rng(0).integers(0, 255, (40, 30), np.uint8),
+                               learn=False)
+    assert output.prediction in range(10) and output.scores.shape == (10,)
+    assert output.ops.neuron_updates > 0 and output.ops.weight_updates == 0
+    xy = np.arange(20, dtype=np.uint16)
+    sample = EventSample(xy % 12, xy // 2, np.linspace(0, 0.0099, 20), (0.0, 0.01), (12, 12))
+    assert service.run_events(sample, learn=False).ops.input_spikes == 20
+    with pytest.raises(ModelError, match='teacher labels'):
+        service.observe_label(3)
+    with pytest.raises(ModelError, match='nothing to reset'):
+        service.reset()
+    with pytest.raises(ModelError, match='inference only'):
+        service.run_frame(np.zeros((12, 12)), learn=True)
+    summary = service.status().summary
+    assert summary.kind == 'deep_lif' and summary.inhibition == 'none' and summary.ready
+    assert service.save('test').message.endswith('nothing written')
+
+
+def test_a_profile_for_another_model_family_is_refused(tmp_path):
+    from topspark_ros.topspark import Profile, ProfileEntry
+
+    path = save_deep_checkpoint(tmp_path / 'deep.npz', small_cnn())
+    stdp_profile = Profile(350, 'loihi', (ProfileEntry(350, .9, .9, 1, 1, 1, 1),),
+                           network={'n_neurons': 400, 'input_shape': [28, 28]})
+    stdp_profile.save(tmp_path / 'p.yaml')
+    with pytest.raises(ModelStartError, match='input_shape'):
+        ModelService.open(ModelFiles(str(path)), str(tmp_path / 'p.yaml'))
