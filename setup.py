@@ -39,6 +39,7 @@ setup(
             'topspark-evaluate = topspark_ros.cli.evaluate:main',
             'topspark-profile = topspark_ros.cli.profile:main',
             'topspark-select = topspark_ros.cli.select:main',
+            'topspark-profile-deep = topspark_ros.cli.profile_deep:main',
             'topspark-record = topspark_ros.cli.record:main',
             'topspark-replay = topspark_ros.cli.replay:main',
             'perception_node = topspark_ros.nodes.perception:main',

@@ -56,7 +56,7 @@ class SimConstants(NamedTuple):
     readout_counts: bool
 
 
-@numba.njit(cache=True, nogil=True, inline='always')
+@numba.njit(cache=True, nogil=True, fastmath=True, inline='always')
 def _deliver(layers, weights, inp, layer, index, value, ops):
     """Add a spike (``index`` in layer ``layer - 1``'s channels-last output, carrying
     ``value``) to the inputs of layer ``layer``, through any pooling layers on the way."""
@@ -85,18 +85,17 @@ def _deliver(layers, weights, inp, layer, index, value, ops):
         return
     k, stride, pad = layers[layer, KERNEL], layers[layer, STRIDE], layers[layer, PAD]
     y, x = divmod(pixel, w_in)
-    for ky in range(k):
-        ty = y + pad - ky
-        if ty < 0 or ty % stride:
-            continue
-        oy = ty // stride
+    # the kernel rows (columns) that map this input onto an output: ky = y + pad - stride oy
+    for ky in range((y + pad) % stride, k, stride):
+        oy = (y + pad - ky) // stride
+        if oy < 0:
+            break
         if oy >= h_out:
             continue
-        for kx in range(k):
-            tx = x + pad - kx
-            if tx < 0 or tx % stride:
-                continue
-            ox = tx // stride
+        for kx in range((x + pad) % stride, k, stride):
+            ox = (x + pad - kx) // stride
+            if ox < 0:
+                break
             if ox >= w_out:
                 continue
             base = w_off + ((c * k + ky) * k + kx) * c_out      # weights are (c, k, k) x out
@@ -126,7 +125,7 @@ def _first_layer_current(layers, weights, biases, image_hwc, gain, current, ops)
         current[n_off + i] += gain * biases[b_off + i % c_out]
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, fastmath=True)
 def simulate(layers, weights, biases, image_hwc, step_ptr, spike_index, timesteps,
              k: SimConstants, seed, v, refractory, inp, syn, constant, counts, scores, ops):
     """Run one sample for ``timesteps`` steps: a frame (``image_hwc``, channels-last, in
@@ -146,6 +145,7 @@ def simulate(layers, weights, biases, image_hwc, step_ptr, spike_index, timestep
     scores[:] = 0.0
     ops[:] = 0
     leak = -math.expm1(-k.dt / k.tau_rc)        # the fraction of (J - v) closed in a full step
+    inv_thresh = 1.0 / k.v_thresh
     spike_value = k.amplitude / k.dt
     n_inputs = image_hwc.size
     if k.coding == CODING_CURRENT:
@@ -198,15 +198,16 @@ def simulate(layers, weights, biases, image_hwc, step_ptr, spike_index, timestep
                 ops[OP_UPDATES] += n
                 continue
             ops[OP_UPDATES] += n
+            filtered = k.syn_decay > 0.0
             for i in range(n_off, n_off + n):
-                if k.syn_decay > 0.0:
+                if filtered:
                     syn[i] = k.syn_decay * syn[i] + (1.0 - k.syn_decay) * inp[i]
                     drive = syn[i]
                 else:
                     drive = inp[i]
                 inp[i] = 0.0
-                current = (constant[i] + drive) / k.v_thresh       # in units of threshold
-                voltage = v[i] / k.v_thresh
+                current = (constant[i] + drive) * inv_thresh        # in units of threshold
+                voltage = v[i] * inv_thresh
                 # refractory time left at this step's start; negative: the last spike came
                 # that long before this step began, and the neuron integrates for it too
                 left = refractory[i]

@@ -72,8 +72,8 @@ class PackedLayers(NamedTuple):
     """The network as the kernel reads it (``kernels`` module docstring)."""
 
     table: np.ndarray           # (n_layers, N_COLUMNS) int64
-    weights: np.ndarray         # float32, every layer's weights in kernel order
-    biases: np.ndarray          # float32
+    weights: np.ndarray         # float64, every layer's weights in kernel order
+    biases: np.ndarray          # float64
     n_neurons: int              # conv and dense units of every layer
 
 
@@ -93,8 +93,8 @@ def pack_layers(config: DeepConfig, weights: Sequence[np.ndarray | None],
         row[[K.W_OFF, K.B_OFF, K.N_OFF]] = w_off, b_off, -1
         if weight is not None:
             packed = (weight.transpose(1, 2, 3, 0) if layer.kind == 'conv' else weight.T)
-            flat_w.append(np.ascontiguousarray(packed, np.float32).ravel())
-            flat_b.append(np.asarray(bias, np.float32))
+            flat_w.append(np.ascontiguousarray(packed, np.float64).ravel())   # no conversions
+            flat_b.append(np.asarray(bias, np.float64))                     # in the kernel
             row[K.N_OFF] = n_off
             w_off += flat_w[-1].size
             b_off += bias.size

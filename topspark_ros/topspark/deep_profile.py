@@ -1,0 +1,141 @@
+"""TopSpark for the spiking deep network: how few timesteps per sample, at what accuracy,
+latency and energy, and which run-time constants make short presentations work.
+
+The four steps, as for the STDP network (docs/topspark.md), on a trained (converted) network
+that does not learn on the robot:
+
+1. accuracy vs T with the network's own (naive conversion) constants;
+2. sensitivity: each run-time constant that matters at short T (``KNOBS``: rate gain, initial
+   membrane voltage, synapse, input coding, threshold) moved alone, at a short T;
+3. enhancement: for every T, the combination of those constants with the best validation
+   accuracy (ties: fewer synaptic events);
+4. trade-off: accuracy, latency and energy per sample at every T on the test split, with the
+   enhanced and with the naive constants, written as a profile the governor reads.
+
+Training figures equal inference ones: the network is trained offline and never on the robot.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+import itertools
+import time
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+
+from ..deep.config import replace_params
+from ..deep.network import DeepNetwork, Simulator
+from ..energy import get_platform, mean_energy
+from ..snn.network import OpCounts
+from .profile import Profile, ProfileEntry
+
+KNOBS: dict[str, tuple[Any, ...]] = {
+    'rate_gain': (1.0, 2.0, 4.0),
+    'lif.v_init': (0.0, 0.5),
+    'lif.tau_s_ms': (0.0, 2.0),
+    'input_coding': ('current', 'regular'),
+    'lif.v_thresh': (1.0, 0.75),
+}
+"""The run-time constants step 2 probes and step 3 combines, with the values tried."""
+
+OP_NAMES = tuple(f.name for f in dataclasses.fields(OpCounts))
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """One network, constants and T on a set of samples."""
+
+    timesteps: int
+    overrides: dict[str, Any]
+    accuracy: float
+    mean_ops: dict[str, float]
+    latency_s: float            # mean wall time per sample, one thread
+
+
+def evaluate(network: DeepNetwork, images: np.ndarray, labels: np.ndarray, timesteps: int,
+             overrides: Mapping[str, Any] | None = None, timed: bool = False) -> Evaluation:
+    """Accuracy and mean operation counts of the spiking network at ``timesteps``."""
+    config = replace_params(network.config, overrides or {})
+    simulator = Simulator(network)
+    correct = 0
+    totals = np.zeros(len(OP_NAMES))
+    started = time.perf_counter()
+    for k, (image, label) in enumerate(zip(images, labels)):
+        scores, ops = simulator.run_frame(image, timesteps, config, seed=k)
+        correct += int(np.argmax(scores) == label)
+        totals += [getattr(ops, name) for name in OP_NAMES]
+    elapsed = time.perf_counter() - started
+    n = max(len(labels), 1)
+    return Evaluation(timesteps, dict(overrides or {}), correct / n,
+                      dict(zip(OP_NAMES, (totals / n).tolist())),
+                      elapsed / n if timed else float('nan'))
+
+
+def sensitivity(network: DeepNetwork, images: np.ndarray, labels: np.ndarray, timesteps: int,
+                knobs: Mapping[str, Sequence[Any]] = KNOBS) -> list[tuple[str, Any, float]]:
+    """Step 2: (knob, value, accuracy change) for each knob moved alone from the network's own
+    value, at ``timesteps``, largest effect first."""
+    base = evaluate(network, images, labels, timesteps).accuracy
+    config = network.config.to_dict()
+    effects = []
+    for knob, values in knobs.items():
+        own = _lookup(config, knob)
+        for value in values:
+            if value != own:
+                accuracy = evaluate(network, images, labels, timesteps, {knob: value}).accuracy
+                effects.append((knob, value, accuracy - base))
+    return sorted(effects, key=lambda e: -abs(e[2]))
+
+
+def enhance(network: DeepNetwork, images: np.ndarray, labels: np.ndarray, timesteps: int,
+            knobs: Mapping[str, Sequence[Any]] = KNOBS) -> Evaluation:
+    """Step 3: the combination of knob values with the best accuracy at ``timesteps``
+    (ties: fewer synaptic events, then fewer changes from the network's own values)."""
+    config = network.config.to_dict()
+    best: tuple[tuple[float, float, int], Evaluation] | None = None
+    for values in itertools.product(*knobs.values()):
+        overrides = {k: v for k, v in zip(knobs, values) if v != _lookup(config, k)}
+        result = evaluate(network, images, labels, timesteps, overrides)
+        key = (-result.accuracy, result.mean_ops['synaptic_events'], len(overrides))
+        if best is None or key < best[0]:
+            best = (key, result)
+    assert best is not None
+    return best[1]
+
+
+def build_profile(network: DeepNetwork, test_images: np.ndarray, test_labels: np.ndarray,
+                  enhanced: Mapping[int, Mapping[str, Any]], platform: str,
+                  metadata: Mapping[str, Any],
+                  progress: Callable[[str], None] = lambda _: None) -> Profile:
+    """Step 4: every T's test accuracy, latency and energy with its enhanced constants, and
+    its accuracy with the network's own constants."""
+    plat = get_platform(platform)
+    if plat.mode != 'event':
+        raise ValueError(f'platform {platform!r} charges dense STDP layers; deep-network '
+                         'profiles use an event-driven platform (e.g. loihi)')
+    n_neurons = Simulator(network).packed.n_neurons
+    entries = []
+    for T, overrides in sorted(enhanced.items(), reverse=True):
+        progress(f'T={T}: test split')
+        result = evaluate(network, test_images, test_labels, T, overrides, timed=True)
+        naive = evaluate(network, test_images, test_labels, T)
+        energy = mean_energy(result.mean_ops, plat, False, network.config.n_inputs, n_neurons,
+                             inhibition_layer=False)
+        entries.append(ProfileEntry(
+            T, result.accuracy, naive.accuracy, result.latency_s, result.latency_s, energy,
+            energy, params=dict(overrides),
+            extra={'mean_ops': result.mean_ops, 'naive_mean_ops': naive.mean_ops}))
+    return Profile(network.config.timesteps, platform, tuple(entries),
+                   network=network.config.to_dict(),
+                   metadata={'model_kind': 'deep_lif', 'workload': 'frames',
+                             'training': 'offline (inference only on the robot)',
+                             **dict(metadata)})
+
+
+def _lookup(config: Mapping[str, Any], dotted: str) -> Any:
+    node: Any = config
+    for part in dotted.split('.'):
+        node = node[part]
+    return node
