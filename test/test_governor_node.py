@@ -19,6 +19,8 @@ import signal
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 import pytest
+from rcl_interfaces.msg import Parameter as ParameterMsg, ParameterValue
+from rcl_interfaces.srv import SetParameters
 from rclpy.exceptions import InvalidParameterValueException
 from rclpy.parameter import Parameter
 from rclpy.qos import DurabilityPolicy, QoSProfile, qos_profile_sensor_data, ReliabilityPolicy
@@ -425,6 +427,24 @@ def test_callback_exception_is_logged_counted_and_survived(graph, profile_path, 
     assert 'callback failed' in err and 'RuntimeError: injected' in err, err[-2000:]
     wait_until(lambda: probe.status('inputs', lambda s: int(
         values_of(s)['callback_errors']) >= 3), what='callback_errors in diagnostics')
+
+
+def test_malformed_set_parameters_request_is_survived(graph, profile_path):
+    """A SetParameters request with ParameterValue.type 42 raises inside rclpy's parameter
+    service; the process stopped. Now the request is answered (empty) and counted."""
+    node = graph.governor(profile_path=profile_path)
+    probe = graph.probe()
+    client = probe.create_client(SetParameters, f'{node.get_fully_qualified_name()}/'
+                                 'set_parameters')
+    assert client.wait_for_service(timeout_sec=10.0)
+    request = SetParameters.Request(parameters=[
+        ParameterMsg(name='min_dwell_s', value=ParameterValue(type=42))])
+    future = client.call_async(request)
+    wait_until(future.done, what='the answer to a malformed SetParameters request')
+    assert list(future.result().results) == []
+    assert node.counters().get('callback_errors', 0) == 1
+    probe.battery_until(0.1, 30)                                # still deciding
+    assert node.get_parameter('min_dwell_s').value == 0.0
 
 
 def test_stale_battery_falls_back_to_the_safe_choice(graph, profile_path):

@@ -47,9 +47,9 @@ and marks the battery stale.
 
 Robustness: a double parameter is refused outside its declared range exactly (rclpy lets values
 within 1e-6 relative of a bound through), the policy gets its requirements through
-``Requirements.within_domain``, and every callback (subscriptions, timer, parameters) logs,
-counts (``callback_errors``) and survives an unexpected exception instead of raising it into
-the executor.
+``Requirements.within_domain``, and every callback (subscriptions, timer, parameter callbacks
+and rclpy's parameter services) logs, counts (``callback_errors``) and survives an unexpected
+exception instead of raising it into the executor.
 """
 
 from __future__ import annotations
@@ -363,6 +363,8 @@ class GovernorNode(Node):
                                  qos.RESULTS)
         self.create_subscription(Float64, 'topspark/latency',
                                  self._guarded('latency', self._on_latency), qos.RESULTS)
+        for service in self.services:       # rclpy's parameter services, against bad requests
+            service.callback = self._guarded_service(service.srv_name, service.callback)
         self._decide()                          # the first decision goes out at once
         source = self.get_parameter('profile_path').value if profile else 'no profile'
         self.get_logger().info(f'ready: {source}, T={self._governor.current}')
@@ -377,6 +379,18 @@ class GovernorNode(Node):
                 callback(*args)
             except Exception:                   # survive anything: log, count, go on
                 self._callback_failed(what)
+        return guarded
+
+    def _guarded_service(self, what: str, callback: Callable[[Any, Any], Any]
+                         ) -> Callable[[Any, Any], Any]:
+        """A service callback that answers with the (partly filled) response instead of
+        raising: a SetParameters request with an unknown ParameterValue.type raised in rclpy."""
+        def guarded(request: Any, response: Any) -> Any:
+            try:
+                return callback(request, response)
+            except Exception:
+                self._callback_failed(f'service {what}')
+                return response
         return guarded
 
     def _callback_failed(self, what: str) -> None:
