@@ -137,7 +137,7 @@ class TimestepGovernor:
         self.changed_at: float | None = None
         self.changes = 0
         self.deferred = 0                       # decisions that held a change back
-        self.scale = BatteryScale()                 # 0..1 or 0..100, by the producer's values
+        self.battery_scale = BatteryScale()         # 0..1 or 0..100, by the producer's values
         self.battery_level: float | None = None     # normalised 0..1; None: unmeasured (NaN)
         self.battery_remark = ''                    # how the last level was read, if notable
         self.battery_stamp: float | None = None     # when the last accepted message arrived
@@ -151,13 +151,13 @@ class TimestepGovernor:
     @property
     def percent_scale(self) -> bool:
         """The battery producer sends 0..100 (decided by its recent values)."""
-        return self.scale.percent
+        return self.battery_scale.percent
 
     def battery(self, percentage: float, now: float) -> str:
         """Take one ``BatteryState.percentage``; return a note when it needed interpreting
         (a tiny negative read as empty), else ''. Raises ``inputs.InputError`` (a ValueError
         with a ``reason``) for a value it refuses; the level and its time are then kept."""
-        reading = self.scale.read(percentage)
+        reading = self.battery_scale.read(percentage)
         self.battery_level, self.battery_stamp = reading.level, now
         self.battery_remark = reading.note
         return reading.note
@@ -477,7 +477,7 @@ class GovernorNode(Node):
                 error, reason = str(exc), getattr(exc, 'reason', 'battery_out_of_range')
             level = self._governor.battery_level
             switched = self._governor.percent_scale != was_percent
-            scale = self._governor.scale.scale
+            scale = self._governor.battery_scale.scale
             self._stats.counts['battery_messages'] += 1
             if not error and math.isnan(msg.percentage):
                 self._stats.counts['battery_unmeasured'] += 1
