@@ -6,8 +6,9 @@
 It starts three things:
 
 1. ros_gz_sim's ``gz_sim.launch.py`` with ``gz_args:="<gz_options> <world>"`` (``-r``: run at
-   once; a paused simulation publishes no images, battery states or clock) and
-   ``on_exit_shutdown:=true``, so closing Gazebo ends the launch;
+   once; while paused, gz sim still publishes ``/clock`` but sim time stands still, and the
+   battery publishes no state and does not drain) and ``on_exit_shutdown:=true``, so closing
+   Gazebo ends the launch;
 2. ``ros_gz_bridge parameter_bridge`` with ``config_file:=<bridge_config>``; the default,
    config/gz_bridge.yaml, bridges the camera image and camera_info, the battery state and
    /clock from Gazebo to the topics topspark.launch.xml uses by default;

@@ -3,9 +3,12 @@
 config/gz_bridge.yaml (ros_gz_bridge's YAML format), launch/gazebo.launch.py and the SDF worlds
 under worlds/ can only run on a ROS machine with Gazebo. What is checked here instead:
 
-- the bridge YAML: required keys, directions, the ROS/Gazebo type pairs ros_gz_bridge converts
-  (a table from its README), ROS types importable as rclpy messages, and the ROS topics against
-  what perception and governor read once topspark.launch.xml's defaults are applied;
+- the bridge YAML: read by the rules of ros_gz_bridge's own parser (``parse_bridge_config``
+  mirrors src/bridge_config.cpp, ros2/jazzy branches: what it requires, refuses and defaults),
+  refusing keys the bridge would silently ignore; the ROS/Gazebo type pairs ros_gz_bridge
+  converts (a table from its README), ROS types importable as rclpy messages, and the ROS
+  topics against what perception and governor read once topspark.launch.xml's defaults are
+  applied;
 - the ROS side of the bridge for real: a stand-in node publishes on the bridged topics with the
   bridge's QoS (``rclcpp::QoS(KeepLast(publisher_queue))``: reliable, volatile) and the nodes
   built by topspark-bringup from topspark.launch.xml must match those publishers;
@@ -13,8 +16,10 @@ under worlds/ can only run on a ROS machine with Gazebo. What is checked here in
   names exist), then run against a recording stand-in of the few launch classes it uses, so the
   paths it builds, the bridge parameters and the arguments it passes to topspark.launch.xml are
   resolved and checked; with ROS launch installed it is also loaded by launch itself;
-- each SDF world: well-formed, camera and LinearBatteryPlugin topics present in the bridge, the
-  plugin's elements known to gz-sim's LinearBatteryPlugin.cc.
+- each SDF world: well-formed, sibling names unique as ``gz sdf -k`` checks them
+  (``sibling_name_clashes`` mirrors libsdformat's recursiveSiblingUniqueNames), camera and
+  LinearBatteryPlugin topics present in the bridge, the plugin's elements known to gz-sim's
+  LinearBatteryPlugin.cc.
 """
 
 import ast
@@ -24,6 +29,8 @@ import importlib
 import importlib.util
 import os
 from pathlib import Path
+import shutil
+import subprocess
 import sys
 import time
 import types
@@ -49,12 +56,15 @@ WORLDS = sorted((ROOT / 'worlds').glob('*.sdf'))
 DOMAIN_ID = domain_id(45)                           # test_launch.py uses 25 and 75
 WAIT_S = 20.0
 
-# ros_gz_bridge's YAML keys (its README, "Configuring the Bridge via YAML"). This package always
-# names both topics explicitly, so topic_name (one name for both sides) is not used.
-REQUIRED_KEYS = {'ros_topic_name', 'gz_topic_name', 'ros_type_name', 'gz_type_name',
-                 'direction'}
-OPTIONAL_KEYS = {'subscriber_queue', 'publisher_queue', 'lazy'}
-DIRECTIONS = {'BIDIRECTIONAL', 'GZ_TO_ROS', 'ROS_TO_GZ'}
+# The keys ros_gz_bridge's parser reads (src/bridge_config.cpp, parseEntry, on the ros2 and
+# jazzy branches); it ignores any other key without a word (QoS, for one, comes from
+# qos_overrides parameters, not from this file). Only the two type names are required.
+REQUIRED_KEYS = {'ros_type_name', 'gz_type_name'}
+TOPIC_KEYS = {'topic_name', 'ros_topic_name', 'gz_topic_name'}
+OPTIONAL_KEYS = TOPIC_KEYS | {'direction', 'subscriber_queue', 'publisher_queue', 'lazy'}
+DIRECTIONS = {'BIDIRECTIONAL', 'GZ_TO_ROS', 'ROS_TO_GZ'}       # compared case-sensitively
+DEFAULT_DIRECTION = 'BIDIRECTIONAL'
+DEFAULT_QUEUE = 10                                  # BridgeConfig's publisher/subscriber queue
 # ROS type -> the Gazebo type ros_gz_bridge converts it from (README's table, rows we use).
 TYPE_PAIRS = {
     'sensor_msgs/msg/Image': 'gz.msgs.Image',
@@ -101,10 +111,63 @@ def source_share(package: str) -> Path:
     return ROOT
 
 
+def parse_bridge_config(text: str) -> tuple[list[dict], list[str]]:
+    """``text`` read as ros_gz_bridge's readFromYaml/parseEntry read it: the entries it would
+    bridge (every key resolved: topic names from topic_name or from each other, direction and
+    queues defaulted) and the problems, each naming the entry. An entry the bridge drops with an
+    error, and a key it would silently ignore, are problems; so is an entry without any topic
+    name (the bridge would take it and bridge an empty name)."""
+    data = yaml.safe_load(text)
+    if not isinstance(data, list):
+        return [], [f'the top level must be a YAML sequence, not {type(data).__name__}']
+    entries, problems = [], []
+    for i, item in enumerate(data):
+        if not isinstance(item, dict):
+            problems.append(f'entry {i}: must be a YAML map, not {item!r}')
+            continue
+        unknown = sorted(set(item) - REQUIRED_KEYS - OPTIONAL_KEYS, key=str)
+        found = [f'entry {i}: {key!r} is not a key ros_gz_bridge reads (it would be ignored '
+                 'silently)' for key in unknown]
+        text_keys = REQUIRED_KEYS | TOPIC_KEYS | {'direction'}
+        value = {k: item.get(k) for k in text_keys}
+        for key in sorted(text_keys & set(item)):
+            if not (isinstance(value[key], str) and value[key].strip() == value[key] != ''):
+                found.append(f'entry {i}: {key} must be a non-empty string without spaces '
+                             f'around it, not {value[key]!r}')
+        for key in sorted(REQUIRED_KEYS - set(item)):
+            found.append(f'entry {i}: {key} is required')
+        for key in ('ros_topic_name', 'gz_topic_name'):
+            if 'topic_name' in item and key in item:
+                found.append(f'entry {i}: topic_name and {key} are mutually exclusive')
+        if not TOPIC_KEYS & set(item):
+            found.append(f'entry {i}: no topic_name, ros_topic_name or gz_topic_name')
+        direction = item.get('direction', DEFAULT_DIRECTION)
+        if direction not in DIRECTIONS:
+            found.append(f'entry {i}: direction {direction!r} is not one of '
+                         f'{sorted(DIRECTIONS)}')
+        for key in ('publisher_queue', 'subscriber_queue'):
+            queue = item.get(key, DEFAULT_QUEUE)
+            if isinstance(queue, bool) or not isinstance(queue, int) or queue < 0:
+                found.append(f'entry {i}: {key} must be an integer >= 0, not {queue!r}')
+        if not isinstance(item.get('lazy', False), bool):
+            found.append(f'entry {i}: lazy must be true or false, not {item["lazy"]!r}')
+        problems += found
+        if not found:
+            ros = item.get('topic_name') or item.get('ros_topic_name') or item['gz_topic_name']
+            gz = item.get('topic_name') or item.get('gz_topic_name') or item['ros_topic_name']
+            entries.append({**item, 'ros_topic_name': ros, 'gz_topic_name': gz,
+                            'direction': direction,
+                            'publisher_queue': item.get('publisher_queue', DEFAULT_QUEUE),
+                            'subscriber_queue': item.get('subscriber_queue', DEFAULT_QUEUE),
+                            'lazy': item.get('lazy', False)})
+    return entries, problems
+
+
 def bridge_entries() -> list[dict]:
-    data = yaml.safe_load(BRIDGE.read_text())
-    assert isinstance(data, list), f'{BRIDGE.name}: a YAML list of maps, not {type(data)}'
-    return data
+    """The shipped bridge config's entries, resolved as the bridge resolves them."""
+    entries, problems = parse_bridge_config(BRIDGE.read_text())
+    assert not problems, f'{BRIDGE.name}: ' + '; '.join(problems)
+    return entries
 
 
 def entry_for(ros_type: str) -> dict:
@@ -153,22 +216,54 @@ def subscriptions(node) -> set[tuple[str, type]]:
 # ------------------------------------------------------------------------------ bridge YAML
 
 
+ENTRY = ('- ros_topic_name: /a\n  gz_topic_name: /b\n  ros_type_name: std_msgs/msg/Bool\n'
+         '  gz_type_name: gz.msgs.Boolean\n')
+
+
+@pytest.mark.parametrize('text, expected', [
+    (ENTRY, {'ros_topic_name': '/a', 'gz_topic_name': '/b', 'direction': 'BIDIRECTIONAL',
+             'publisher_queue': 10, 'subscriber_queue': 10, 'lazy': False}),
+    (ENTRY.replace('  gz_topic_name: /b\n', ''), {'ros_topic_name': '/a', 'gz_topic_name': '/a'}),
+    (ENTRY.replace('ros_topic_name: /a\n  gz_topic_name: /b', 'topic_name: /c'),
+     {'ros_topic_name': '/c', 'gz_topic_name': '/c'}),
+    (ENTRY + '  direction: GZ_TO_ROS\n  lazy: true\n  publisher_queue: 1\n',
+     {'direction': 'GZ_TO_ROS', 'lazy': True, 'publisher_queue': 1}),
+], ids=['direction-defaults-to-bidirectional', 'one-name-for-both', 'topic_name', 'options'])
+def test_bridge_parser_rules_accept_what_ros_gz_bridge_accepts(text, expected):
+    (entry,), problems = parse_bridge_config(text)
+    assert not problems
+    assert {k: entry[k] for k in expected} == expected
+
+
+@pytest.mark.parametrize('text, problem', [
+    (ENTRY + '  qos: sensor_data\n', "'qos' is not a key ros_gz_bridge reads"),
+    (ENTRY.replace('ros_topic_name', 'ros_topic'), "'ros_topic' is not a key"),
+    (ENTRY + '  topic_name: /c\n', 'topic_name and ros_topic_name are mutually exclusive'),
+    (ENTRY.replace('  gz_type_name: gz.msgs.Boolean\n', ''), 'gz_type_name is required'),
+    (ENTRY + '  direction: gz_to_ros\n', "direction 'gz_to_ros' is not one of"),
+    (ENTRY + '  publisher_queue: -1\n', 'publisher_queue must be an integer >= 0'),
+    (ENTRY + '  lazy: sometimes\n', 'lazy must be true or false'),
+    ('- ros_type_name: std_msgs/msg/Bool\n  gz_type_name: gz.msgs.Boolean\n',
+     'no topic_name, ros_topic_name or gz_topic_name'),
+    ('ros_type_name: std_msgs/msg/Bool\n', 'the top level must be a YAML sequence'),
+    ('- [a, b]\n', 'must be a YAML map'),
+], ids=['qos-is-ignored-by-the-bridge', 'misspelt-key', 'topic_name-and-ros_topic_name',
+        'missing-type', 'lower-case-direction', 'negative-queue', 'lazy-not-bool',
+        'no-topic', 'not-a-list', 'entry-not-a-map'])
+def test_bridge_parser_rules_refuse_what_ros_gz_bridge_drops_or_ignores(text, problem):
+    entries, problems = parse_bridge_config(text)
+    assert not entries and any(problem in p for p in problems), problems
+
+
 def test_bridge_yaml_entries_are_complete_and_one_way():
     entries = bridge_entries()
     assert entries, f'{BRIDGE.name} bridges nothing'
+    raw = yaml.safe_load(BRIDGE.read_text())
     for i, entry in enumerate(entries):
-        assert isinstance(entry, dict), f'entry {i} is not a map: {entry!r}'
-        keys = set(entry)
-        assert REQUIRED_KEYS <= keys, f'entry {i} lacks {sorted(REQUIRED_KEYS - keys)}'
-        assert keys <= REQUIRED_KEYS | OPTIONAL_KEYS, \
-            f'entry {i} has unknown keys {sorted(keys - REQUIRED_KEYS - OPTIONAL_KEYS)}'
-        for key in REQUIRED_KEYS:
-            assert isinstance(entry[key], str) and entry[key].strip() == entry[key] != '', \
-                (i, key, entry[key])
-        assert entry['direction'] in DIRECTIONS, (i, entry['direction'])
-        # Gazebo -> ROS only: a bidirectional sensor or clock bridge would send ROS publishers
-        # of the same topic (a bag, a driver) back into Gazebo.
-        assert entry['direction'] == 'GZ_TO_ROS', (i, entry['direction'])
+        # Gazebo -> ROS only, said explicitly (the default is BIDIRECTIONAL): a bidirectional
+        # sensor or clock bridge would send ROS publishers of the same topic (a bag, a driver)
+        # back into Gazebo.
+        assert raw[i].get('direction') == 'GZ_TO_ROS', (i, raw[i].get('direction'))
         # Absolute: the bridge is not namespaced, and gazebo.launch.py's namespace must not
         # move these topics away from the absolute names topspark.launch.xml remaps to.
         assert entry['ros_topic_name'].startswith('/'), entry['ros_topic_name']
@@ -344,7 +439,7 @@ def test_gazebo_launch_defaults_resolve_to_shipped_files(monkeypatch):
     assert launch.arguments['params_file'] == str(PARAMS)
     for name in ('world', 'bridge_config', 'params_file'):
         assert Path(launch.arguments[name]).is_file(), name
-    assert launch.arguments['gz_options'] == '-r'       # paused: no images, battery or clock
+    assert launch.arguments['gz_options'] == '-r'       # paused: sim time and battery stand still
     assert launch.arguments['namespace'] == ''
 
 
@@ -420,6 +515,65 @@ def test_gazebo_launch_loads_with_ros_launch_when_installed():
 def sdf_topic(name: str) -> str:
     """A gz topic as gz-transport names it: relative names get a leading slash."""
     return name if name.startswith('/') else '/' + name
+
+
+@pytest.mark.parametrize('world', WORLDS, ids=[w.name for w in WORLDS])
+def sibling_name_clashes(element: ElementTree.Element, path: str = '') -> list[str]:
+    """The names `gz sdf -k` reports as non-unique (libsdformat's recursiveSiblingUniqueNames
+    with shouldValidateElement): among the children of every element, those with a ``name``
+    attribute must have distinct names, whatever their type (a <visual> and a <collision> of
+    one link too); <plugin> elements and namespaced (``a:b``) ones are not looked into."""
+    here = f'{path}/{element.tag}' + (f'[@name={element.get("name")!r}]'
+                                      if element.get('name') is not None else '')
+    if element.tag == 'plugin' or ':' in element.tag or element.tag.startswith('{'):
+        return []
+    names = [child.get('name') for child in element if child.get('name') is not None]
+    clashes = [f'{here}: {sorted(n for n in set(names) if names.count(n) > 1)}'
+               ] if len(set(names)) < len(names) else []
+    for child in element:
+        clashes += sibling_name_clashes(child, here)
+    return clashes
+
+
+def test_sibling_name_check_finds_what_gz_sdf_k_rejects():
+    world = ElementTree.fromstring(
+        '<sdf version="1.9"><world name="w"><model name="m"><link name="l">'
+        '<visual name="body"/><collision name="body"/></link>'
+        '<plugin name="p" filename="f"><x name="a"/><x name="a"/></plugin>'
+        '</model><model name="n"/></world></sdf>')
+    assert sibling_name_clashes(world) == [
+        "/sdf/world[@name='w']/model[@name='m']/link[@name='l']: ['body']"]
+    world.find('world').append(ElementTree.fromstring('<light name="n"/>'))
+    assert len(sibling_name_clashes(world)) == 2             # a model and a light named n
+
+
+@pytest.mark.parametrize('world', WORLDS, ids=[w.name for w in WORLDS])
+def test_world_sibling_names_are_unique(world):
+    """`gz sdf -k` refuses a world with non-unique sibling names (gz sim itself loads it)."""
+    assert sibling_name_clashes(ElementTree.parse(world).getroot()) == []
+
+
+def sdf_validator() -> list[str] | None:
+    """``gz sdf`` (Harmonic and later) or ``ign sdf`` (Debian's libsdformat12 with
+    ignition-tools) when one is installed, else None."""
+    for tool in ('gz', 'ign'):
+        path = shutil.which(tool)
+        if path and subprocess.run([path, 'sdf', '--help'], capture_output=True,
+                                   timeout=60).returncode == 0:
+            return [path, 'sdf']
+    return None
+
+
+@pytest.mark.parametrize('world', WORLDS, ids=[w.name for w in WORLDS])
+def test_world_passes_the_real_sdf_validator_when_installed(world):
+    """The real check, where libsdformat's command line is installed (not in CI: on Debian,
+    ``apt-get install libsdformat-dev ignition-tools`` gives ``ign sdf``)."""
+    validator = sdf_validator()
+    if validator is None:
+        pytest.skip('no gz sdf / ign sdf here')
+    result = subprocess.run([*validator, '-k', str(world)], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0 and 'Valid.' in result.stdout, result.stdout + result.stderr
 
 
 @pytest.mark.parametrize('world', WORLDS, ids=[w.name for w in WORLDS])

@@ -19,16 +19,20 @@ import signal
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 import pytest
+from rcl_interfaces.msg import Parameter as ParameterMsg, ParameterValue
+from rcl_interfaces.srv import SetParameters
 from rclpy.exceptions import InvalidParameterValueException
 from rclpy.parameter import Parameter
 from rclpy.qos import DurabilityPolicy, QoSProfile, qos_profile_sensor_data, ReliabilityPolicy
 from sensor_msgs.msg import BatteryState
 from std_msgs.msg import Float64, UInt16
 
-from topspark_ros.nodes.governor import GovernorNode, GovernorSettings, TimestepGovernor
+from topspark_ros.nodes.governor import (GovernorNode, GovernorSettings, LATENCY_SETTLE_SAMPLES,
+                                         TimestepGovernor)
 from topspark_ros.ros import diagnostics
 from topspark_ros.ros.diagnostics import values_of
 from topspark_ros.topspark import Profile, ProfileEntry
+from topspark_ros.topspark.inputs import InputError, MAX_LATENCY_S
 
 from ros_helpers import domain_id, finish, Graph, RecordingNode, start_module, wait_until
 
@@ -102,13 +106,70 @@ def test_battery_normalisation_stale_and_unmeasured():
     assert g.decide(2.1).timesteps == 30
     assert g.decide(1.0).battery == 'stale'                     # the clock jumped back
     for bad in (-0.1, 100.5, math.inf, -math.inf):
-        with pytest.raises(ValueError, match='outside'):
+        with pytest.raises(InputError, match='outside') as refused:
             g.battery(bad, 3.0)
+        assert refused.value.reason == 'battery_out_of_range'
     assert g.battery_level == pytest.approx(0.1) and not g.percent_scale
-    g.battery(50.0, 3.0)                                        # a 0..100 producer ...
-    assert g.percent_scale and g.battery_level == pytest.approx(0.5)
-    g.battery(0.9, 3.1)                                         # ... at 0.9 %, not 90 %
-    assert g.battery_level == pytest.approx(0.009)
+    assert g.battery_stamp == 2.1                               # refused: the time is kept too
+
+    percent = TimestepGovernor(PROFILE, GovernorSettings(min_dwell_s=0.0))
+    percent.battery(50.0, 0.0)                                  # a 0..100 producer ...
+    assert percent.percent_scale and percent.battery_level == pytest.approx(0.5)
+    for t, value in enumerate((20.0, 4.0, 1.2, 0.9), 1):        # ... at 0.9 %, not 90 %
+        percent.battery(value, t)
+    assert percent.battery_level == pytest.approx(0.009) and percent.decide(9.0).timesteps == 30
+
+
+def test_one_value_above_1_does_not_change_the_scale_for_good():
+    """A 0..1 producer's glitch in (1, 100] is refused, and a real 0.8 still reads 0.8 (it
+    read 0.008, and T dropped to the low-battery choice, when one glitch latched 0..100)."""
+    g = TimestepGovernor(PROFILE, GovernorSettings(min_dwell_s=0.0))
+    for t in range(5):
+        g.battery(0.8, t * 0.1)
+    for glitch in (50.0, 100.0, 1.5):
+        with pytest.raises(InputError) as refused:
+            g.battery(glitch, 0.6)
+        assert refused.value.reason == 'battery_scale_mismatch'
+        g.battery(0.8, 0.7)
+        assert g.battery_level == pytest.approx(0.8) and not g.percent_scale
+    assert g.decide(0.8).timesteps == 100 and g.decide(0.8).battery == 'ok'   # 0.008: 30
+
+
+def linear_battery_plugin(percent_scale: bool, rate_hz: float = 10.0, drained_s: float = 60.0):
+    """(sim time, percentage) as a draining Gazebo LinearBatteryPlugin publishes them: from
+    full to empty in 332 s (the shipped world), then frozen just below 0 (the plugin stops the
+    charge only once it went negative) for ``drained_s``; 0..100 with fix_issue_225."""
+    full_s, frozen = 332.0, -4.6e-7
+    scale = 100.0 if percent_scale else 1.0
+    for i in range(int((full_s + drained_s) * rate_hz)):
+        t = i / rate_hz
+        soc = 1.0 - t / full_s if t < full_s else frozen
+        yield t, soc * scale
+
+
+@pytest.mark.parametrize('percent_scale', [True, False], ids=['0..100', '0..1'])
+def test_whole_drain_to_below_zero_ends_at_the_low_battery_choice(percent_scale):
+    """Through a whole drain T only goes down, and at the empty battery (tiny negative
+    percentages for ever) it stays at the cheapest T: the reading neither goes stale nor is
+    refused, so the safe accuracy-first rule never takes over (T went back 30 -> 350)."""
+    g = TimestepGovernor(PROFILE, GovernorSettings(min_dwell_s=2.0, battery_timeout_s=5.0))
+    chosen, refused, notes = [], 0, set()
+    for t, percentage in linear_battery_plugin(percent_scale):
+        try:
+            if g.battery(percentage, t):
+                notes.add(g.battery_remark)
+        except ValueError:
+            refused += 1
+        d = g.decide(t)
+        assert d.battery == 'ok', (t, percentage, d.message)
+        chosen.append(d.timesteps)
+    assert refused == 0
+    assert all(a >= b for a, b in zip(chosen, chosen[1:])), sorted(set(chosen))
+    assert chosen[0] == 350 and chosen[-1] == 30 and g.percent_scale == percent_scale
+    assert g.battery_level == 0.0 and d.level_used < g.settings.battery_reserve
+    assert d.tolerance == pytest.approx(g.settings.tolerance_empty)
+    assert d.level == diagnostics.OK and 'read as empty' in d.message
+    assert notes and all('read as empty' in n for n in notes)
 
 
 def test_latency_scale_and_fallback():
@@ -123,15 +184,39 @@ def test_latency_scale_and_fallback():
     assert d.timesteps == 100 and d.relaxed == ('accuracy',)
     assert d.latency_scale == pytest.approx(3.0)
     assert 'scaled x3' in d.message and 'latency 120.0 us' in d.reason
-    for bad in (0.0, -1.0, math.nan, math.inf):
-        with pytest.raises(ValueError):
+    for bad, reason in ((0.0, 'latency_not_positive'), (-1.0, 'latency_not_positive'),
+                        (math.nan, 'latency_not_finite'), (math.inf, 'latency_not_finite'),
+                        (-math.inf, 'latency_not_finite'), (1e308, 'latency_implausible'),
+                        (MAX_LATENCY_S * 1.001, 'latency_implausible')):
+        with pytest.raises(InputError) as refused:
             g.latency(bad)
+        assert refused.value.reason == reason
+    assert g.latency_ratio == pytest.approx(3.0) and g.latency_samples == 1
+    for _ in range(LATENCY_SETTLE_SAMPLES + 1):                  # the bound is accepted
+        g.latency(MAX_LATENCY_S)
+    assert g.latency_samples == 2 and math.isfinite(g.latency_ratio)
 
     fallback = TimestepGovernor(None, GovernorSettings(fallback_timesteps=123), 'x: broken')
     d = fallback.decide(0.0)
     assert d.published and d.timesteps == 123 and d.level == diagnostics.ERROR
     assert 'x: broken' in d.message and d.tolerance is None
     assert not fallback.latency(1e-3)
+
+
+@pytest.mark.parametrize('settings', [
+    {'tolerance_full': 1.0000005, 'tolerance_empty': 1.0000005},   # rclpy: within 1e-6 of 1
+    {'tolerance_full': -1e-9, 'tolerance_empty': 0.1},
+    {'latency_budget_s': -1e-9, 'energy_budget_j': -1e-9},
+    {'latency_budget_s': math.inf, 'energy_budget_j': math.nan},
+], ids=['tolerances-above-1', 'tolerance-below-0', 'negative-budgets', 'inf-nan-budgets'])
+def test_settings_outside_the_policy_domain_never_make_a_decision_raise(settings):
+    """Settings are clamped into what the policy accepts (tolerance in [0, 1], a budget that
+    is not a finite number > 0 is none): the decision timer raised ValueError."""
+    g = TimestepGovernor(PROFILE, GovernorSettings(min_dwell_s=0.0, **settings))
+    for level, t in ((1.0, 0.0), (0.1, 1.0)):
+        g.battery(level, t)
+        d = g.decide(t)
+        assert d.timesteps in PROFILE.timesteps and 0.0 <= d.tolerance <= 2.0
 
 
 # ------------------------------------------------------------------------------ ROS helpers
@@ -273,6 +358,93 @@ def test_out_of_range_battery_is_rejected_and_counted(graph, profile_path):
     assert not node.governor.percent_scale                      # 150 did not switch the scale
     wait_until(lambda: probe.status('inputs', lambda s: int(
         values_of(s).get('rejected_battery_out_of_range', 0)) >= 3), what='the counter')
+
+
+def test_drained_gazebo_battery_stays_at_the_low_battery_choice(graph, profile_path):
+    """A drained LinearBatteryPlugin sends -4.6e-5 for ever: read as empty (counted, said in
+    the log and diagnostics), never rejected, so the reading does not go stale either."""
+    node = graph.governor(profile_path=profile_path, battery_timeout_s=0.5)
+    probe = graph.probe()
+    probe.battery_until(20.0, 30)                               # 0..100: 20 %
+    probe.send_until(probe.battery_pub, lambda: BatteryState(percentage=-4.6e-5),
+                     lambda: node.counters().get('battery_read_as_empty', 0) >= 20,
+                     'drained battery messages')
+    more_decisions(node)
+    assert probe.last() == 30 and node.last_decision.battery == 'ok'
+    assert node.governor.battery_level == 0.0
+    assert not any(k.startswith('rejected_') for k in node.counters())
+    wait_until(lambda: probe.status(predicate=lambda s: 'read as empty' in s.message),
+               what='the empty reading in the decision status')
+    wait_until(lambda: probe.status('inputs', lambda s: int(
+        values_of(s)['battery_read_as_empty']) >= 20), what='the read-as-empty counter')
+    assert probe.received().count(350) == 1                     # only the first command
+
+
+def test_implausible_latencies_are_rejected_per_reason(graph, profile_path):
+    node = graph.governor(profile_path=profile_path, latency_adapt=True, log_throttle_s=60.0)
+    probe = graph.probe()
+    probe.send_until(probe.latency_pub, lambda: Float64(data=2 * PROFILE.entry(350)
+                                                        .latency_infer_s),
+                     lambda: node.governor.latency_samples >= 1, 'a good latency sample')
+    for bad, reason in ((1e308, 'implausible'), (math.inf, 'not_finite'),
+                        (math.nan, 'not_finite'), (-1e-3, 'not_positive'),
+                        (MAX_LATENCY_S + 1.0, 'implausible')):
+        key = f'rejected_latency_{reason}'
+        before = node.counters().get(key, 0)
+        probe.send_until(probe.latency_pub, lambda: Float64(data=bad),
+                         lambda: node.counters().get(key, 0) > before, f'latency {bad} rejected')
+    more_decisions(node)
+    assert node.governor.latency_ratio == pytest.approx(2.0)
+    assert node.last_decision.latency_scale == pytest.approx(2.0)
+    wait_until(lambda: probe.status('inputs', lambda s: int(
+        values_of(s).get('rejected_latency_implausible', 0)) >= 2), what='the counter')
+
+
+def test_callback_exception_is_logged_counted_and_survived(graph, profile_path, capfd):
+    """An unexpected exception in a subscription or the decision timer must not reach the
+    executor (it stopped every node spun by it)."""
+    node = graph.governor(profile_path=profile_path)
+    probe = graph.probe()
+    failing = {'battery': True, 'decide': True}
+    battery, decide = node.governor.battery, node.governor.decide
+
+    def broken_battery(*args):
+        if failing['battery']:
+            raise RuntimeError('injected battery failure')
+        return battery(*args)
+
+    def broken_decide(*args):
+        if failing['decide']:
+            raise RuntimeError('injected decision failure')
+        return decide(*args)
+
+    node.governor.battery, node.governor.decide = broken_battery, broken_decide
+    probe.send_until(probe.battery_pub, lambda: BatteryState(percentage=0.1),
+                     lambda: node.counters().get('callback_errors', 0) >= 3, 'failures')
+    failing.update(battery=False, decide=False)
+    probe.battery_until(0.1, 30)                                # still subscribed and deciding
+    err = capfd.readouterr().err
+    assert 'callback failed' in err and 'RuntimeError: injected' in err, err[-2000:]
+    wait_until(lambda: probe.status('inputs', lambda s: int(
+        values_of(s)['callback_errors']) >= 3), what='callback_errors in diagnostics')
+
+
+def test_malformed_set_parameters_request_is_survived(graph, profile_path):
+    """A SetParameters request with ParameterValue.type 42 raises inside rclpy's parameter
+    service; the process stopped. Now the request is answered (empty) and counted."""
+    node = graph.governor(profile_path=profile_path)
+    probe = graph.probe()
+    client = probe.create_client(SetParameters, f'{node.get_fully_qualified_name()}/'
+                                 'set_parameters')
+    assert client.wait_for_service(timeout_sec=10.0)
+    request = SetParameters.Request(parameters=[
+        ParameterMsg(name='min_dwell_s', value=ParameterValue(type=42))])
+    future = client.call_async(request)
+    wait_until(future.done, what='the answer to a malformed SetParameters request')
+    assert list(future.result().results) == []
+    assert node.counters().get('callback_errors', 0) == 1
+    probe.battery_until(0.1, 30)                                # still deciding
+    assert node.get_parameter('min_dwell_s').value == 0.0
 
 
 def test_stale_battery_falls_back_to_the_safe_choice(graph, profile_path):
@@ -433,6 +605,23 @@ def test_parameters_validated_with_a_reason(graph, profile_path, tmp_path):
 def test_invalid_start_value_is_refused(graph, profile_path):
     with pytest.raises(InvalidParameterValueException, match='tolerance_empty'):
         graph.governor(profile_path=profile_path, tolerance_full=0.5)
+
+
+def test_values_rclpy_lets_through_at_a_bound_are_refused(graph, profile_path):
+    """rclpy accepts a double within 1e-6 (relative) of a range bound: 1.0000005 for both
+    tolerances was accepted, and the decision timer then raised ValueError."""
+    node = graph.governor(profile_path=profile_path)
+    result = node.set_parameters_atomically([Parameter('tolerance_full', value=1.0000005),
+                                             Parameter('tolerance_empty', value=1.0000005)])
+    assert not result.successful and 'out of range' in result.reason
+    result = node.set_parameters([Parameter('battery_reserve', value=0.95 * (1 + 5e-7))])[0]
+    assert not result.successful and 'battery_reserve' in result.reason
+    assert node.set_parameters([Parameter('tolerance_empty', value=1.0)])[0].successful
+    assert node.set_parameters([Parameter('tolerance_full', value=1.0)])[0].successful
+    more_decisions(node)                                        # the bounds themselves work
+    assert node.last_decision.tolerance == 1.0
+    with pytest.raises(InvalidParameterValueException, match='tolerance_empty'):
+        graph.governor(profile_path=profile_path, tolerance_empty=1.0000005)
 
 
 # ------------------------------------------------------------------------------ process

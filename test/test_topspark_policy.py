@@ -7,6 +7,8 @@ import yaml
 
 from topspark_ros.topspark import (battery_tolerance, choose, load_profile, Profile,
                                    ProfileEntry, ProfileError, Requirements)
+from topspark_ros.topspark.inputs import (BatteryScale, check_latency, EMPTY_BELOW_ZERO, FRACTION,
+                                          InputError, MAX_LATENCY_S)
 
 
 def entry(T, acc, lat_us, energy_uj, **params):
@@ -134,3 +136,75 @@ def test_report_says_when_the_choice_drops_the_inhibitory_layer(tmp_path):
                     network)
     assert 'Lateral inhibition' not in write_report(plain, {}, tmp_path, Requirements(0.02),
                                                     'cmd').read_text()
+
+
+# ------------------------------------------------------------------------------ governor inputs
+
+
+def read_all(scale: BatteryScale, values) -> list:
+    """Each value's level, or the reason it was refused."""
+    out = []
+    for value in values:
+        try:
+            out.append(scale.read(value).level)
+        except InputError as exc:
+            out.append(exc.reason)
+    return out
+
+
+def test_battery_scale_is_the_majority_of_recent_values_not_one_glitch():
+    scale = BatteryScale()
+    assert read_all(scale, [0.8] * 4 + [50.0, 0.8, 100.0, 0.8]) == [
+        0.8] * 4 + ['battery_scale_mismatch', 0.8, 'battery_scale_mismatch', 0.8]
+    assert scale.scale == FRACTION
+    # A producer that keeps sending above 1 is a 0..100 one once it is the majority.
+    levels = read_all(scale, [60.0] * 8)
+    assert levels[:4] == ['battery_scale_mismatch'] * 4 and levels[4:] == [0.6] * 4
+    assert scale.percent
+
+
+def test_battery_scale_0_to_100_producer_reads_its_last_percent_as_percent():
+    scale = BatteryScale()
+    drain = [80.0, 20.0, 6.0, 4.0, 1.5, 1.0, 0.9, 0.5, 0.1, 0.0]
+    assert read_all(scale, drain) == pytest.approx([v / 100 for v in drain])
+    assert scale.percent
+    # ... and recharging from empty keeps reading it so.
+    assert read_all(scale, [0.5, 1.0, 30.0]) == pytest.approx([0.005, 0.01, 0.3])
+    # A value <= 1 far from the last level is a glitch of this producer, not 0.8 %.
+    assert read_all(scale, [0.8, 31.0]) == ['battery_scale_mismatch', pytest.approx(0.31)]
+
+
+@pytest.mark.parametrize('percent', [True, False], ids=['0..100', '0..1'])
+def test_battery_tiny_negative_is_empty_with_a_note(percent):
+    scale = BatteryScale()
+    scale.read(50.0 if percent else 0.5)
+    reading = scale.read(-4.6e-5)
+    assert reading.level == 0.0 and 'read as empty' in reading.note
+    assert scale.percent == percent                                 # no vote either way
+    assert scale.read(0.0).note == ''
+    assert math.isnan(scale.read(math.nan).level or math.nan)
+    for bad in (-EMPTY_BELOW_ZERO * 1.01, -5.0, 100.5, math.inf, -math.inf):
+        with pytest.raises(InputError) as refused:
+            scale.read(bad)
+        assert refused.value.reason == 'battery_out_of_range'
+    assert scale.read(-EMPTY_BELOW_ZERO).level == 0.0
+
+
+def test_latency_plausibility():
+    assert check_latency(1e-4) == 1e-4 and check_latency(MAX_LATENCY_S) == MAX_LATENCY_S
+    for bad, reason in ((math.nan, 'latency_not_finite'), (math.inf, 'latency_not_finite'),
+                        (0.0, 'latency_not_positive'), (-1e-3, 'latency_not_positive'),
+                        (1e308, 'latency_implausible'),
+                        (MAX_LATENCY_S * 1.0001, 'latency_implausible')):
+        with pytest.raises(InputError) as refused:
+            check_latency(bad)
+        assert refused.value.reason == reason
+
+
+def test_requirements_within_domain_never_raise():
+    assert Requirements.within_domain(1.0000005, 0.0, 0.0) == Requirements(1.0)
+    assert Requirements.within_domain(-1e-9, -1e-9, math.nan) == Requirements(0.0)
+    assert Requirements.within_domain(math.nan, math.inf, 2e-6) == Requirements(0.0, None, 2e-6)
+    assert Requirements.within_domain(0.05, 1e-4) == Requirements(0.05, 1e-4)
+    with pytest.raises(ValueError):
+        Requirements(1.0000005)                 # the plain constructor still refuses

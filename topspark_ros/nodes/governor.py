@@ -4,20 +4,21 @@ Subscribes (relative names) ``battery_state`` (sensor_msgs/BatteryState, sensor-
 ``topspark/latency_budget`` (std_msgs/Float64 seconds, qos.RESULTS) and ``topspark/latency``
 (std_msgs/Float64 seconds of compute per sample, from perception); publishes
 ``topspark/timesteps`` (std_msgs/UInt16, reliable, transient local: a perception node started
-later still gets the command in force) and ``/diagnostics``. See DESIGN.md for the contract.
+later still gets the command in force) and ``/diagnostics``. docs/ros.md has the contract.
 
 Every ``decision_period_s`` the node turns the battery level into an accuracy tolerance
 (``battery_tolerance``: ``tolerance_full`` at a full battery, ``tolerance_empty`` at the
 ``battery_reserve`` level and below), adds the budgets, and asks the TopSpark policy
 (``topspark.choose``) for the timestep; the reason it gives is kept for diagnostics.
 
-- Battery: ``percentage`` is 0..1, NaN when unmeasured. Values in (1, 100] come from a 0..100
-  producer (Gazebo's LinearBatteryPlugin with ``fix_issue_225``): they are divided by 100 and,
-  from then on, so is every value of that topic (at 0.9 % such a producer sends 0.9, which
-  must not read as 90 %). Negative, > 100 or infinite values are rejected (counted, warned
-  about, the last good level is kept). NaN (unmeasured), no message yet, or none for
-  ``battery_timeout_s`` all lead to the safe choice, ``battery_tolerance(None)`` = accuracy
-  first, with a WARN in diagnostics.
+- Battery: ``percentage`` is 0..1, NaN when unmeasured; 0..100 producers (Gazebo's
+  LinearBatteryPlugin with ``fix_issue_225``) are recognised by the majority of their recent
+  values, never by one (``topspark.inputs.BatteryScale`` has the rule). A value just below 0
+  (a drained LinearBatteryPlugin sends about -4.6e-5 for ever) is read as empty and said so;
+  values the scale in force contradicts, below that, > 100 or infinite are rejected (counted
+  per reason, warned about, the last good level is kept). NaN (unmeasured), no message yet,
+  or none for ``battery_timeout_s`` all lead to the safe choice, ``battery_tolerance(None)``
+  = accuracy first, with a WARN in diagnostics.
 - Hysteresis: the tolerance is recomputed only when the level moved at least
   ``battery_hysteresis`` away from the level used for the last decision, so a level jittering
   around a step between two timesteps does not flip T.
@@ -32,6 +33,8 @@ Every ``decision_period_s`` the node turns the battery level into an accuracy to
   profiled latency at the current T scales every profiled latency before the budget is
   checked, so the budget is met on this robot rather than on the profiling machine. The first
   ``LATENCY_SETTLE_SAMPLES`` samples after a change are skipped: they may still be of the old T.
+  Latencies that are not finite, not > 0 or above ``topspark.inputs.MAX_LATENCY_S`` are
+  rejected, counted per reason, so the average stays finite.
 - Profile: ``profile_path`` (read-only) is loaded at start. Empty, missing or invalid is an
   ERROR (log and diagnostics) and the node publishes ``fallback_timesteps`` instead; it never
   stops for a bad file.
@@ -41,6 +44,12 @@ executor, so it can be tested (and reused) without a graph. The node feeds it me
 parameters and publishes. Times come from the node's clock (ROS time), so ``use_sim_time`` with
 a bridged ``/clock`` works; a clock jumping back (a bag or simulation restart) ends the dwell
 and marks the battery stale.
+
+Robustness: a double parameter is refused outside its declared range exactly (rclpy lets values
+within 1e-6 relative of a bound through), the policy gets its requirements through
+``Requirements.within_domain``, and every callback (subscriptions, timer, parameter callbacks
+and rclpy's parameter services) logs, counts (``callback_errors``) and survives an unexpected
+exception instead of raising it into the executor.
 """
 
 from __future__ import annotations
@@ -50,7 +59,8 @@ from dataclasses import dataclass, fields, replace
 import math
 import sys
 import threading
-from typing import Any
+import traceback
+from typing import Any, Callable
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from rclpy.node import Node
@@ -64,10 +74,11 @@ from ..ros import diagnostics, qos
 from ..ros.node_utils import declare_checked, descriptor, EventCounters, spin_node, values_after
 from ..snn.config import MAX_TIMESTEPS
 from ..topspark import battery_tolerance, choose, load_profile, Profile, Requirements
+from ..topspark.inputs import BatteryScale, check_latency, MAX_LATENCY_S
 
 
 LATENCY_SETTLE_SAMPLES = 2      # latency samples ignored after a change (maybe of the old T)
-MAX_LATENCY_BUDGET_S = 3600.0
+MAX_LATENCY_BUDGET_S = MAX_LATENCY_S  # no budget beyond the longest plausible latency
 
 
 @dataclass
@@ -126,8 +137,9 @@ class TimestepGovernor:
         self.changed_at: float | None = None
         self.changes = 0
         self.deferred = 0                       # decisions that held a change back
-        self.percent_scale = False              # battery producer sends 0..100
+        self.battery_scale = BatteryScale()         # 0..1 or 0..100, by the producer's values
         self.battery_level: float | None = None     # normalised 0..1; None: unmeasured (NaN)
+        self.battery_remark = ''                    # how the last level was read, if notable
         self.battery_stamp: float | None = None     # when the last accepted message arrived
         self.level_used: float | None = None
         self.latency_ratio: float | None = None     # EMA of measured / profiled at current T
@@ -136,25 +148,26 @@ class TimestepGovernor:
 
     # ------------------------------------------------------------------ inputs
 
-    def battery(self, percentage: float, now: float) -> None:
-        """Take one ``BatteryState.percentage``; raises ValueError (state kept) if invalid."""
-        value = float(percentage)
-        if math.isnan(value):
-            self.battery_level, self.battery_stamp = None, now
-            return
-        if not 0.0 <= value <= 100.0:           # also rejects +-inf
-            raise ValueError(f'percentage {value!r} is outside 0..1 (and 0..100)')
-        if value > 1.0:
-            self.percent_scale = True
-        self.battery_level = value / 100.0 if self.percent_scale else value
-        self.battery_stamp = now
+    @property
+    def percent_scale(self) -> bool:
+        """The battery producer sends 0..100 (decided by its recent values)."""
+        return self.battery_scale.percent
+
+    def battery(self, percentage: float, now: float) -> str:
+        """Take one ``BatteryState.percentage``; return a note when it needed interpreting
+        (a tiny negative read as empty), else ''. Raises ``inputs.InputError`` (a ValueError
+        with a ``reason``) for a value it refuses; the level and its time are then kept."""
+        reading = self.battery_scale.read(percentage)
+        self.battery_level, self.battery_stamp = reading.level, now
+        self.battery_remark = reading.note
+        return reading.note
 
     def latency(self, seconds: float) -> bool:
         """Fold one measured compute latency into the scale; False if it could not be used.
 
-        Raises ValueError for a value that is not a finite number > 0."""
-        if not (math.isfinite(seconds) and seconds > 0.0):
-            raise ValueError(f'latency {seconds!r} s is not a finite number > 0')
+        Raises ``inputs.InputError`` (a ValueError with a ``reason``) for an implausible value:
+        not finite, not > 0 or above ``inputs.MAX_LATENCY_S``."""
+        seconds = check_latency(seconds)
         if self.profile is None or self.current is None:
             return False
         if self._settle > 0:
@@ -164,9 +177,11 @@ class TimestepGovernor:
             profiled = self.profile.entry(self.current).latency_infer_s
         except KeyError:
             return False
-        if profiled <= 0.0:
+        if not profiled > 0.0:
             return False
         ratio = seconds / profiled
+        if not math.isfinite(ratio):
+            return False
         alpha = self.settings.latency_ema_alpha
         self.latency_ratio = (ratio if self.latency_ratio is None
                               else self.latency_ratio + alpha * (ratio - self.latency_ratio))
@@ -193,7 +208,8 @@ class TimestepGovernor:
                              f'{timeout:g}): accuracy first')
         if self.battery_level is None:
             return 'unmeasured', 'battery percentage is NaN (unmeasured): accuracy first'
-        return 'ok', f'battery {self.battery_level:.3f}'
+        remark = f' ({self.battery_remark})' if self.battery_remark else ''
+        return 'ok', f'battery {self.battery_level:.3f}{remark}'
 
     def dwell_left(self, now: float) -> float:
         if self.changed_at is None or now < self.changed_at:    # none yet, or clock jumped back
@@ -232,14 +248,15 @@ class TimestepGovernor:
                 self.level_used = self.battery_level
             tolerance = battery_tolerance(self.level_used, s.tolerance_full, s.tolerance_empty,
                                           s.battery_reserve)
-            requirements = Requirements(tolerance, s.latency_budget_s or None,
-                                        s.energy_budget_j or None)
+            requirements = Requirements.within_domain(tolerance, s.latency_budget_s,
+                                                      s.energy_budget_j)
+            tolerance = requirements.accuracy_tolerance
             choice = choose(self._scaled_profile(scale), requirements)
             target, relaxed, reason = choice.timesteps, choice.relaxed, choice.reason
             level = diagnostics.WARN if relaxed or battery != 'ok' else diagnostics.OK
             if scale != 1.0:
                 notes.append(f'profiled latencies scaled x{scale:.3g} (measured)')
-        if battery != 'ok' and self.profile is not None:
+        if (battery != 'ok' or self.battery_remark) and self.profile is not None:
             notes.insert(0, battery_note)
 
         published, pending, dwell_left = False, None, 0.0
@@ -274,7 +291,9 @@ class GovernorNode(Node):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__('governor', **kwargs)
         d = GovernorSettings()
-        declare_checked(self, [
+        self._lock = threading.Lock()           # governor state, counters, last decision
+        self._stats = EventCounters(self.get_logger(), self._lock)
+        declared = [
             ('profile_path', '', descriptor(
                 'TopSpark profile (YAML, or a directory holding profile.yaml) loaded at start. '
                 'Empty, missing or invalid: ERROR, and fallback_timesteps is published.',
@@ -317,10 +336,12 @@ class GovernorNode(Node):
                 floats=(0.001, 1.0))),
             ('log_throttle_s', 5.0, descriptor(
                 'Minimum seconds between two warnings of the same kind.', floats=(0.0, 3600.0))),
-        ], self._check_parameters, self._apply)
-
-        self._lock = threading.Lock()           # governor state, counters, last decision
-        self._stats = EventCounters(self.get_logger(), self._lock)
+        ]
+        self._float_ranges = {name: (r[0].from_value, r[0].to_value)
+                              for name, _, desc in declared
+                              for r in [desc.floating_point_range] if r}
+        declare_checked(self, declared, self._guarded_check, self._guarded('parameters',
+                                                                           self._apply))
         self._reported_rejected = 0
         self._budget_source = 'parameter'
         self._decision_timer: Timer | None = None
@@ -334,19 +355,66 @@ class GovernorNode(Node):
         self._governor = TimestepGovernor(profile, GovernorSettings(), error)
         self._apply(self.get_parameters_by_prefix(''))
 
-        self.create_subscription(BatteryState, 'battery_state', self._on_battery,
+        self.create_subscription(BatteryState, 'battery_state',
+                                 self._guarded('battery_state', self._on_battery),
                                  qos_profile_sensor_data)
-        self.create_subscription(Float64, 'topspark/latency_budget', self._on_latency_budget,
+        self.create_subscription(Float64, 'topspark/latency_budget',
+                                 self._guarded('latency_budget', self._on_latency_budget),
                                  qos.RESULTS)
-        self.create_subscription(Float64, 'topspark/latency', self._on_latency, qos.RESULTS)
+        self.create_subscription(Float64, 'topspark/latency',
+                                 self._guarded('latency', self._on_latency), qos.RESULTS)
+        for service in self.services:       # rclpy's parameter services, against bad requests
+            service.callback = self._guarded_service(service.srv_name, service.callback)
         self._decide()                          # the first decision goes out at once
         source = self.get_parameter('profile_path').value if profile else 'no profile'
         self.get_logger().info(f'ready: {source}, T={self._governor.current}')
 
     # ---------------------------------------------------------------- parameters
 
+    def _guarded(self, what: str, callback: Callable[..., None]) -> Callable[..., None]:
+        """``callback`` that logs (with the trace) and counts an unexpected exception instead
+        of raising it into the executor, which would stop every node of the process."""
+        def guarded(*args: Any) -> None:
+            try:
+                callback(*args)
+            except Exception:                   # survive anything: log, count, go on
+                self._callback_failed(what)
+        return guarded
+
+    def _guarded_service(self, what: str, callback: Callable[[Any, Any], Any]
+                         ) -> Callable[[Any, Any], Any]:
+        """A service callback that answers with the (partly filled) response instead of
+        raising: a SetParameters request with an unknown ParameterValue.type raised in rclpy."""
+        def guarded(request: Any, response: Any) -> Any:
+            try:
+                return callback(request, response)
+            except Exception:
+                self._callback_failed(f'service {what}')
+                return response
+        return guarded
+
+    def _callback_failed(self, what: str) -> None:
+        self._stats.add('callback_errors')
+        self.get_logger().error(f'{what} callback failed, ignored: {traceback.format_exc()}',
+                                throttle_duration_sec=max(self._stats.throttle_s, 1.0))
+
+    def _guarded_check(self, parameters: list[Parameter]) -> str | None:
+        """``_check_parameters``; an unexpected exception refuses the change with its text."""
+        try:
+            return self._check_parameters(parameters)
+        except Exception as exc:
+            self._callback_failed('parameter check')
+            return f'refused: the check failed ({type(exc).__name__}: {exc})'
+
     def _check_parameters(self, parameters: list[Parameter]) -> str | None:
-        """Cross-parameter checks (ranges, types and read-only are the descriptors' job)."""
+        """Cross-parameter checks and exact float ranges (types, read-only and ranges within
+        rclpy's 1e-6 relative tolerance are the descriptors' job)."""
+        for p in parameters:
+            bounds = self._float_ranges.get(p.name)
+            if bounds is not None and isinstance(p.value, float) and not (
+                    bounds[0] <= p.value <= bounds[1]):
+                return (f'{p.name} out of range: {p.value!r} is outside [{bounds[0]:g}, '
+                        f'{bounds[1]:g}]')
         new = {p.name: p.value for p in parameters}
         full, empty = values_after(self, new, 'tolerance_full', 'tolerance_empty')
         if full is not None and empty is not None and full > empty:
@@ -368,7 +436,7 @@ class GovernorNode(Node):
             if self._decision_timer is not None:
                 self.destroy_timer(self._decision_timer)
             self._decision_timer = self.create_timer(parameters['decision_period_s'].value,
-                                                     self._decide)
+                                                     self._guarded('decision', self._decide))
 
     # ---------------------------------------------------------------- profile
 
@@ -402,24 +470,27 @@ class GovernorNode(Node):
         now = self._now()
         with self._lock:
             was_percent = self._governor.percent_scale
+            note, error, reason = '', '', ''
             try:
-                self._governor.battery(msg.percentage, now)
-                error = ''
+                note = self._governor.battery(msg.percentage, now)
             except ValueError as exc:
-                error = str(exc)
+                error, reason = str(exc), getattr(exc, 'reason', 'battery_out_of_range')
             level = self._governor.battery_level
-            switched = self._governor.percent_scale and not was_percent
+            switched = self._governor.percent_scale != was_percent
+            scale = self._governor.battery_scale.scale
             self._stats.counts['battery_messages'] += 1
             if not error and math.isnan(msg.percentage):
                 self._stats.counts['battery_unmeasured'] += 1
         if error:
             kept = 'unknown' if level is None else f'{level:.3f}'
-            self._stats.reject('battery_out_of_range', f'battery_state: {error}; ignored, '
-                                                       f'keeping the battery level {kept}')
-        elif switched:
+            self._stats.reject(reason, f'battery_state: {error}; ignored, keeping the battery '
+                                       f'level {kept}')
+        elif note:
+            self._stats.warn('battery_read_as_empty', f'battery_state: {note}')
+        if switched:
             self.get_logger().warning(
-                f'battery_state percentage {msg.percentage:g} > 1: this producer sends 0..100; '
-                'dividing its values by 100 from now on')
+                f'battery_state: most recent percentages say this producer sends {scale}; '
+                f'reading its values as {scale} from now on')
 
     def _on_latency_budget(self, msg: Float64) -> None:
         value = msg.data
@@ -443,13 +514,14 @@ class GovernorNode(Node):
         with self._lock:
             try:
                 used = self._governor.latency(msg.data)
-                error = ''
+                error = reason = ''
             except ValueError as exc:
                 error, used = str(exc), False
+                reason = getattr(exc, 'reason', 'latency_invalid')
             if used:
                 self._stats.counts['latency_samples_used'] += 1
         if error:
-            self._stats.reject('latency_invalid', f'topspark/latency: {error}; ignored')
+            self._stats.reject(reason, f'topspark/latency: {error}; ignored')
 
     def _decide(self) -> None:
         now = self._now()
@@ -529,6 +601,8 @@ class GovernorNode(Node):
             'battery_unmeasured': counts.get('battery_unmeasured', 0),
             'latency_budget_messages': counts.get('latency_budget_messages', 0),
             'latency_samples_used': counts.get('latency_samples_used', 0),
+            'battery_read_as_empty': counts.get('battery_read_as_empty', 0),
+            'callback_errors': counts.get('callback_errors', 0),
             'rejected': rejected,
         }
         values.update(sorted((k, v) for k, v in counts.items() if k.startswith('rejected_')))

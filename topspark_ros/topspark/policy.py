@@ -36,6 +36,20 @@ class Requirements:
             if value is not None and not (math.isfinite(value) and value > 0):
                 raise ValueError(f'{name} must be > 0 (or None for no budget), got {value!r}')
 
+    @classmethod
+    def within_domain(cls, accuracy_tolerance: float, latency_budget_s: float | None = None,
+                      energy_budget_j: float | None = None) -> Requirements:
+        """Requirements that never raise, for settings a caller has only range-checked: the
+        tolerance clamped into [0, 1] (NaN: 0, accuracy first), a budget that is not a finite
+        number > 0 read as none (0 is how the governor's parameters say "no budget")."""
+        tol = float(accuracy_tolerance)
+        tol = 0.0 if math.isnan(tol) else min(max(tol, 0.0), 1.0)
+
+        def budget(value: float | None) -> float | None:
+            return value if value is not None and math.isfinite(value) and value > 0 else None
+
+        return cls(tol, budget(latency_budget_s), budget(energy_budget_j))
+
 
 @dataclass(frozen=True)
 class Choice:
