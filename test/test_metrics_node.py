@@ -432,6 +432,18 @@ def test_bad_messages_are_counted_and_skipped(graph):
     assert int(last['rejected']) >= len(BAD_MESSAGES)
 
 
+def test_callback_exceptions_are_in_the_diagnostics(graph):
+    from topspark_ros.ros.node_utils import CALLBACK_EXCEPTIONS
+
+    node, _ = graph.start(platform='loihi')
+    assert values_of(node._status())['callback_exceptions'] == '0'
+    CALLBACK_EXCEPTIONS.record(node, RuntimeError('a bug'))
+    status = node._status()
+    assert status.level == DiagnosticStatus.ERROR and '1 callback exception' in status.message
+    assert values_of(status)['callback_exceptions'] == '1'
+    assert node._status().level == DiagnosticStatus.OK         # only in the period it happened
+
+
 def test_parse_activity_reasons():
     with pytest.raises(ActivityError) as info:
         ActivityReport.from_values({'timesteps': '5'})
