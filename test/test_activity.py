@@ -96,6 +96,15 @@ def test_the_parser_refuses_with_a_reason(values, reason):
     assert info.value.reason == reason and reason in REASONS
 
 
+def test_numpy_counts_from_a_model_are_accepted_and_written_as_plain_numbers():
+    import numpy as np
+
+    ops = OpCounts(*(np.int64(v) for v in dataclasses.astuple(OPS)))
+    report = dataclasses.replace(FULL, ops=ops, n_neurons=np.int32(400),
+                                 compute_seconds=np.float64(0.25))
+    assert report.to_values() == dataclasses.replace(FULL, compute_seconds=0.25).to_values()
+
+
 def test_the_largest_count_and_integral_float_texts_are_accepted():
     parsed = ActivityReport.from_values(text(synaptic_events=str(MAX_COUNT),
                                              weight_updates='1e3', compute_seconds='3'))

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 import math
+import numbers
 from typing import Mapping
 
 from topspark_ros.energy import MAX_COUNT
@@ -134,8 +135,7 @@ class ActivityReport:
                       n_neurons=self.n_neurons, n_inputs=self.n_inputs,
                       inhibition=self.inhibition, source=self.source,
                       prediction=self.prediction, model=self.model)
-        return {key: repr(value) if isinstance(value, float) else str(value)
-                for key, value in values.items() if value is not None}
+        return {key: _text(value) for key, value in values.items() if value is not None}
 
     @classmethod
     def from_values(cls, values: Mapping[str, str]) -> ActivityReport:
@@ -172,8 +172,17 @@ class ActivityReport:
                    model=text('model'))
 
 
+def _text(value: object) -> str:
+    """A value as the contract writes it: floats exactly (repr), NumPy scalars as plain ones."""
+    if isinstance(value, numbers.Integral):
+        return str(int(value))
+    if isinstance(value, numbers.Real):
+        return repr(float(value))
+    return str(value)
+
+
 def _check_count(key: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise ActivityError('not_integer', f'{key}={value!r} is not a whole number')
     if value < 0:
         raise ActivityError('negative_value', f'{key}={value!r} is negative')
@@ -182,7 +191,7 @@ def _check_count(key: str, value: object) -> None:
 
 
 def _check_seconds(key: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ActivityError('non_numeric', f'{key}={value!r} is not a number')
     if not math.isfinite(value):
         raise ActivityError('non_finite', f'{key}={value!r} is not finite')

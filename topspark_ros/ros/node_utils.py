@@ -61,6 +61,7 @@ def declare_checked(node: Node, parameters: list[tuple[str, Any, ParameterDescri
     types and read-only are the descriptors' job). It is registered before declaring, so values
     given at start (-p, params files) are checked too. ``apply`` gets every accepted change,
     once set, as {name: Parameter}; not the declared values (the node applies those itself).
+    A parameter with an empty name is refused before ``check`` sees it.
     """
     def on_set(changed: list[Parameter]) -> SetParametersResult:
         if any(not p.name for p in changed):
