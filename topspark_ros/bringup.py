@@ -42,10 +42,13 @@ Differences from ``ros2 launch``: one process and one executor instead of one pr
 ``name:=value`` argument is an error instead of being ignored. As with ``ros2 launch``, relative
 ``param from`` paths are taken from the current directory.
 
-Shutdown: on SIGINT or SIGTERM, or after ``--duration`` seconds, the nodes stop being spun;
-each node that has a ``close()`` method gets it called (perception saves its model there;
-``close()`` returning False means a failed save), then every node is destroyed. Exit status:
-0 clean, 1 a node failed to start or to close, 2 a usage or launch file error.
+Running and shutdown are ``topspark_ros.ros.node_utils.run_nodes``, as for a single node: a
+callback that raises is logged, counted in its node's diagnostics and survived (one bad message
+does not stop the other nodes). On SIGINT or SIGTERM, or after ``--duration`` seconds, the
+nodes stop being spun; each node that has a ``close()`` method gets it called (perception saves
+its model there; ``close()`` returning False means a failed save), then every node is
+destroyed. Exit status: 0 clean, 1 a node failed to start or to close (or the executor itself
+failed), 2 a usage or launch file error.
 """
 
 from __future__ import annotations
