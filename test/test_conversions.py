@@ -4,16 +4,21 @@ Run with ROS_PYTHON_CHECK_FIELDS=1 so the generated setters also check every fie
 No ROS graph is needed, only the message classes.
 """
 
+import struct
+import zlib
+
 import cv2
 import numpy as np
 import pytest
 from sensor_msgs.msg import CompressedImage, Image, PointCloud2, PointField
 from std_msgs.msg import Header
 
+from topspark_ros.ros import conversions
 from topspark_ros.ros.conversions import (
-    compressed_to_numpy, ConversionError, events_from_pointcloud2, events_to_pointcloud2,
-    IMAGE_ENCODINGS, image_from_cdr, image_to_numpy, image_to_rgb_or_grey, numpy_to_compressed,
-    numpy_to_image, shrink_area)
+    compressed_to_numpy, ConversionError, declared_size, DeclaredSize, events_from_pointcloud2,
+    events_to_pointcloud2, IMAGE_ENCODINGS, image_from_cdr, image_to_numpy,
+    image_to_rgb_or_grey, MAX_COMPRESSED_PIXELS, numpy_to_compressed, numpy_to_image, REASONS,
+    shrink_area)
 
 RNG = np.random.default_rng(1234)
 
@@ -615,3 +620,183 @@ def test_image_from_cdr_rejects_truncated_and_foreign_bytes():
             image_from_cdr(raw[:cut])
     with pytest.raises(ConversionError, match='encapsulation'):
         image_from_cdr(b'\x01\x02\x00\x00' + raw[4:])
+
+
+# ------------------------------------------------------------------ reason codes
+
+
+def _reason(convert, *args, **kwargs) -> str:
+    with pytest.raises(ConversionError) as err:
+        convert(*args, **kwargs)
+    return err.value.reason
+
+
+def _compressed(payload: bytes, fmt: str = 'jpeg') -> CompressedImage:
+    msg = CompressedImage(format=fmt)
+    msg.data.frombytes(payload)
+    return msg
+
+
+def _cloud(fields, width=4, point_step=16, row_step=None, data_len=None) -> PointCloud2:
+    msg = PointCloud2(height=1, width=width, point_step=point_step,
+                      row_step=point_step * width if row_step is None else row_step,
+                      fields=[PointField(name=n, offset=o, datatype=d, count=c)
+                              for n, o, d, c in fields])
+    msg.data.frombytes(bytes(point_step * width if data_len is None else data_len))
+    return msg
+
+
+_U16, _F64 = PointField.UINT16, PointField.FLOAT64
+_XYT = [('x', 0, _U16, 1), ('y', 2, _U16, 1), ('t', 4, _F64, 1)]
+
+
+def _nan_events() -> PointCloud2:
+    return events_to_pointcloud2(np.zeros(2), np.zeros(2), np.array([0.0, 1.0]), None)
+
+
+@pytest.mark.parametrize('convert, reason', [
+    (lambda: image_to_numpy(raw_image('yuv9', 2, 2, 2, bytes(4))), 'unknown_encoding'),
+    (lambda: image_to_numpy(raw_image('mono8', 0, 2, 2, b'')), 'zero_size'),
+    (lambda: image_to_numpy(raw_image('bgr8', 2, 4, 10, bytes(20))), 'bad_layout'),
+    (lambda: image_to_numpy(raw_image('mono8', 2, 2, 2, bytes(3))), 'data_too_short'),
+    (lambda: image_to_numpy(numpy_to_image(np.full((2, 2), np.nan, np.float32), '32FC1')),
+     'non_finite'),
+    (lambda: image_from_cdr(b'\x01\x02\x00\x00' + bytes(40)), 'bad_serialization'),
+    (lambda: image_from_cdr(b'\x00\x01\x00\x00' + bytes(6)), 'truncated_message'),
+    (lambda: compressed_to_numpy(_compressed(bytes(8), 'png; compressedDepth')),
+     'unsupported_format'),
+    (lambda: compressed_to_numpy(_compressed(b'')), 'empty_data'),
+    (lambda: compressed_to_numpy(_compressed(b'not an image at all')), 'corrupt_compressed'),
+    (lambda: events_from_pointcloud2(_cloud(_XYT[:2])), 'missing_field'),
+    (lambda: events_from_pointcloud2(_cloud([('x', 0, _F64, 1)] + _XYT[1:])),
+     'wrong_field_type'),
+    (lambda: events_from_pointcloud2(_cloud(_XYT + [('x', 12, _U16, 1)])), 'duplicate_field'),
+    (lambda: events_from_pointcloud2(_cloud(_XYT, point_step=8)), 'bad_layout'),
+    (lambda: events_from_pointcloud2(_cloud(_XYT, row_step=10)), 'bad_layout'),
+    (lambda: events_from_pointcloud2(_cloud(_XYT, data_len=10)), 'data_too_short'),
+    (lambda: numpy_to_image(np.zeros((2, 2), np.float32), 'mono8'), 'bad_array'),
+    (lambda: numpy_to_compressed(np.zeros((2, 2), np.uint8), 'webp'), 'unsupported_format'),
+    (lambda: events_to_pointcloud2([70000], [0], [0.0], None), 'out_of_range'),
+    (lambda: events_to_pointcloud2([0], [0], [np.nan], None), 'non_finite'),
+    (lambda: events_to_pointcloud2([0], [0], [0.0], None, time_field='ns'), 'bad_argument'),
+])
+def test_every_refusal_carries_its_reason_code(convert, reason):
+    assert _reason(convert) == reason
+    assert reason in REASONS
+
+
+def test_a_reason_must_be_a_known_code():
+    with pytest.raises(ValueError, match="unknown ConversionError reason 'typo'"):
+        ConversionError('typo', 'text')
+
+
+# ------------------------------------------------------------------ decompression bombs
+
+
+def _patch_jpeg_size(payload: bytes, width: int, height: int) -> bytes:
+    """The same JPEG with its (baseline) frame header declaring width x height."""
+    at = payload.index(b'\xff\xc0') + 5                  # marker, length, precision
+    return payload[:at] + struct.pack('>HH', height, width) + payload[at + 4:]
+
+
+def _png_chunk(kind: bytes, body: bytes) -> bytes:
+    return (struct.pack('>I', len(body)) + kind + body
+            + struct.pack('>I', zlib.crc32(kind + body) & 0xFFFFFFFF))
+
+
+def _png_declaring(width: int, height: int, rows: int = 1) -> bytes:
+    """A PNG with a valid IHDR of width x height (8-bit grey) and ``rows`` rows of black."""
+    ihdr = struct.pack('>IIBBBBB', width, height, 8, 0, 0, 0, 0)
+    rows = zlib.compress(bytes((width + 1) * rows), 9)
+    return (b'\x89PNG\r\n\x1a\n' + _png_chunk(b'IHDR', ihdr) + _png_chunk(b'IDAT', rows)
+            + _png_chunk(b'IEND', b''))
+
+
+def _small_jpeg(colour: bool) -> bytes:
+    arr = random_image('rgb8' if colour else 'mono8', 8, 8)
+    return bytes(numpy_to_compressed(arr, 'jpeg', jpeg_quality=50).data)
+
+
+BOMBS = {
+    'jpeg grey 20000x20000': lambda: _patch_jpeg_size(_small_jpeg(False), 20000, 20000),
+    'jpeg colour 20000x20000': lambda: _patch_jpeg_size(_small_jpeg(True), 20000, 20000),
+    'jpeg grey 5000x4000': lambda: _patch_jpeg_size(_small_jpeg(False), 5000, 4000),
+    'png 20000x20000': lambda: _png_declaring(20000, 20000),
+    'png 5000x4000, all rows': lambda: _png_declaring(5000, 4000, rows=4000),
+}
+
+
+@pytest.mark.parametrize('make', BOMBS.values(), ids=BOMBS.keys())
+def test_a_decompression_bomb_is_refused_before_opencv_sees_it(make, monkeypatch):
+    """A few hundred bytes declaring 400 M pixels took perception from 330 MiB to 1 GB+."""
+    payload = make()
+    assert len(payload) < 25_000
+    decoded = []
+    monkeypatch.setattr(conversions.cv2, 'imdecode',
+                        lambda *args: decoded.append(args) or np.zeros((1, 1), np.uint8))
+    with pytest.raises(ConversionError, match=r'declares \d+ x \d+ pixels, more than '
+                                              rf'max_pixels {MAX_COMPRESSED_PIXELS}') as err:
+        compressed_to_numpy(_compressed(payload))
+    assert err.value.reason == 'too_large' and decoded == []
+
+
+def test_the_pixel_limit_is_an_argument():
+    msg = numpy_to_compressed(random_image('rgb8', 64, 32), 'png')
+    assert compressed_to_numpy(msg, max_pixels=64 * 32).shape == (64, 32, 3)
+    assert _reason(compressed_to_numpy, msg, max_pixels=64 * 32 - 1) == 'too_large'
+
+
+@pytest.mark.parametrize('arr, fmt, params', [
+    (random_image('rgb8', 33, 65), 'jpeg', []),
+    (random_image('mono8', 17, 9), 'jpeg', []),
+    (random_image('rgb8', 40, 30), '.jpg', [cv2.IMWRITE_JPEG_PROGRESSIVE, 1]),     # SOF2
+    (random_image('rgba8', 5, 300), 'png', []),
+    (random_image('mono16', 70, 3), 'png', []),
+])
+def test_declared_size_reads_real_headers(arr, fmt, params):
+    if params:
+        payload = cv2.imencode(fmt, arr, params)[1].tobytes()
+    else:
+        payload = bytes(numpy_to_compressed(arr, fmt).data)
+    codec = 'png' if fmt == 'png' else 'jpeg'
+    assert declared_size(payload) == DeclaredSize(codec, arr.shape[1], arr.shape[0])
+    assert declared_size(np.frombuffer(payload, np.uint8)) == declared_size(payload)
+
+
+def test_declared_size_walks_past_other_segments_and_refuses_broken_headers():
+    jpeg = _small_jpeg(True)
+    exif = b'\xff\xe1' + struct.pack('>H', 2 + 300) + b'\xff\xc0' * 150   # fake SOF inside
+    assert declared_size(jpeg[:2] + exif + jpeg[2:]) == DeclaredSize('jpeg', 8, 8)
+    sof = jpeg.index(b'\xff\xc0')
+    for cut in (1, 3, 4, sof, sof + 6):
+        with pytest.raises(ConversionError) as err:
+            declared_size(jpeg[:cut])
+        assert err.value.reason == 'corrupt_compressed', cut
+    dnl = _patch_jpeg_size(jpeg, 8, 0)
+    assert _reason(declared_size, dnl) == 'unsupported_format'
+    assert _reason(declared_size, jpeg[:2] + b'\x00' + jpeg[2:]) == 'corrupt_compressed'
+    assert _reason(declared_size, _png_declaring(4, 4)[:20]) == 'corrupt_compressed'
+    bmp = cv2.imencode('.bmp', np.zeros((4, 4), np.uint8))[1].tobytes()
+    assert _reason(compressed_to_numpy, _compressed(bmp)) == 'corrupt_compressed'
+
+
+# ------------------------------------------------------------------ unaligned row steps
+
+
+@pytest.mark.parametrize('via_cdr', [False, True], ids=['message', 'serialized'])
+def test_a_row_step_that_is_not_a_multiple_of_the_element_size_is_handled(via_cdr):
+    """16UC1, 640 wide, step 1281: the elements of every other row are unaligned, which
+    OpenCV refused (it failed inside shrink_area as internal_error)."""
+    from rclpy.serialization import serialize_message
+
+    arr = random_image('16UC1', 48, 640)
+    rows = arr.view(np.uint8).reshape(48, 1280)
+    payload = np.hstack([rows, np.full((48, 1), 0xCD, np.uint8)])     # 1 byte of padding
+    msg = raw_image('16UC1', 48, 640, 1281, payload.tobytes())
+    if via_cdr:
+        msg = image_from_cdr(serialize_message(msg))
+    out = image_to_numpy(msg)
+    np.testing.assert_array_equal(out, arr)
+    assert out.flags.aligned
+    small = image_to_rgb_or_grey(msg, shrink_to=(28, 28))
+    np.testing.assert_array_equal(small, shrink_area(arr, (28, 28)))

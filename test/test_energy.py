@@ -151,6 +151,34 @@ def test_invalid_inputs_are_rejected():
         E.energy_per_sample({**OPS.as_dict(), 'weight_updates': 1.5}, 'cmos45', True, N_IN, N)
 
 
+@pytest.mark.parametrize('field', E.OP_FIELDS)
+@pytest.mark.parametrize('count', [2 ** 63, 10 ** 400, 1e19, 1e300])
+def test_counts_beyond_int64_are_a_value_error_not_an_overflow(field, count):
+    """9223372036854775808 synaptic events in one activity message raised OverflowError
+    here, which no node caught: the whole topspark-bringup process exited."""
+    with pytest.raises(ValueError, match='must not exceed 9223372036854775807'):
+        E.energy_per_sample(_ops(**{field: count}), 'loihi', False, N_IN, N, True)
+    with pytest.raises(ValueError, match='must not exceed'):
+        E.energy_per_sample({**OPS.as_dict(), field: count}, 'loihi', False, N_IN, N, True)
+
+
+def test_huge_sizes_and_mean_counts_are_a_value_error_not_an_overflow():
+    with pytest.raises(ValueError, match='n_neurons must be a positive integer up to'):
+        E.energy_per_sample(OPS, 'loihi', False, N_IN, 2 ** 64)
+    with pytest.raises(ValueError, match='n_inputs'):
+        E.dense_macs(10 ** 400, N, 10, True)
+    row = np.array([[float(v) for v in OPS.as_dict().values()]])
+    row[0, 0] = 1e19
+    with pytest.raises(ValueError, match='must not exceed'):
+        E.energy_batch(row, 'loihi', False, N_IN, N, True)
+    with pytest.raises(ValueError, match='finite and >= 0'):
+        E.mean_energy({**OPS.as_dict(), 'synaptic_events': 10 ** 400}, 'loihi', False,
+                      N_IN, N, True)
+    # the largest count still works, in float joules
+    top = E.energy_per_sample(_ops(synaptic_events=2 ** 63 - 1), 'loihi', False, N_IN, N, True)
+    assert top.synaptic_j == pytest.approx((2 ** 63 - 1) * 23.6e-12)
+
+
 def test_dict_and_array_inputs_match_opcounts():
     ref = E.energy_per_sample(OPS, 'loihi', True, N_IN, N)
     as_dict = E.energy_per_sample({**OPS.as_dict(), 'compute_s': 0.1}, 'loihi', True, N_IN, N)

@@ -456,16 +456,18 @@ def test_find_package_share(tmp_path, monkeypatch):
     assert bringup.find_package_share('topspark_ros') == ROOT       # source tree fallback
     with pytest.raises(LookupError, match="package 'nope_pkg' not found"):
         bringup.find_package_share('nope_pkg')
-    # pip-installed data files under sys.prefix, AMENT_PREFIX_PATH unset: found there.
-    pytest.importorskip('ament_index_python')
+    # An indexed prefix: found there, whether named by AMENT_PREFIX_PATH or sys.prefix.
     (tmp_path / 'share' / 'topspark_ros').mkdir(parents=True)
     index = tmp_path / 'share' / 'ament_index' / 'resource_index' / 'packages'
     index.mkdir(parents=True)
     (index / 'topspark_ros').touch()
+    assert bringup.find_package_share('topspark_ros') == tmp_path / 'share' / 'topspark_ros'
+    # pip-installed data files under sys.prefix, AMENT_PREFIX_PATH unset: found there, and
+    # the environment is left alone (it used to be set to sys.prefix as a side effect).
     monkeypatch.delenv('AMENT_PREFIX_PATH')
     monkeypatch.setattr(sys, 'prefix', str(tmp_path))
     assert bringup.find_package_share('topspark_ros') == tmp_path / 'share' / 'topspark_ros'
-    assert os.environ['AMENT_PREFIX_PATH'] == str(tmp_path)
+    assert 'AMENT_PREFIX_PATH' not in os.environ
 
 
 # ------------------------------------------------------------------------------ bringup runs

@@ -22,10 +22,12 @@ from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from std_msgs.msg import Float64
 
-from topspark_ros.energy import cpu_energy, dense_macs, energy_per_sample, PLATFORMS
-from topspark_ros.nodes.metrics import (ActivityError, baseline_activity, EnergyWindow,
-                                        KNOWN_PLATFORMS, MetricsNode, parse_activity,
-                                        SampleEnergy)
+from topspark_ros.activity import ActivityError, ActivityReport
+from topspark_ros.energy import cpu_energy, dense_macs, energy_per_sample, Platform, PLATFORMS
+from topspark_ros.nodes import metrics
+from topspark_ros.nodes.metrics import (baseline_activity, EnergyWindow, KNOWN_PLATFORMS,
+                                        MetricsNode, sample_energy, SampleEnergy)
+from topspark_ros.snn import OpCounts
 from topspark_ros.ros import diagnostics
 from topspark_ros.ros.diagnostics import values_of
 
@@ -40,20 +42,24 @@ TOPICS = {'sample': 'topspark/energy/sample', 'total': 'topspark/energy/total',
 ENERGY = 'metrics: energy'                         # the node's diagnostics status
 
 
-def activity(T: int = 50, mode: str = 'infer', input_spikes: int = 330, exc: int = 4,
-             inh: int = 3, weight_updates: int = 0, compute_s: float = 0.004,
-             layer: bool = True, **extra) -> dict:
-    """KeyValues as perception publishes them (str of each value) for a consistent sample."""
-    values = {
-        'timesteps': T, 'mode': mode, 'input_spikes': input_spikes, 'exc_spikes': exc,
-        'inh_spikes': inh if layer else 0,
-        'synaptic_events': input_spikes * N + (exc + inh * (N - 1) if layer else exc * (N - 1)),
-        'neuron_updates': (2 if layer else 1) * N * T, 'weight_updates': weight_updates,
-        'compute_seconds': compute_s, 'n_neurons': N, 'n_inputs': N_INPUTS,
-        'inhibition': 'layer' if layer else 'direct', 'source': 'image', 'prediction': 3,
-    }
-    values.update(extra)
-    return {k: str(v) for k, v in values.items()}
+def report(T: int = 50, mode: str = 'infer', input_spikes: int = 330, exc: int = 4,
+           inh: int = 3, weight_updates: int = 0, compute_s: float = 0.004,
+           layer: bool = True, **fields) -> ActivityReport:
+    """A consistent sample, built as perception builds it (``ActivityReport``)."""
+    ops = OpCounts(
+        input_spikes=input_spikes, exc_spikes=exc, inh_spikes=inh if layer else 0,
+        synaptic_events=input_spikes * N + (exc + inh * (N - 1) if layer else exc * (N - 1)),
+        neuron_updates=(2 if layer else 1) * N * T, weight_updates=weight_updates,
+        timesteps=T)
+    return ActivityReport(**{
+        'ops': ops, 'mode': mode, 'n_inputs': N_INPUTS, 'n_neurons': N, 'dt_ms': 1.0,
+        'compute_seconds': compute_s, 'source': 'image',
+        'inhibition': 'layer' if layer else 'direct', 'prediction': 3, **fields})
+
+
+def activity(**changes) -> dict:
+    """The KeyValue strings of ``report(**changes)``, as they travel."""
+    return report(**changes).to_values()
 
 
 def ops_of(values: dict) -> dict:
@@ -265,12 +271,15 @@ def test_savings_against_the_baseline_timestep(graph):
 
 
 def test_baseline_estimate_and_savings_edge_cases():
-    a = parse_activity(activity(T=50, mode='learn', weight_updates=999, compute_s=0.01))
+    a = report(T=50, mode='learn', weight_updates=999, compute_s=0.01)
     b = baseline_activity(a, 350)
-    assert b.ops['weight_updates'] == 999 and b.ops['exc_spikes'] == a.ops['exc_spikes']
-    assert b.compute_s == pytest.approx(0.07) and baseline_activity(a, 50) is a
-    odd = parse_activity(activity(T=3, input_spikes=1))
-    assert baseline_activity(odd, 10).ops['input_spikes'] == 3      # 3.33 rounded
+    assert b.ops.weight_updates == 999 and b.ops.exc_spikes == a.ops.exc_spikes
+    assert b.compute_seconds == pytest.approx(0.07) and baseline_activity(a, 50) is a
+    odd = report(T=3, input_spikes=1)
+    assert baseline_activity(odd, 10).ops.input_spikes == 3          # 3.33 rounded
+    rounded = report(T=7, compute_s=0.1, snn_seconds=0.1 - 1e-17)
+    scaled = baseline_activity(rounded, 350)                        # snn stays <= compute
+    assert scaled.snn_seconds <= scaled.compute_seconds
     assert SampleEnergy(2.0, 6.0, None, True).savings == 3.0
     assert SampleEnergy(0.0, 0.0, None, True).savings == 1.0
     assert SampleEnergy(0.0, 1.0, None, True).savings is None
@@ -364,24 +373,36 @@ def _with(**texts: str) -> DiagnosticArray:
     return activity_msg({**activity(), **texts})
 
 
+def _without_inhibition_and(**texts: str) -> DiagnosticArray:
+    values = {**activity(), **texts}
+    del values['inhibition']
+    return activity_msg(values)
+
+
 BAD_MESSAGES = [
     (lambda: DiagnosticArray(), 'empty'),
     (lambda: _without('synaptic_events'), 'missing_key'),
     (lambda: _without('mode'), 'missing_key'),
+    (lambda: _without('dt_ms'), 'missing_key'),
+    (lambda: _with(schema='2'), 'unsupported_version'),
     (lambda: _with(input_spikes='many'), 'non_numeric'),
     (lambda: _with(timesteps=''), 'non_numeric'),
     (lambda: _with(compute_seconds='nan'), 'non_finite'),
     (lambda: _with(neuron_updates='NaN'), 'non_finite'),
     (lambda: _with(weight_updates='inf'), 'non_finite'),
-    (lambda: activity_msg(activity(exc=-1)), 'negative_value'),
-    (lambda: activity_msg(activity(compute_s=-0.5)), 'negative_value'),
-    (lambda: activity_msg(activity(weight_updates=2.5)), 'not_integer'),
-    (lambda: activity_msg(activity(T=0)), 'not_positive'),
-    (lambda: activity_msg(activity(n_neurons=0)), 'not_positive'),
-    (lambda: activity_msg(activity(mode='train')), 'bad_mode'),
-    (lambda: activity_msg(activity(inhibition='maybe')), 'bad_inhibition'),
-    (lambda: _without('inhibition', neuron_updates=7), 'inconsistent_counts'),
-    (lambda: activity_msg(activity(snn_seconds=1.0)), 'inconsistent_counts'),
+    (lambda: _with(exc_spikes='-1'), 'negative_value'),
+    (lambda: _with(compute_seconds='-0.5'), 'negative_value'),
+    (lambda: _with(weight_updates='2.5'), 'not_integer'),
+    (lambda: _with(timesteps='0'), 'not_positive'),
+    (lambda: _with(n_neurons='0'), 'not_positive'),
+    (lambda: _with(dt_ms='0'), 'not_positive'),
+    # the fuzz campaign's message: OverflowError in energy.py took the process down
+    (lambda: _with(synaptic_events='9223372036854775808'), 'out_of_range'),
+    (lambda: _with(mode='train'), 'bad_mode'),
+    (lambda: _with(inhibition='maybe'), 'bad_inhibition'),
+    (lambda: _with(source=' '), 'bad_source'),
+    (lambda: _without_inhibition_and(neuron_updates='7'), 'inconsistent_counts'),
+    (lambda: _with(snn_seconds='1.0'), 'inconsistent_counts'),
 ]
 
 
@@ -400,7 +421,7 @@ def test_bad_messages_are_counted_and_skipped(graph):
         r: sum(1 for _, b in BAD_MESSAGES if b == r) for r in reasons}
 
     # A message with a bad and a good status: the good one is still charged.
-    graph.charge(activity(mode='oops'), good, accepted=1)
+    graph.charge({**activity(), 'mode': 'oops'}, good, accepted=1)
     assert node.counters()['samples'] == 2 and node.counters()['rejected_bad_mode'] == 2
 
     keys = {f'rejected_{r}' for r in reasons}
@@ -412,13 +433,56 @@ def test_bad_messages_are_counted_and_skipped(graph):
     assert int(last['rejected']) >= len(BAD_MESSAGES)
 
 
+def test_callback_exceptions_are_in_the_diagnostics(graph):
+    from topspark_ros.ros.node_utils import CALLBACK_EXCEPTIONS
+
+    node, _ = graph.start(platform='loihi')
+    assert values_of(node._status())['callback_exceptions'] == '0'
+    CALLBACK_EXCEPTIONS.record(node, RuntimeError('a bug'))
+    status = node._status()
+    assert status.level == DiagnosticStatus.ERROR and '1 callback exception' in status.message
+    assert values_of(status)['callback_exceptions'] == '1'
+    assert node._status().level == DiagnosticStatus.OK         # only in the period it happened
+
+
 def test_parse_activity_reasons():
     with pytest.raises(ActivityError) as info:
-        parse_activity({'timesteps': '5'})
+        ActivityReport.from_values({'timesteps': '5'})
     assert info.value.reason == 'missing_key' and 'synaptic_events' in str(info.value)
-    parsed = parse_activity(activity(T=20, compute_s='1e-3', weight_updates='1e3'))
-    assert parsed.ops['weight_updates'] == 1000 and parsed.compute_s == 0.001
-    assert parsed.inhibition_layer is True and parsed.poisson_input and parsed.snn_s is None
+    parsed = ActivityReport.from_values({**activity(T=20), 'compute_seconds': '1e-3',
+                                         'weight_updates': '1e3'})
+    assert parsed.ops.weight_updates == 1000 and parsed.compute_seconds == 0.001
+    assert parsed.inhibition_layer is True and not parsed.event_input
+    assert parsed.snn_seconds is None
+
+
+def test_a_baseline_beyond_int64_is_refused_not_overflowed():
+    """Counts near 2^63 at T=1 scale past int64 at the baseline T: that used to raise
+    OverflowError out of the energy model (and out of the callback)."""
+    huge = report(T=1, ops=OpCounts(input_spikes=2 ** 55, exc_spikes=0, inh_spikes=0,
+                                    synaptic_events=2 ** 62, neuron_updates=2 * N,
+                                    weight_updates=0, timesteps=1))
+    assert sample_energy(huge, 'loihi', 15.0, 1).energy_j > 0      # charged as it is
+    with pytest.raises(ActivityError) as info:
+        sample_energy(huge, 'loihi', 15.0, 350)
+    assert info.value.reason == 'out_of_range'
+
+
+def test_static_power_is_charged_over_the_reported_step(monkeypatch):
+    """The step comes from the report's dt_ms (metrics had its own 1 ms copy, STEP_S)."""
+    monkeypatch.setitem(metrics.PLATFORMS, 'static_test', Platform(
+        'static_test', 'a test platform with 2 W static power', 0.0, 0.0, 0.0,
+        source='test', static_power_w=2.0))
+    for dt_ms in (1.0, 0.5):
+        energy = sample_energy(report(T=100, dt_ms=dt_ms), 'static_test', 15.0, 100)
+        assert energy.breakdown.static_j == pytest.approx(2.0 * 100 * dt_ms * 1e-3)
+
+
+def test_a_legacy_report_without_schema_is_charged_with_1_ms_steps():
+    values = activity(T=40)
+    del values['schema'], values['dt_ms']
+    parsed = ActivityReport.from_values(values)
+    assert parsed == report(T=40) and parsed.dt_ms == 1.0
 
 
 # ------------------------------------------------------------------------------ process

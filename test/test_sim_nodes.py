@@ -483,6 +483,23 @@ def test_reported_power_drains_faster_and_initial_percentage_holds(graph):
     assert powered.model.percentage == pytest.approx(0.3, abs=0.01)
 
 
+def test_battery_diagnostics_report_new_rejections_and_callback_exceptions_once(graph):
+    """EventCounters.report: a WARN (or ERROR) for the period in which something happened."""
+    from topspark_ros.ros.node_utils import CALLBACK_EXCEPTIONS
+
+    node = graph.battery(log_throttle_s=60.0)
+    node._on_power(Float64(data=math.nan))
+    first = node._status()
+    assert first.level == DiagnosticStatus.WARN and '1 ' in first.message
+    assert values_of(first)['rejected_power'] == '1'
+    assert node._status().level == DiagnosticStatus.OK          # nothing new since
+    CALLBACK_EXCEPTIONS.record(node, RuntimeError('a bug'))
+    broken = node._status()
+    assert broken.level == DiagnosticStatus.ERROR and 'callback exception' in broken.message
+    assert values_of(broken)['callback_exceptions'] == '1'
+    assert node._status().level == DiagnosticStatus.OK
+
+
 def test_battery_invalid_parameters_are_rejected_with_a_reason(graph):
     battery = graph.battery()
 

@@ -42,10 +42,13 @@ Differences from ``ros2 launch``: one process and one executor instead of one pr
 ``name:=value`` argument is an error instead of being ignored. As with ``ros2 launch``, relative
 ``param from`` paths are taken from the current directory.
 
-Shutdown: on SIGINT or SIGTERM, or after ``--duration`` seconds, the nodes stop being spun;
-each node that has a ``close()`` method gets it called (perception saves its model there;
-``close()`` returning False means a failed save), then every node is destroyed. Exit status:
-0 clean, 1 a node failed to start or to close, 2 a usage or launch file error.
+Running and shutdown are ``topspark_ros.ros.node_utils.run_nodes``, as for a single node: a
+callback that raises is logged, counted in its node's diagnostics and survived (one bad message
+does not stop the other nodes). On SIGINT or SIGTERM, or after ``--duration`` seconds, the
+nodes stop being spun; each node that has a ``close()`` method gets it called (perception saves
+its model there; ``close()`` returning False means a failed save), then every node is
+destroyed. Exit status: 0 clean, 1 a node failed to start or to close (or the executor itself
+failed), 2 a usage or launch file error.
 """
 
 from __future__ import annotations
@@ -60,7 +63,6 @@ import shlex
 import sys
 import tempfile
 import threading
-import time
 from typing import Any, Callable, Sequence
 from xml.etree import ElementTree
 from xml.parsers import expat
@@ -191,27 +193,24 @@ def typed_value(text: str) -> Any:
 def find_package_share(package: str) -> Path:
     """Share directory of ``package``: the ament index, else this source tree for topspark_ros.
 
-    pip-installed ROS wheels put share/ under ``sys.prefix`` but do not set AMENT_PREFIX_PATH,
-    so it is set to ``sys.prefix`` when unset and the package's share directory exists there.
-    An editable install (``pip install -e .``) installs no data files; the source tree's own
-    launch/ and config/ then serve, which also keeps edits to them effective without a reinstall.
+    The index is searched as ament_index_python does (``<prefix>/share/ament_index/
+    resource_index/packages/<package>`` under each AMENT_PREFIX_PATH entry), then under
+    ``sys.prefix``: pip-installed ROS wheels put share/ there but do not set AMENT_PREFIX_PATH.
+    The environment is left as it is. An editable install (``pip install -e .``) installs no
+    data files; the source tree's own launch/ and config/ then serve, which also keeps edits
+    to them effective without a reinstall.
     """
-    if not os.environ.get('AMENT_PREFIX_PATH') and (Path(sys.prefix) / 'share' / package).is_dir():
-        os.environ['AMENT_PREFIX_PATH'] = sys.prefix
-    try:
-        from ament_index_python.packages import get_package_share_directory
-    except ImportError:
-        pass
-    else:
-        try:
-            return Path(get_package_share_directory(package))
-        except (LookupError, OSError, ValueError):  # not indexed, or AMENT_PREFIX_PATH unset
-            pass
+    prefixes = [p for p in os.environ.get('AMENT_PREFIX_PATH', '').split(os.pathsep) if p]
+    for prefix in prefixes + [sys.prefix]:
+        share = Path(prefix) / 'share'
+        if (share / 'ament_index' / 'resource_index' / 'packages' / package).is_file():
+            return share / package
     source_root = Path(__file__).resolve().parent.parent
     if package == PACKAGE and (source_root / 'package.xml').is_file():
         return source_root
     raise LookupError(f'package {package!r} not found in the ament index (AMENT_PREFIX_PATH='
-                      f'{os.environ.get("AMENT_PREFIX_PATH", "<unset>")!r})')
+                      f'{os.environ.get("AMENT_PREFIX_PATH", "<unset>")!r}, then '
+                      f'{sys.prefix!r})')
 
 
 # ------------------------------------------------------------------------------ parsing
@@ -511,71 +510,35 @@ def create_nodes(spec: LaunchSpec, context: Any,
 
 
 def close_nodes(nodes: Sequence[Any]) -> bool:
-    """``close()`` (where a node has one) then ``destroy_node()``, last node first.
+    """``topspark_ros.ros.node_utils.close_nodes`` (imported when used: ``--list`` and the
+    parser need no rclpy); failures are reported as this program's."""
+    from .ros.node_utils import close_nodes as close
 
-    Returns False if a ``close()`` returned False or raised (a failed save).
-    """
-    ok = True
-    for node in reversed(nodes):
-        close = getattr(node, 'close', None)
-        if callable(close):
-            try:
-                ok = close() is not False and ok
-            except Exception as exc:
-                _say(f'closing {node.get_fully_qualified_name()} failed: {exc!r}')
-                ok = False
-    for node in reversed(nodes):
-        try:
-            node.destroy_node()
-        except Exception as exc:
-            _say(f'destroying {node.get_fully_qualified_name()} failed: {exc!r}')
-            ok = False
-    return ok
+    return close(nodes, _say)
 
 
 def run(spec: LaunchSpec, duration: float | None = None) -> int:
-    """Spin the nodes of ``spec`` in one SingleThreadedExecutor until a signal or ``duration``.
+    """Run the nodes of ``spec`` with ``run_nodes`` (one SingleThreadedExecutor) until a signal
+    or ``duration`` seconds; 0 clean, 1 if a node failed to start or to close."""
+    from .ros.node_utils import run_nodes
 
-    Single-threaded on purpose: with rclpy 9.1.2 on this 2-core machine the MultiThreadedExecutor
-    stalled message delivery for up to 1.8 s now and then; perception runs its network in its
-    own thread, so one executor thread only handles the (short) callbacks.
-    """
-    from .ros.node_utils import spin_until, stop_on_signals
+    try:
+        apply_environment(spec)
+    except BringupError as exc:
+        _say(str(exc))
+        return 1
 
-    with stop_on_signals() as stop:
-        import rclpy
-        from rclpy.context import Context
-        from rclpy.executors import SingleThreadedExecutor
-        from rclpy.signals import SignalHandlerOptions
-
+    def make_nodes(context: Any, stop: threading.Event) -> list[Any] | None:
         try:
-            apply_environment(spec)
+            return create_nodes(spec, context, stop)
         except BringupError as exc:
             _say(str(exc))
-            return 1
-        context = Context()
-        rclpy.init(args=['topspark-bringup'], context=context,
-                   signal_handler_options=SignalHandlerOptions.NO)
-        try:
-            try:
-                nodes = create_nodes(spec, context, stop)
-            except BringupError as exc:
-                _say(str(exc))
-                return 1
-            executor = SingleThreadedExecutor(context=context)
-            for node in nodes:
-                executor.add_node(node)
-            names = ', '.join(node.get_fully_qualified_name() for node in nodes)
-            _say(f'running {len(nodes)} node(s): {names}'
-                 + (f' for {duration:g} s' if duration is not None else ''))
-            deadline = None if duration is None else time.monotonic() + duration
-            reason = spin_until(executor, stop, context, deadline)
-            _say(f'stopping: {reason}')
-            executor.shutdown(timeout_sec=2.0)
-            ok = close_nodes(nodes) and reason != 'a callback failed'
-        finally:
-            rclpy.try_shutdown(context=context)
-    return 0 if ok else 1
+            return None
+
+    from rclpy.context import Context
+
+    return run_nodes(make_nodes, args=['topspark-bringup'], context=Context(),
+                     duration_s=duration, say=_say)
 
 
 def _say(message: str) -> None:

@@ -28,6 +28,7 @@ from topspark_ros.snn import OpCounts
 
 OP_FIELDS = tuple(f.name for f in fields(OpCounts))     # column order of run_batch's ops
 MODES = ('event', 'dense')
+MAX_COUNT = 2 ** 63 - 1     # counts are int64 here; larger ones are refused (ValueError)
 PJ = 1e-12          # joules per picojoule
 NJ = 1e-9           # joules per nanojoule
 
@@ -268,7 +269,11 @@ def mean_energy(mean_ops: Mapping[str, float], platform: Platform | str, learnin
     plat = get_platform(platform)
     if plat.static_power_w:
         raise ValueError(f'platform {plat.name!r} has static power: use energy_batch')
-    cols = {k: np.array([float(mean_ops[k])]) for k in OP_FIELDS}
+    try:
+        cols = {k: np.array([float(mean_ops[k])]) for k in OP_FIELDS}
+    except OverflowError:
+        raise ValueError(f'mean operation counts must be finite and >= 0, got '
+                         f'{mean_ops!r}') from None
     if not all(np.isfinite(v[0]) and v[0] >= 0 for v in cols.values()):
         raise ValueError(f'mean operation counts must be finite and >= 0, got {mean_ops!r}')
     return float(_energy(cols, plat, learning, n_inputs, n_neurons, inhibition_layer,
@@ -296,7 +301,7 @@ def _energy(cols: dict[str, np.ndarray], plat: Platform, learning: bool, n_input
             duration_s: float | np.ndarray | None) -> EnergyBreakdown:
     T = cols['timesteps']
     _check_sizes(n_inputs, n_neurons, 1)
-    exc_updates = n_neurons * T
+    exc_updates = float(n_neurons) * T      # float: N x T may not fit in int64
     if inhibition_layer is None:
         layer = cols['neuron_updates'] == 2 * exc_updates
         direct = cols['neuron_updates'] == exc_updates
@@ -353,6 +358,8 @@ def _columns(ops: Any) -> dict[str, np.ndarray]:
             raise ValueError(f'ops array must have shape (n, {len(OP_FIELDS)}), got {ops.shape}')
         if not np.all(np.isfinite(arr)) or not np.all(arr == np.round(arr)):
             raise ValueError('operation counts must be whole numbers')
+        if arr.dtype.kind in 'uf' and arr.size and arr.max() > MAX_COUNT:
+            raise ValueError(f'operation counts must not exceed {MAX_COUNT} (int64)')
         arr = arr.astype(np.int64)
     else:
         rows = []
@@ -365,13 +372,7 @@ def _columns(ops: Any) -> dict[str, np.ndarray]:
             missing = [k for k in OP_FIELDS if k not in item]
             if missing:
                 raise ValueError(f'operation counts lack {missing}')
-            row = []
-            for k in OP_FIELDS:
-                v = item[k]
-                if isinstance(v, bool) or not float(v).is_integer():
-                    raise ValueError(f'operation count {k} must be a whole number, got {v!r}')
-                row.append(int(v))
-            rows.append(row)
+            rows.append([_count(k, item[k]) for k in OP_FIELDS])
         arr = np.array(rows, np.int64).reshape(-1, len(OP_FIELDS))
     cols = {k: arr[:, i] for i, k in enumerate(OP_FIELDS)}
     for k, v in cols.items():
@@ -382,12 +383,31 @@ def _columns(ops: Any) -> dict[str, np.ndarray]:
     return cols
 
 
+def _count(name: str, value: Any) -> int:
+    """One operation count as an int in 0..MAX_COUNT (checked by _columns: >= 0), or
+    ValueError: a count too large for int64 must not escape as OverflowError."""
+    if isinstance(value, bool):
+        raise ValueError(f'operation count {name} must be a whole number, got {value!r}')
+    if not isinstance(value, numbers.Integral):
+        try:
+            whole = float(value).is_integer()
+        except (OverflowError, TypeError, ValueError):
+            whole = False
+        if not whole:
+            raise ValueError(f'operation count {name} must be a whole number, got {value!r}')
+    if int(value) > MAX_COUNT:
+        raise ValueError(f'operation count {name} must not exceed {MAX_COUNT} (int64), '
+                         f'got {value!r}')
+    return int(value)
+
+
 def _check_sizes(n_inputs: int, n_neurons: int, timesteps: int) -> None:
     for name, value in (('n_inputs', n_inputs), ('n_neurons', n_neurons),
                         ('timesteps', timesteps)):
         if (isinstance(value, bool) or not isinstance(value, numbers.Integral)
-                or value < 1):
-            raise ValueError(f'{name} must be a positive integer, got {value!r}')
+                or not 1 <= value <= MAX_COUNT):
+            raise ValueError(f'{name} must be a positive integer up to {MAX_COUNT}, '
+                             f'got {value!r}')
 
 
 # ----------------------------------------------------------------------------- measured energy

@@ -49,7 +49,8 @@ from sensor_msgs.msg import BatteryState
 from std_msgs.msg import Float64
 
 from ..ros import diagnostics, qos
-from ..ros.node_utils import declare_checked, descriptor, EventCounters, spin_node, values_after
+from ..ros.node_utils import (callback_exceptions, declare_checked, descriptor, EventCounters,
+                              spin_node, values_after)
 
 MAX_WATTS = 1e9
 
@@ -145,7 +146,6 @@ class BatterySimNode(Node):
         p = {name: param.value for name, param in self.get_parameters_by_prefix('').items()}
         self._lock = threading.Lock()           # model, power input, counters
         self._stats = EventCounters(self.get_logger(), self._lock)
-        self._reported_rejected = 0
         self._timer: Timer | None = None
         self._model = BatteryModel(p['capacity_wh'], p['initial_percentage'] * p['capacity_wh'],
                                    p['voltage_empty'], p['voltage_full'], p['recharge_at_empty'])
@@ -218,9 +218,9 @@ class BatterySimNode(Node):
     def _on_power(self, msg: Float64) -> None:
         watts = msg.data
         if not (math.isfinite(watts) and 0.0 <= watts <= MAX_WATTS):
-            self._stats.warn('rejected_power',
-                             f'{self._power_sub.topic_name}: {watts!r} is not a number of watts '
-                             f'in 0..{MAX_WATTS:g}; ignored')
+            self._stats.reject('power',
+                               f'{self._power_sub.topic_name}: {watts!r} is not a number of '
+                               f'watts in 0..{MAX_WATTS:g}; ignored')
             return
         now = self._now()
         with self._lock:
@@ -311,7 +311,8 @@ class BatterySimNode(Node):
 
     def _status(self) -> DiagnosticStatus:
         now = self._now()
-        counts = self.counters()
+        report = self._stats.report({'callback_exceptions': callback_exceptions(self)})
+        counts = report.totals
         with self._lock:
             m = self._model
             compute_w, power_state = self._compute_power(now)
@@ -329,12 +330,16 @@ class BatterySimNode(Node):
                 'power_messages': counts.get('power_messages', 0),
                 'rejected_power': counts.get('rejected_power', 0),
                 'clock_jumps_back': counts.get('clock_jumps_back', 0),
+                'callback_exceptions': counts['callback_exceptions'],
             }
             empty = m.empty
-        rejected = counts.get('rejected_power', 0)
-        new_rejected, self._reported_rejected = rejected - self._reported_rejected, rejected
+        new_rejected = report.new.get('rejected_power', 0)
         topic = self._power_sub.topic_name
-        if empty:
+        if report.new['callback_exceptions']:
+            level = diagnostics.ERROR
+            message = (f'{report.new["callback_exceptions"]} callback exception(s) in the last '
+                       'period (traceback in the log)')
+        elif empty:
             level, message = diagnostics.WARN, 'battery empty (0 %)'
         elif new_rejected:
             level = diagnostics.WARN

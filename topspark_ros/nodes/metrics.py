@@ -1,7 +1,8 @@
 """Metrics node: perception's per-sample work in, joules, power and TopSpark savings out.
 
 Subscribes ``topspark/activity`` (diagnostic_msgs/DiagnosticArray, one status per sample, as
-the perception node publishes it; see DESIGN.md) and publishes, all reliable:
+the perception node publishes it; keys, types and ranges: ``topspark_ros.activity``) and
+publishes, all reliable:
 
 - ``topspark/energy/sample`` (std_msgs/Float64): joules of the last sample;
 - ``topspark/energy/total`` (Float64): joules of every accepted sample since the node started
@@ -22,7 +23,7 @@ only for ``mode`` 'learn') or ``cpu``: the measured ``compute_seconds`` x ``cpu_
 learning (truenorth) is charged its inference energy only and counted as
 ``learning_not_charged`` (diagnostics WARN): training energy is undefined there, and skipping
 the sample would understate power even more. Static power, where a platform has one, is charged
-over the sample's duration on the chip, ``timesteps`` x 1 ms.
+over the sample's duration on the chip, ``timesteps`` x ``dt_ms`` (both from the report).
 
 Savings estimate. Nobody ran the sample at the baseline T, so its counts are scaled by
 ``r = baseline_timesteps / timesteps``, only for the terms that are proportional to T:
@@ -44,20 +45,23 @@ sample, the encoding and simulation scale with T (all of ``compute_seconds`` is 
 A sample with zero actual energy has ratio 1 if its baseline is zero too, else no finite ratio:
 it is not published and is counted as ``savings_undefined``.
 
-Bad activity messages (empty, missing keys, non-numeric, NaN/Inf, negative or fractional counts,
-unknown mode or inhibition, counts the energy model rejects) are counted per reason, warned
-about at most once per ``log_throttle_s`` each, and skipped; the node keeps running.
+Bad activity messages (empty, or any ``ActivityError`` of ``ActivityReport.from_values``:
+missing keys, an unknown schema version, non-numeric, NaN/Inf, negative, fractional or
+out-of-range counts such as 2^63 synaptic events, unknown mode or inhibition; and counts the
+energy model rejects, 'inconsistent_counts') are counted per reason, warned about at most once
+per ``log_throttle_s`` each, and skipped; the node keeps running. Diagnostics also count the
+node's ``callback_exceptions`` (ERROR in the period one happened).
 """
 
 from __future__ import annotations
 
 import collections
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 import math
 import sys
 import threading
 import time
-from typing import Any, Callable, Mapping
+from typing import Any, Callable
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from rclpy.node import Node
@@ -65,18 +69,15 @@ from rclpy.parameter import Parameter
 from rclpy.timer import Timer
 from std_msgs.msg import Float64
 
-from ..energy import cpu_energy, EnergyBreakdown, energy_per_sample, OP_FIELDS, PLATFORMS
+from ..activity import ActivityError, ActivityReport
+from ..energy import cpu_energy, EnergyBreakdown, energy_per_sample, PLATFORMS
 from ..ros import diagnostics, qos
 from ..ros.diagnostics import values_of
-from ..ros.node_utils import declare_checked, descriptor, EventCounters, spin_node
+from ..ros.node_utils import (callback_exceptions, declare_checked, descriptor, EventCounters,
+                              spin_node)
 
 CPU = 'cpu'
 KNOWN_PLATFORMS = (CPU,) + tuple(sorted(PLATFORMS))
-MODES = {'learn': True, 'infer': False}
-INHIBITION = {'layer': True, 'direct': False}
-STEP_S = 1e-3                   # one SNN timestep on the chip (perception's 1 ms steps)
-SIZE_KEYS = ('n_inputs', 'n_neurons')
-REQUIRED_KEYS = OP_FIELDS + ('mode',) + SIZE_KEYS + ('compute_seconds',)
 
 
 def check_platform(name: Any) -> str | None:
@@ -86,105 +87,31 @@ def check_platform(name: Any) -> str | None:
     return f'unknown energy platform {name!r}; known platforms: {", ".join(KNOWN_PLATFORMS)}'
 
 
-class ActivityError(ValueError):
-    """An activity status that cannot be charged; ``reason`` is its counter key."""
-
-    def __init__(self, reason: str, text: str) -> None:
-        super().__init__(text)
-        self.reason = reason
-
-
-@dataclass(frozen=True)
-class Activity:
-    """One sample's work, parsed and validated from the KeyValues of an activity status."""
-
-    ops: dict[str, int]             # OP_FIELDS -> count
-    learning: bool
-    n_inputs: int
-    n_neurons: int
-    compute_s: float
-    inhibition_layer: bool | None   # None: not given, inferred from neuron_updates
-    poisson_input: bool             # frame input (Poisson rates); False for event windows
-    snn_s: float | None             # part of compute_s that scales with T, when given
-
-
-def _number(values: Mapping[str, str], key: str, integer: bool) -> float | int:
-    text = values[key].strip()
-    try:
-        return int(text)
-    except ValueError:
-        pass
-    try:
-        number = float(text)
-    except ValueError:
-        raise ActivityError('non_numeric', f'{key}={text!r} is not a number') from None
-    if not math.isfinite(number):
-        raise ActivityError('non_finite', f'{key}={text!r} is not finite')
-    if integer:
-        if not number.is_integer():
-            raise ActivityError('not_integer', f'{key}={text!r} is not a whole number')
-        return int(number)
-    return number
-
-
-def parse_activity(values: Mapping[str, str]) -> Activity:
-    """Validate the KeyValues of one activity status; raises ActivityError with a reason."""
-    missing = [k for k in REQUIRED_KEYS if k not in values]
-    if missing:
-        raise ActivityError('missing_key', f'missing key(s) {", ".join(missing)}')
-    numbers: dict[str, float | int] = {}
-    for key in OP_FIELDS + SIZE_KEYS + ('compute_seconds',):
-        numbers[key] = _number(values, key, integer=key != 'compute_seconds')
-        if numbers[key] < 0:
-            raise ActivityError('negative_value', f'{key}={values[key]!r} is negative')
-    for key in ('timesteps',) + SIZE_KEYS:
-        if numbers[key] < 1:
-            raise ActivityError('not_positive', f'{key}={values[key]!r} must be >= 1')
-    mode = values['mode'].strip()
-    if mode not in MODES:
-        raise ActivityError('bad_mode', f"mode={mode!r} is neither 'learn' nor 'infer'")
-    inhibition = values.get('inhibition')
-    if inhibition is not None and inhibition.strip() not in INHIBITION:
-        raise ActivityError('bad_inhibition',
-                            f"inhibition={inhibition!r} is neither 'layer' nor 'direct'")
-    snn_s = None
-    if 'snn_seconds' in values:
-        snn_s = float(_number(values, 'snn_seconds', integer=False))
-        if not 0 <= snn_s <= numbers['compute_seconds']:
-            raise ActivityError('negative_value' if snn_s < 0 else 'inconsistent_counts',
-                                f'snn_seconds={values["snn_seconds"]!r} is not within '
-                                f'0..compute_seconds')
-    return Activity(
-        ops={k: int(numbers[k]) for k in OP_FIELDS}, learning=MODES[mode],
-        n_inputs=int(numbers['n_inputs']), n_neurons=int(numbers['n_neurons']),
-        compute_s=float(numbers['compute_seconds']),
-        inhibition_layer=None if inhibition is None else INHIBITION[inhibition.strip()],
-        poisson_input=values.get('source', '').strip() != 'events', snn_s=snn_s)
-
-
 def _scaled(count: int, timesteps: int, baseline: int) -> int:
     """count x baseline / timesteps, rounded half up, in exact integer arithmetic."""
     return (2 * count * baseline + timesteps) // (2 * timesteps)
 
 
-def baseline_activity(activity: Activity, baseline_timesteps: int) -> Activity:
-    """The sample's estimated work at ``baseline_timesteps`` (module docstring, "Savings")."""
-    ops = dict(activity.ops)
-    T, Tb = ops['timesteps'], baseline_timesteps
+def baseline_activity(activity: ActivityReport, baseline_timesteps: int) -> ActivityReport:
+    """The sample's estimated work at ``baseline_timesteps`` (module docstring, "Savings").
+
+    Raises ActivityError ('out_of_range') when a scaled count leaves the contract's range.
+    """
+    ops = activity.ops
+    T, Tb = ops.timesteps, baseline_timesteps
     if T == Tb:
         return activity                 # exactly the same work: the ratio is exactly 1
-    ops['timesteps'] = Tb
-    ops['neuron_updates'] = _scaled(ops['neuron_updates'], T, Tb)
-    if activity.poisson_input:
-        input_events = min(ops['input_spikes'] * activity.n_neurons, ops['synaptic_events'])
-        lateral = ops['synaptic_events'] - input_events
-        ops['input_spikes'] = _scaled(ops['input_spikes'], T, Tb)
-        ops['synaptic_events'] = lateral + _scaled(input_events, T, Tb)
-    fixed_s = activity.compute_s - activity.snn_s if activity.snn_s is not None else 0.0
-    compute_s = fixed_s + (activity.compute_s - fixed_s) * Tb / T
-    snn_s = None if activity.snn_s is None else activity.snn_s * Tb / T
-    return Activity(ops, activity.learning, activity.n_inputs, activity.n_neurons, compute_s,
-                    activity.inhibition_layer, activity.poisson_input, snn_s)
+    changes = {'timesteps': Tb, 'neuron_updates': _scaled(ops.neuron_updates, T, Tb)}
+    if not activity.event_input:
+        input_events = min(ops.input_spikes * activity.n_neurons, ops.synaptic_events)
+        lateral = ops.synaptic_events - input_events
+        changes['input_spikes'] = _scaled(ops.input_spikes, T, Tb)
+        changes['synaptic_events'] = lateral + _scaled(input_events, T, Tb)
+    scaling_s = activity.compute_seconds if activity.snn_seconds is None else activity.snn_seconds
+    scaled_s = scaling_s * Tb / T
+    fixed_s = activity.compute_seconds - scaling_s      # >= 0, so compute >= snn stays true
+    return replace(activity, ops=replace(ops, **changes), compute_seconds=fixed_s + scaled_s,
+                   snn_seconds=None if activity.snn_seconds is None else scaled_s)
 
 
 @dataclass(frozen=True)
@@ -204,22 +131,22 @@ class SampleEnergy:
         return 1.0 if self.baseline_j == 0 else None
 
 
-def _charge(activity: Activity, platform: str, cpu_power_w: float
+def _charge(activity: ActivityReport, platform: str, cpu_power_w: float
             ) -> tuple[float, EnergyBreakdown | None, bool]:
     if platform == CPU:
-        return cpu_energy(activity.compute_s, cpu_power_w), None, True
+        return cpu_energy(activity.compute_seconds, cpu_power_w), None, True
     plat = PLATFORMS[platform]
     learning = activity.learning and plat.supports_learning
     try:
         breakdown = energy_per_sample(
             activity.ops, plat, learning, activity.n_inputs, activity.n_neurons,
-            activity.inhibition_layer, duration_s=activity.ops['timesteps'] * STEP_S)
+            activity.inhibition_layer, duration_s=activity.duration_s)
     except ValueError as exc:
         raise ActivityError('inconsistent_counts', str(exc)) from None
     return breakdown.total_j, breakdown, learning == activity.learning
 
 
-def sample_energy(activity: Activity, platform: str, cpu_power_w: float,
+def sample_energy(activity: ActivityReport, platform: str, cpu_power_w: float,
                   baseline_timesteps: int) -> SampleEnergy:
     """Charge one sample on ``platform`` (a KNOWN_PLATFORMS name), and its baseline."""
     energy_j, breakdown, charged = _charge(activity, platform, cpu_power_w)
@@ -283,7 +210,6 @@ class MetricsNode(Node):
         self._clock_s: Callable[[], float] = time.monotonic     # the power window's clock
         self._lock = threading.Lock()           # totals, window, counters (read by diagnostics)
         self._stats = EventCounters(self.get_logger(), self._lock)
-        self._reported = (0, 0)                 # (rejected, learning_not_charged) last period
         self._total_j = 0.0
         self._baseline_total_j = 0.0            # of the samples whose savings are defined
         self._charged_total_j = 0.0             # their actual energy
@@ -352,8 +278,8 @@ class MetricsNode(Node):
                 platform, cpu_w, baseline = (self._platform, self._cpu_power_w,
                                              self._baseline_timesteps)
             try:
-                result = sample_energy(parse_activity(values_of(status)), platform, cpu_w,
-                                       baseline)
+                result = sample_energy(ActivityReport.from_values(values_of(status)),
+                                       platform, cpu_w, baseline)
             except ActivityError as exc:
                 self._stats.reject(exc.reason, f'{topic}: {exc}; skipped')
                 continue
@@ -407,7 +333,8 @@ class MetricsNode(Node):
             return self._window.power_w(self._clock_s())
 
     def _status(self) -> DiagnosticStatus:
-        counts = self.counters()
+        report = self._stats.report({'callback_exceptions': callback_exceptions(self)})
+        counts = report.totals
         power = self.power_w()
         with self._lock:
             platform, total, last = self._platform, self._total_j, self._last
@@ -415,17 +342,19 @@ class MetricsNode(Node):
                           if self._charged_total_j > 0 else math.nan)
             window = self._window.length_s
         samples = counts.get('samples', 0)
-        rejected = sum(v for k, v in counts.items() if k.startswith('rejected_'))
         uncharged = counts.get('learning_not_charged', 0)
-        new_rejected, new_uncharged = rejected - self._reported[0], uncharged - self._reported[1]
-        self._reported = (rejected, uncharged)
-        if new_rejected:
+        if report.new['callback_exceptions']:
+            level = diagnostics.ERROR
+            message = (f'{report.new["callback_exceptions"]} callback exception(s) in the last '
+                       'period (traceback in the log)')
+        elif report.new_total('rejected_'):
             level = diagnostics.WARN
-            message = f'{new_rejected} activity message(s) rejected in the last period'
-        elif new_uncharged:
+            message = (f'{report.new_total("rejected_")} activity message(s) rejected in the '
+                       'last period')
+        elif report.new.get('learning_not_charged'):
             level = diagnostics.WARN
-            message = (f'{new_uncharged} learn sample(s) charged without learning energy: '
-                       f'{platform} has no on-chip learning')
+            message = (f'{report.new["learning_not_charged"]} learn sample(s) charged without '
+                       f'learning energy: {platform} has no on-chip learning')
         elif not samples:
             level, message = diagnostics.OK, 'waiting for topspark/activity'
         else:
@@ -440,7 +369,8 @@ class MetricsNode(Node):
             'baseline_timesteps': self._baseline_timesteps,
             'learning_not_charged': uncharged,
             'savings_undefined': counts.get('savings_undefined', 0),
-            'rejected': rejected,
+            'callback_exceptions': counts['callback_exceptions'],
+            'rejected': report.total('rejected_'),
         }
         if last is not None and last.breakdown is not None:
             values.update({f'last_{k}': v for k, v in last.breakdown.as_dict().items()

@@ -2,8 +2,9 @@
 
 cv_bridge is not on PyPI and its Python side calls ``ndarray.newbyteorder()``, which NumPy 2
 removed, so the nodes use these functions instead. Every failure raises ``ConversionError``
-naming the encoding or field and the offending value, so a node can log it, count it in its
-diagnostics and skip the message without dying.
+naming the encoding or field and the offending value, with a reason code (``exc.reason``, one of
+``REASONS``), so a node can log it, count it in its diagnostics and skip the message without
+dying.
 
 Message data fields are filled with an ``array.array('B')``: the generated setters accept that
 as is, while bytes or lists are checked element by element under ``ROS_PYTHON_CHECK_FIELDS=1``
@@ -25,8 +26,46 @@ from sensor_msgs.msg import CompressedImage, Image, PointCloud2, PointField
 from std_msgs.msg import Header
 
 
+# Why a message was refused: ``ConversionError.reason``, the key a node counts it under in its
+# diagnostics (``rejected_<reason>``). Set where the error is raised, so rewording a message
+# never moves its count.
+REASONS: dict[str, str] = {
+    'unknown_encoding': 'Image encoding not in IMAGE_ENCODINGS',
+    'zero_size': 'height or width 0',
+    'bad_layout': 'row step or point layout that cannot hold the declared fields',
+    'data_too_short': 'fewer data bytes than height x step (or row_step)',
+    'non_finite': 'NaN or Inf where numbers are needed',
+    'bad_serialization': 'serialized bytes of an unknown CDR encapsulation',
+    'truncated_message': 'serialized message cut short',
+    'empty_data': 'compressed image without data',
+    'unsupported_format': 'compressedDepth, or a JPEG whose height comes later (DNL)',
+    'corrupt_compressed': 'neither a readable JPEG nor PNG',
+    'too_large': 'compressed image declaring more pixels than max_pixels',
+    'missing_field': 'event cloud without x, y or t',
+    'wrong_field_type': 'event field of another datatype or count',
+    'duplicate_field': 'event field given twice',
+    'bad_array': 'array of the wrong shape or dtype for a message (when building one)',
+    'out_of_range': 'value outside its field type (when building a message)',
+    'bad_argument': 'an argument outside its documented values',
+    'encode_failed': 'OpenCV could not encode the array',
+}
+
+# Decompression bombs: a 335-byte JPEG can declare 20000 x 20000 pixels, which OpenCV would
+# allocate (1.2 GB for colour) before finding the data missing. compressed_to_numpy reads the
+# declared size from the header first and refuses more than this many pixels (a 4096 x 4096
+# frame: at most 4 channels x 2 bytes x 16.8 M = 134 MB decoded; 4K UHD, 8.3 M pixels, fits).
+MAX_COMPRESSED_PIXELS = 4096 * 4096
+
+
 class ConversionError(ValueError):
-    """A message cannot be converted; the text names the encoding or field and the bad value."""
+    """A message cannot be converted; the text names the encoding or field and the bad value,
+    ``reason`` (a key of REASONS) is what a node counts it under."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        if reason not in REASONS:
+            raise ValueError(f'unknown ConversionError reason {reason!r}')
+        super().__init__(message)
+        self.reason = reason
 
 
 # --------------------------------------------------------------------------------------------
@@ -74,7 +113,7 @@ def _image_encoding(encoding: str) -> _Encoding:
         return IMAGE_ENCODINGS[encoding]
     except KeyError:
         raise ConversionError(
-            f'image: unknown encoding {encoding!r}; supported: '
+            'unknown_encoding', f'image: unknown encoding {encoding!r}; supported: '
             f'{", ".join(IMAGE_ENCODINGS)}') from None
 
 
@@ -101,7 +140,7 @@ def _check_finite(arr: np.ndarray, what: str) -> None:
     if arr.dtype.kind == 'f':
         bad = int(arr.size - np.count_nonzero(np.isfinite(arr)))
         if bad:
-            raise ConversionError(f'{what}: {bad} of {arr.size} values are NaN/Inf')
+            raise ConversionError('non_finite', f'{what}: {bad} of {arr.size} values are NaN/Inf')
 
 
 def image_to_numpy(msg: Image | SerializedImage, *,
@@ -109,8 +148,10 @@ def image_to_numpy(msg: Image | SerializedImage, *,
     """(h, w) or (h, w, c) native-endian array of an Image, channels in the message's order.
 
     A view into ``msg.data`` (zero-copy, also with row padding) unless the data must be
-    byte-swapped; copy it before writing to it if the message is still used elsewhere. While
-    the view lives, ``msg.data`` (an array.array) cannot be resized (BufferError).
+    byte-swapped or its elements are unaligned (a padded row step that is not a multiple of
+    the element size, e.g. 16UC1 with step 1281: then a compact copy); copy it before writing
+    to it if the message is still used elsewhere. While the view lives, ``msg.data`` (an
+    array.array) cannot be resized (BufferError).
     Float images with NaN/Inf are rejected because the SNN encoder cannot rate-code them;
     depth cameras mark missing returns with NaN (REP 118), so pass ``allow_nonfinite=True``
     for those.
@@ -119,15 +160,18 @@ def image_to_numpy(msg: Image | SerializedImage, *,
     height, width, step = int(msg.height), int(msg.width), int(msg.step)
     if height == 0 or width == 0:
         raise ConversionError(
+            'zero_size',
             f'image: zero size (height {height}, width {width}, encoding {msg.encoding!r})')
     pixel_bytes = enc.dtype.itemsize * enc.channels
     if step < width * pixel_bytes:
         raise ConversionError(
+            'bad_layout',
             f'image: step {step} is smaller than width {width} x {pixel_bytes} bytes per '
             f'pixel ({msg.encoding})')
     data = _byte_view(msg.data)
     if data.size < height * step:
         raise ConversionError(
+            'data_too_short',
             f'image: data has {data.size} bytes, expected at least {height * step} '
             f'(height {height} x step {step})')
     dtype = enc.dtype.newbyteorder('>' if msg.is_bigendian else '<')
@@ -137,6 +181,10 @@ def image_to_numpy(msg: Image | SerializedImage, *,
         img = img[:, :, 0]
     if not dtype.isnative:
         img = img.astype(dtype.newbyteorder('='))   # NumPy-2-safe byteswap (a copy)
+    elif not img.flags.aligned:
+        # a row step that is not a multiple of the element size (16UC1, step 1281) leaves
+        # elements unaligned; NumPy reads them, OpenCV cannot: a compact copy
+        img = np.ascontiguousarray(img)
     if not allow_nonfinite:
         _check_finite(img, f'image ({msg.encoding})')
     return img
@@ -171,7 +219,8 @@ def image_from_cdr(buffer: bytes) -> SerializedImage:
     view = memoryview(buffer)
     endian = _CDR_ENDIAN.get(bytes(view[:2]))
     if endian is None:
-        raise ConversionError(f'image: unknown CDR encapsulation {bytes(view[:4]).hex()!r}')
+        raise ConversionError('bad_serialization',
+                              f'image: unknown CDR encapsulation {bytes(view[:4]).hex()!r}')
     body = view[4:]
     pos = 0
 
@@ -180,7 +229,8 @@ def image_from_cdr(buffer: bytes) -> SerializedImage:
         pos += -pos % align
         size = struct.calcsize(fmt)
         if pos + size > len(body):
-            raise ConversionError(f'image: serialized message truncated at byte {pos + 4} '
+            raise ConversionError('truncated_message',
+                                  f'image: serialized message truncated at byte {pos + 4} '
                                   f'of {len(view)}')
         value = struct.unpack_from(endian + fmt, body, pos)
         pos += size
@@ -191,7 +241,8 @@ def image_from_cdr(buffer: bytes) -> SerializedImage:
         (length,) = take('I', 4)
         raw = body[pos:pos + length]
         if len(raw) < length:
-            raise ConversionError(f'image: serialized string truncated at byte {pos + 4}')
+            raise ConversionError('truncated_message',
+                                  f'image: serialized string truncated at byte {pos + 4}')
         pos += length
         return bytes(raw[:-1] if length else raw).decode('utf-8', errors='replace')
 
@@ -203,7 +254,8 @@ def image_from_cdr(buffer: bytes) -> SerializedImage:
     step, size = take('II', 4)
     data = body[pos:pos + size]
     if len(data) < size:
-        raise ConversionError(f'image: serialized data has {len(data)} of its {size} bytes')
+        raise ConversionError('data_too_short',
+                              f'image: serialized data has {len(data)} of its {size} bytes')
     header = Header(stamp=Time(sec=sec, nanosec=nanosec), frame_id=frame_id)
     return SerializedImage(header, height, width, encoding, is_bigendian, step, data)
 
@@ -278,12 +330,12 @@ def numpy_to_image(array: np.ndarray, encoding: str, header: Header | None = Non
     if arr.ndim != (2 if enc.channels == 1 else 3) or (
             enc.channels > 1 and arr.shape[2] != enc.channels):
         raise ConversionError(
-            f'image: encoding {encoding!r} needs shape {expected}, got {arr.shape}')
+            'bad_array', f'image: encoding {encoding!r} needs shape {expected}, got {arr.shape}')
     if arr.dtype.newbyteorder('=') != enc.dtype:
         raise ConversionError(
-            f'image: encoding {encoding!r} needs dtype {enc.dtype}, got {arr.dtype}')
+            'bad_array', f'image: encoding {encoding!r} needs dtype {enc.dtype}, got {arr.dtype}')
     if arr.shape[0] == 0 or arr.shape[1] == 0:
-        raise ConversionError(f'image: zero size {arr.shape} ({encoding})')
+        raise ConversionError('zero_size', f'image: zero size {arr.shape} ({encoding})')
     arr = np.ascontiguousarray(arr)
     byteorder = arr.dtype.byteorder
     big = byteorder == '>' or (byteorder == '=' and sys.byteorder == 'big')
@@ -312,26 +364,110 @@ def _decoded_to_rgb(img: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(img, cv2.COLOR_BGR2RGB if img.shape[2] == 3 else cv2.COLOR_BGRA2RGB)
 
 
-def compressed_to_numpy(msg: CompressedImage) -> np.ndarray:
+_PNG_SIGNATURE = b'\x89PNG\r\n\x1a\n'
+_JPEG_SOI = b'\xff\xd8'
+# JPEG start-of-frame markers (they carry the image size): C0-CF except DHT C4, JPG C8, DAC CC
+_JPEG_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+_JPEG_NO_LENGTH = frozenset(range(0xD0, 0xD8)) | {0x01}     # RSTn, TEM: markers without data
+
+
+class DeclaredSize(NamedTuple):
+    codec: str          # 'jpeg' or 'png'
+    width: int
+    height: int
+
+
+def declared_size(data: bytes | np.ndarray) -> DeclaredSize:
+    """The codec and pixel size a JPEG (its frame header) or PNG (its IHDR) declares.
+
+    Read before decoding, so a small file that declares a huge image is refused before OpenCV
+    allocates it. Raises ConversionError for anything else, or a header cut short.
+    """
+    head = bytes(data[:8])
+    if head.startswith(_PNG_SIGNATURE):
+        chunk = bytes(data[8:24])
+        if len(chunk) < 16 or chunk[4:8] != b'IHDR':
+            raise ConversionError('corrupt_compressed', 'png without an IHDR header')
+        width, height = struct.unpack('>II', chunk[8:16])
+        return DeclaredSize('png', width, height)
+    if not head.startswith(_JPEG_SOI):
+        raise ConversionError('corrupt_compressed', 'neither a JPEG nor a PNG signature')
+    return _jpeg_size(memoryview(data))
+
+
+def _jpeg_size(data: memoryview) -> DeclaredSize:
+    """Walk the JPEG markers up to the first start-of-frame and read its size."""
+    pos, end = 2, len(data)
+    while pos < end:
+        if data[pos] != 0xFF:
+            raise ConversionError('corrupt_compressed',
+                                  f'jpeg: no marker at byte {pos} before the frame header')
+        while pos < end and data[pos] == 0xFF:                  # fill bytes
+            pos += 1
+        if pos >= end:
+            break
+        marker = data[pos]
+        pos += 1
+        if marker in _JPEG_NO_LENGTH:
+            continue
+        if marker in (0xD9, 0xDA):                              # EOI, SOS
+            raise ConversionError('corrupt_compressed', 'jpeg: no frame header before the scan')
+        if pos + 2 > end:
+            break
+        length = data[pos] << 8 | data[pos + 1]
+        if length < 2:
+            raise ConversionError('corrupt_compressed',
+                                  f'jpeg: segment length {length} at byte {pos}')
+        if marker in _JPEG_SOF:
+            if pos + 7 > end:
+                break
+            height = data[pos + 3] << 8 | data[pos + 4]
+            width = data[pos + 5] << 8 | data[pos + 6]
+            if height == 0:
+                raise ConversionError('unsupported_format',
+                                      'jpeg: height 0 in the frame header (given later by a '
+                                      'DNL marker) is not supported')
+            return DeclaredSize('jpeg', width, height)
+        pos += length
+    raise ConversionError('corrupt_compressed', 'jpeg: cut short before its frame header')
+
+
+def compressed_to_numpy(msg: CompressedImage, *,
+                        max_pixels: int = MAX_COMPRESSED_PIXELS) -> np.ndarray:
     """Decode a jpeg/png CompressedImage: colour as RGB (alpha dropped), grey as 2-D.
 
-    OpenCV detects the codec from the data, so the ``format`` string is only used in errors;
-    16-bit PNGs stay uint16. compressedDepth (a private header before the PNG) is refused.
+    The codec is detected from the data, so the ``format`` string is only used in errors;
+    16-bit PNGs stay uint16. compressedDepth (a private header before the PNG) is refused. The
+    size the header declares is checked before decoding: more than ``max_pixels`` (default
+    MAX_COMPRESSED_PIXELS) is refused as 'too_large' (decompression bombs), and only JPEG and
+    PNG data reach OpenCV.
     """
     fmt = msg.format
     if 'compresseddepth' in fmt.lower():
         raise ConversionError(
+            'unsupported_format',
             f'compressed image: format {fmt!r} (compressedDepth) is not supported; '
             'subscribe to the raw depth image instead')
     data = _byte_view(msg.data)
     if data.size == 0:
-        raise ConversionError(f'compressed image: data is empty (format {fmt!r})')
+        raise ConversionError('empty_data', f'compressed image: data is empty (format {fmt!r})')
+    try:
+        size = declared_size(data)
+    except ConversionError as exc:
+        raise ConversionError(exc.reason, f'compressed image: cannot decode {data.size} bytes '
+                                          f'(format {fmt!r}): {exc}') from None
+    if size.width * size.height > max_pixels:
+        raise ConversionError(
+            'too_large',
+            f'compressed image: {size.codec} declares {size.width} x {size.height} pixels, '
+            f'more than max_pixels {max_pixels} (format {fmt!r}); not decoded')
     try:
         img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
     except cv2.error:
         img = None
     if img is None or img.size == 0:
         raise ConversionError(
+            'corrupt_compressed',
             f'compressed image: cannot decode {data.size} bytes (format {fmt!r}); '
             'corrupt or not jpeg/png')
     return _decoded_to_rgb(img)
@@ -350,19 +486,21 @@ def numpy_to_compressed(array: np.ndarray, fmt: str = 'jpeg', header: Header | N
     """
     ext = _COMPRESSED_FORMATS.get(fmt.lower())
     if ext is None:
-        raise ConversionError(f"compressed image: unsupported format {fmt!r}; use 'jpeg' or 'png'")
+        raise ConversionError('unsupported_format',
+                              f"compressed image: unsupported format {fmt!r}; use 'jpeg' or 'png'")
     arr = np.asarray(array)
     if arr.ndim == 3 and arr.shape[2] == 1:
         arr = arr[:, :, 0]
     if not (arr.ndim == 2 or (arr.ndim == 3 and arr.shape[2] in (3, 4))):
         raise ConversionError(
+            'bad_array',
             f'compressed image: expected (h, w) grey or (h, w, 3|4) RGB(A), got {arr.shape}')
     if arr.shape[0] == 0 or arr.shape[1] == 0:
-        raise ConversionError(f'compressed image: zero size {arr.shape} ({fmt})')
+        raise ConversionError('zero_size', f'compressed image: zero size {arr.shape} ({fmt})')
     allowed = (np.uint8,) if ext == '.jpg' else (np.uint8, np.uint16)
     if arr.dtype not in [np.dtype(t) for t in allowed]:
         raise ConversionError(
-            f'compressed image: {fmt} needs dtype '
+            'bad_array', f'compressed image: {fmt} needs dtype '
             f'{" or ".join(np.dtype(t).name for t in allowed)}, got {arr.dtype}')
     if arr.ndim == 3:
         if ext == '.jpg' or arr.shape[2] == 3:
@@ -372,7 +510,8 @@ def numpy_to_compressed(array: np.ndarray, fmt: str = 'jpeg', header: Header | N
     params = [cv2.IMWRITE_JPEG_QUALITY, int(jpeg_quality)] if ext == '.jpg' else []
     ok, encoded = cv2.imencode(ext, np.ascontiguousarray(arr), params)
     if not ok:
-        raise ConversionError(f'compressed image: OpenCV could not encode {arr.shape} as {fmt}')
+        raise ConversionError('encode_failed',
+                              f'compressed image: OpenCV could not encode {arr.shape} as {fmt}')
     msg = CompressedImage()
     if header is not None:
         msg.header = header
@@ -413,20 +552,23 @@ def _event_fields(msg: PointCloud2) -> dict[str, PointField]:
         if field.name not in _ACCEPTED_TYPES:
             continue                                        # extra fields are ignored
         if field.name in found:
-            raise ConversionError(f'events: field {field.name!r} appears more than once')
+            raise ConversionError('duplicate_field',
+                                  f'events: field {field.name!r} appears more than once')
         accepted = _ACCEPTED_TYPES[field.name]
         if field.datatype not in accepted:
             raise ConversionError(
+                'wrong_field_type',
                 f'events: field {field.name!r} has datatype {_datatype_name(field.datatype)}, '
                 f'expected {" or ".join(_FIELD_NAMES[c] for c in accepted)}')
         if field.count > 1:                                 # 0 is seen from some producers
             raise ConversionError(
+                'wrong_field_type',
                 f'events: field {field.name!r} has count {field.count}, expected 1')
         found[field.name] = field
     missing = [name for name in ('x', 'y', 't') if name not in found]
     if missing:
         raise ConversionError(
-            f'events: missing field(s) {", ".join(missing)}; cloud has '
+            'missing_field', f'events: missing field(s) {", ".join(missing)}; cloud has '
             f'{[f.name for f in msg.fields]}')
     return found
 
@@ -462,15 +604,18 @@ def events_from_pointcloud2(msg: PointCloud2
         size = np.dtype(_FIELD_DTYPES[field.datatype]).itemsize
         if field.offset + size > point_step:
             raise ConversionError(
+                'bad_layout',
                 f'events: field {field.name!r} ({_FIELD_NAMES[field.datatype]} at offset '
                 f'{field.offset}) does not fit in point_step {point_step}')
     if row_step < width * point_step:
         raise ConversionError(
+            'bad_layout',
             f'events: row_step {row_step} is smaller than width {width} x point_step '
             f'{point_step}')
     data = _byte_view(msg.data)
     if data.size < height * row_step:
         raise ConversionError(
+            'data_too_short',
             f'events: data has {data.size} bytes, expected at least {height * row_step} '
             f'(height {height} x row_step {row_step})')
     order = '>' if msg.is_bigendian else '<'
@@ -506,12 +651,14 @@ def _check_range(name: str, values: np.ndarray, low: int, high: int) -> None:
         return
     if values.dtype.kind == 'f':
         if not np.isfinite(values).all() or not np.array_equal(values, np.round(values)):
-            raise ConversionError(f'events: {name} must be whole numbers, got non-integers')
+            raise ConversionError('out_of_range',
+                                  f'events: {name} must be whole numbers, got non-integers')
     elif values.dtype.kind not in 'biu':
-        raise ConversionError(f'events: {name} has unsupported dtype {values.dtype}')
+        raise ConversionError('bad_array', f'events: {name} has unsupported dtype {values.dtype}')
     lo, hi = values.min(), values.max()
     if lo < low or hi > high:
         raise ConversionError(
+            'out_of_range',
             f'events: {name} spans [{lo}, {hi}], outside [{low}, {high}] of its field type')
 
 
@@ -526,6 +673,7 @@ def events_to_pointcloud2(x: np.ndarray, y: np.ndarray, t_seconds: np.ndarray,
     """
     if time_field not in ('float64', 'uint32_us'):
         raise ConversionError(
+            'bad_argument',
             f"events: time_field must be 'float64' or 'uint32_us', got {time_field!r}")
     xs, ys = np.asarray(x), np.asarray(y)
     ts = np.asarray(t_seconds, np.float64)
@@ -533,11 +681,13 @@ def events_to_pointcloud2(x: np.ndarray, y: np.ndarray, t_seconds: np.ndarray,
     shapes = [a.shape for a in (xs, ys, ts) + (() if pol is None else (pol,))]
     if xs.ndim != 1 or any(s != xs.shape for s in shapes):
         raise ConversionError(
+            'bad_array',
             f'events: x, y, t (and polarity) must be 1-D of one length, got shapes {shapes}')
     _check_range('x', xs, 0, 65535)
     _check_range('y', ys, 0, 65535)
     if not np.isfinite(ts).all():
         raise ConversionError(
+            'non_finite',
             f'events: t has {int(np.count_nonzero(~np.isfinite(ts)))} NaN/Inf values')
     if time_field == 'uint32_us':
         ts = np.rint(ts * 1e6)
