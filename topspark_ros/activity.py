@@ -12,10 +12,10 @@ Keys (``schema`` = SCHEMA_VERSION first, then): the operation counts of ``OpCoun
 ``mode`` ('learn' | 'infer'), ``n_inputs`` and ``n_neurons`` (>= 1), ``dt_ms`` (one timestep in
 milliseconds, > 0), ``compute_seconds`` (>= 0), ``source`` ('image', 'compressed', 'events',
 ...), and optionally ``snn_seconds`` (the part of compute_seconds that scales with T, 0 ..
-compute_seconds), ``wait_seconds`` (>= 0), ``inhibition`` ('layer' | 'direct'), ``prediction``
-(>= -1) and ``model`` (which perception model produced it). Counts are bounded by int64
-because the energy model computes with int64 arrays: 9223372036854775808 synaptic events are
-refused here, not overflowed there.
+compute_seconds), ``wait_seconds`` (>= 0), ``inhibition`` ('layer' | 'direct' | 'none'),
+``prediction`` (>= -1) and ``model`` (which perception model produced it). Counts are bounded
+by int64 because the energy model computes with int64 arrays: 9223372036854775808 synaptic
+events are refused here, not overflowed there.
 
 A status without ``schema`` is read as written by perception before the schema was versioned:
 the same keys without ``dt_ms``, whose steps were LEGACY_DT_MS long.
@@ -35,7 +35,7 @@ SCHEMA_KEY = 'schema'
 SCHEMA_VERSION = 1
 LEGACY_DT_MS = 1.0          # the step of unversioned reports (perception's fixed 1 ms steps)
 MODES = ('learn', 'infer')
-INHIBITIONS = ('layer', 'direct')
+INHIBITIONS = ('layer', 'direct', 'none')     # 'none': a model without lateral inhibition
 EVENT_SOURCE = 'events'     # event windows: input spikes do not scale with T
 OP_KEYS = tuple(f.name for f in fields(OpCounts))
 
@@ -116,7 +116,7 @@ class ActivityReport:
 
     @property
     def inhibition_layer(self) -> bool | None:
-        """True: inhibitory layer, False: direct inhibition, None: not reported."""
+        """True: inhibitory layer, False: direct or no inhibition, None: not reported."""
         return None if self.inhibition is None else self.inhibition == 'layer'
 
     @property

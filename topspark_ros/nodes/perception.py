@@ -31,13 +31,15 @@ from std_msgs.msg import Float32MultiArray, Float64, Int32, MultiArrayDimension,
 from std_srvs.srv import SetBool, Trigger
 
 from .. import shipped
+from ..activity import ActivityReport
 from ..models import ModelError, ModelOutput
 from ..perception import (Arrival, EventRejected, FALLBACKS, Inbox, ModelFiles, ModelService,
                           ModelStartError, Settings)
 from ..ros import diagnostics, qos
 from ..ros.conversions import (compressed_to_numpy, ConversionError, events_from_pointcloud2,
                                image_from_cdr, image_to_rgb_or_grey, shrink_area)
-from ..ros.node_utils import declare_checked, descriptor, EventCounters, spin_node
+from ..ros.node_utils import (callback_exceptions, declare_checked, descriptor, EventCounters,
+                              spin_node)
 from ..ros.qos import check_reliability_mode, MatchedSubscription, policy_name
 from ..snn.config import MAX_TIMESTEPS
 from ..snn.kernels import warm_up
@@ -45,31 +47,6 @@ from ..snn.kernels import warm_up
 DISCOVERY_PERIOD_S = 0.5
 STREAMS = {'image': 'image', 'compressed': 'image/compressed', 'events': 'events'}
 """The input streams by name, and the topics they subscribe."""
-
-# ConversionError texts -> per-reason counter keys; the first matching fragment wins.
-_REASONS = (
-    ('unknown encoding', 'unknown_encoding'),
-    ('zero size', 'zero_size'),
-    ('NaN/Inf', 'non_finite'),
-    ('truncated', 'truncated_message'),
-    ('CDR encapsulation', 'bad_serialization'),
-    ('data has', 'data_too_short'),
-    ('data is empty', 'empty_data'),
-    ('cannot decode', 'corrupt_compressed'),
-    ('compressedDepth', 'unsupported_format'),
-    ('missing field', 'missing_field'),
-    ('has datatype', 'wrong_field_type'),
-    ('has count', 'wrong_field_type'),
-    ('appears more than once', 'duplicate_field'),
-    ('smaller than', 'bad_layout'),
-    ('does not fit', 'bad_layout'),
-)
-
-
-def conversion_reason(exc: ConversionError) -> str:
-    """Counter key for a rejected message, from the text of its ConversionError."""
-    text = str(exc)
-    return next((key for fragment, key in _REASONS if fragment in text), 'invalid_message')
 
 
 def _parameters() -> list[tuple[str, Any, Any]]:
@@ -116,9 +93,10 @@ def _parameters() -> list[tuple[str, Any, Any]]:
         ('event_sensor_height', defaults.sensor_shape[0], descriptor(
             'Event sensor height in pixels; y is scaled from it to the model input.',
             integers=(1, 65535))),
-        ('max_image_pixels', defaults.max_image_pixels, descriptor(
-            'Largest frame (width x height) decoded; compressed frames declaring more are '
-            'refused before decoding.', read_only=True, integers=(1, 1 << 30))),
+        ('max_pixels', defaults.max_pixels, descriptor(
+            'Largest compressed frame (width x height) decoded; frames whose header declares '
+            'more are refused before decoding (too_large).', read_only=True,
+            integers=(1, 1 << 30))),
         ('log_throttle_s', defaults.log_throttle_s, descriptor(
             'Minimum seconds between two warnings of the same kind.', floats=(0.0, 3600.0))),
     ]
@@ -266,7 +244,7 @@ class PerceptionNode(Node):
         if result.success:
             self.get_logger().info(result.message)
         else:
-            self._stats.warn('save_failed', result.message)
+            self._stats.error('save_failed', result.message)      # throttled: periodic saves
         return result.success, result.message
 
     def close(self) -> bool:
@@ -386,9 +364,10 @@ class PerceptionNode(Node):
                 image = image_to_rgb_or_grey(msg, shrink_to=shape)
             else:
                 msg = arrival.message
-                image = shrink_area(compressed_to_numpy(msg), shape)
+                image = shrink_area(compressed_to_numpy(msg, max_pixels=self._settings.max_pixels),
+                                    shape)
         except ConversionError as exc:
-            self._stats.reject(conversion_reason(exc), f'{topic}: {exc}; skipped')
+            self._stats.reject(exc.reason, f'{topic}: {exc}; skipped')
             return
         learn = self._settings.learning
         try:
@@ -411,7 +390,7 @@ class PerceptionNode(Node):
                 stamp_s = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
                 samples = self.service.events.add(x, y, t, stamp_s)
             except ConversionError as exc:
-                self._stats.reject(conversion_reason(exc), f'{topic}: {exc}; skipped')
+                self._stats.reject(exc.reason, f'{topic}: {exc}; skipped')
                 continue
             except EventRejected as exc:
                 self._stats.reject(exc.reason, f'{topic}: {exc}; skipped')
@@ -452,22 +431,17 @@ class PerceptionNode(Node):
         scores.data.frombytes(output.scores.tobytes())
         self._scores_pub.publish(scores)
         summary = self.service.model.summary()
-        ops = output.ops
-        values = {
-            'timesteps': ops.timesteps, 'mode': 'learn' if learn else 'infer',
-            'input_spikes': ops.input_spikes, 'exc_spikes': ops.exc_spikes,
-            'inh_spikes': ops.inh_spikes, 'synaptic_events': ops.synaptic_events,
-            'neuron_updates': ops.neuron_updates, 'weight_updates': ops.weight_updates,
-            'compute_seconds': compute_s, 'n_neurons': summary.n_neurons,
-            'n_inputs': summary.n_inputs, 'inhibition': summary.inhibition,
-            'source': source, 'prediction': output.prediction,
-            'snn_seconds': snn_s, 'wait_seconds': started - arrived,
-        }
+        report = ActivityReport(
+            ops=output.ops, mode='learn' if learn else 'infer', n_inputs=summary.n_inputs,
+            n_neurons=summary.n_neurons, dt_ms=self.service.model.dt_ms,
+            compute_seconds=compute_s, source=source, snn_seconds=min(snn_s, compute_s),
+            wait_seconds=max(started - arrived, 0.0), inhibition=summary.inhibition,
+            prediction=output.prediction, model=summary.kind)
         if not (stamp.sec or stamp.nanosec):
             stamp = self.get_clock().now().to_msg()
         self._activity_pub.publish(diagnostics.array(stamp, [diagnostics.status(
             self.get_name(), 'activity', diagnostics.OK,
-            f'{source} sample: prediction {output.prediction}', values)]))
+            f'{source} sample: prediction {output.prediction}', report.to_values())]))
         self._latency_pub.publish(Float64(data=compute_s))
 
     # ---------------------------------------------------------------- diagnostics
@@ -482,15 +456,16 @@ class PerceptionNode(Node):
         return {s.topic: policy_name(s.reliability) for s in self._streams.values()}
 
     def _input_status(self) -> DiagnosticStatus:
-        counts = self.counters()
-        dropped = sum(v for k, v in counts.items() if k.startswith('dropped'))
-        rejected = sum(v for k, v in counts.items() if k.startswith('rejected'))
-        new_dropped, new_rejected = self._stats_since_report(dropped, rejected)
-        if new_rejected:
+        report = self._stats.report({'callback_exceptions': callback_exceptions(self)})
+        counts = report.totals
+        if report.new.get('callback_exceptions'):
+            level, message = diagnostics.ERROR, 'a callback raised (logged with its trace)'
+        elif report.new_total('rejected_'):
             level = diagnostics.WARN
-            message = f'{new_rejected} input(s) rejected in the last period'
-        elif new_dropped:
-            level, message = diagnostics.WARN, f'{new_dropped} frame(s) dropped: model too slow'
+            message = f'{report.new_total("rejected_")} input(s) rejected in the last period'
+        elif report.new_total('dropped_'):
+            level = diagnostics.WARN
+            message = f'{report.new_total("dropped_")} sample(s) dropped: model too slow'
         else:
             level, message = diagnostics.OK, f'{counts.get("processed", 0)} samples processed'
         values: dict[str, Any] = {
@@ -498,17 +473,14 @@ class PerceptionNode(Node):
             'dropped_frames': counts.get('dropped_frames', 0),
             'dropped_event_windows': counts.get('dropped_event_windows', 0),
             'dropped_event_packets': counts.get('dropped_event_packets', 0),
-            'rejected': rejected,
+            'dropped_window_events': self.service.events.window.overflow,
+            'rejected': report.total('rejected_'),
+            'callback_exceptions': counts['callback_exceptions'],
         }
         values.update(sorted((k, v) for k, v in counts.items() if k.startswith('rejected_')))
         values.update({f'reliability {topic}': r for topic, r in self.stream_reliability.items()})
         values['last_compute_seconds'] = self._last_compute_s
         return diagnostics.status(self.get_name(), 'input', level, message, values)
-
-    def _stats_since_report(self, dropped: int, rejected: int) -> tuple[int, int]:
-        last = getattr(self, '_reported', (0, 0))
-        self._reported = (dropped, rejected)
-        return dropped - last[0], rejected - last[1]
 
     def _model_status(self) -> DiagnosticStatus:
         status = self.service.status()

@@ -4,8 +4,8 @@ the callback-to-worker hand-off. ``topspark_ros.nodes.perception`` wires them to
 from .events import EventRejected, EventStream, EventWindow
 from .inbox import Arrival, Batch, Inbox
 from .service import FALLBACKS, ModelFiles, ModelService, ModelStartError, SaveResult
-from .settings import DEFAULT_MAX_IMAGE_PIXELS, Settings
+from .settings import DEFAULT_MAX_PIXELS, Settings
 
 __all__ = ['Arrival', 'Batch', 'EventRejected', 'EventStream', 'EventWindow', 'FALLBACKS',
            'Inbox', 'ModelFiles', 'ModelService', 'ModelStartError', 'SaveResult', 'Settings',
-           'DEFAULT_MAX_IMAGE_PIXELS']
+           'DEFAULT_MAX_PIXELS']

@@ -7,8 +7,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-DEFAULT_MAX_IMAGE_PIXELS = 4096 * 4096
-"""Largest frame (width x height, raw or declared by a compressed header) perception decodes."""
+DEFAULT_MAX_PIXELS = 4096 * 4096
+"""Largest compressed frame (width x height, as its header declares it) perception decodes."""
 
 
 @dataclass(frozen=True)
@@ -19,7 +19,7 @@ class Settings:
     sensor_shape: tuple[int, int] = (28, 28)        # (height, width) of the event sensor
     save_period_s: float = 0.0
     save_on_shutdown: bool = True
-    max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS
+    max_pixels: int = DEFAULT_MAX_PIXELS
     log_throttle_s: float = 5.0
 
     def updated(self, values: Mapping[str, Any]) -> 'Settings':
@@ -27,7 +27,7 @@ class Settings:
         are ignored."""
         changes = {name: values[name] for name in
                    ('timesteps', 'learning', 'event_window_s', 'save_period_s',
-                    'save_on_shutdown', 'max_image_pixels', 'log_throttle_s') if name in values}
+                    'save_on_shutdown', 'max_pixels', 'log_throttle_s') if name in values}
         if 'event_sensor_height' in values or 'event_sensor_width' in values:
             height, width = self.sensor_shape
             changes['sensor_shape'] = (int(values.get('event_sensor_height', height)),

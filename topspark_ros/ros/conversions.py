@@ -25,6 +25,8 @@ from builtin_interfaces.msg import Time
 from sensor_msgs.msg import CompressedImage, Image, PointCloud2, PointField
 from std_msgs.msg import Header
 
+from ..perception.settings import DEFAULT_MAX_PIXELS
+
 
 # Why a message was refused: ``ConversionError.reason``, the key a node counts it under in its
 # diagnostics (``rejected_<reason>``). Set where the error is raised, so rewording a message
@@ -54,7 +56,7 @@ REASONS: dict[str, str] = {
 # allocate (1.2 GB for colour) before finding the data missing. compressed_to_numpy reads the
 # declared size from the header first and refuses more than this many pixels (a 4096 x 4096
 # frame: at most 4 channels x 2 bytes x 16.8 M = 134 MB decoded; 4K UHD, 8.3 M pixels, fits).
-MAX_COMPRESSED_PIXELS = 4096 * 4096
+MAX_COMPRESSED_PIXELS = DEFAULT_MAX_PIXELS     # one source: perception's parameter default
 
 
 class ConversionError(ValueError):
