@@ -4,7 +4,7 @@ Subscribes (relative names) ``battery_state`` (sensor_msgs/BatteryState, sensor-
 ``topspark/latency_budget`` (std_msgs/Float64 seconds, qos.RESULTS) and ``topspark/latency``
 (std_msgs/Float64 seconds of compute per sample, from perception); publishes
 ``topspark/timesteps`` (std_msgs/UInt16, reliable, transient local: a perception node started
-later still gets the command in force) and ``/diagnostics``. See DESIGN.md for the contract.
+later still gets the command in force) and ``/diagnostics``. See docs/ros.md for the contract.
 
 Every ``decision_period_s`` the node turns the battery level into an accuracy tolerance
 (``battery_tolerance``: ``tolerance_full`` at a full battery, ``tolerance_empty`` at the

@@ -1,7 +1,7 @@
 """Metrics node: perception's per-sample work in, joules, power and TopSpark savings out.
 
 Subscribes ``topspark/activity`` (diagnostic_msgs/DiagnosticArray, one status per sample, as
-the perception node publishes it; see DESIGN.md) and publishes, all reliable:
+the perception node publishes it; see docs/ros.md) and publishes, all reliable:
 
 - ``topspark/energy/sample`` (std_msgs/Float64): joules of the last sample;
 - ``topspark/energy/total`` (Float64): joules of every accepted sample since the node started

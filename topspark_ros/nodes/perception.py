@@ -3,7 +3,7 @@
 Subscribes (relative names) ``image``, ``image/compressed``, ``events``, ``topspark/timesteps``
 and ``topspark/label``; publishes ``topspark/prediction``, ``topspark/scores``,
 ``topspark/activity``, ``topspark/latency`` and ``/diagnostics`` (1 Hz). Services:
-``~/save_model``, ``~/reset_model``, ``~/set_learning``. See DESIGN.md for the topic contract.
+``~/save_model``, ``~/reset_model``, ``~/set_learning``. See docs/ros.md for the topic contract.
 The activity message's header carries the input's stamp (the frame's, or the event packet's
 that completed the window), so consumers can match a result to its input; unstamped (zero)
 inputs get the node's clock instead.
