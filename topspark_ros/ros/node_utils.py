@@ -90,7 +90,7 @@ class EventCounters:
             self.counts[key] += 1
 
     def warn(self, key: str, text: str) -> None:
-        """Count one ``key`` event and warn (throttled)."""
+        """Count one ``key`` event and log a throttled warning."""
         self._count_and_warn(self.counts, key, text)
 
     def reject(self, reason: str, text: str) -> None:
