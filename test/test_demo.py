@@ -6,6 +6,8 @@ from pathlib import Path
 from topspark_ros import bringup, executables
 from topspark_ros.cli import demo
 
+from ros_helpers import domain_id
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -18,7 +20,9 @@ def test_demo_launch_file_names_only_known_executables():
     assert (Path(spec.arguments['profile_path']) / 'profile.yaml').is_file()
 
 
-def test_short_demo_closes_the_loop(tmp_path, capsys):
+def test_short_demo_closes_the_loop(tmp_path, capsys, monkeypatch):
+    # Not the default domain 0: another run's governor there would command this run's baseline.
+    monkeypatch.setenv('ROS_DOMAIN_ID', str(domain_id(37)))
     assert demo.main(['--duration', '8', '--baseline-duration', '4', '--out',
                       str(tmp_path)]) == 0
     summary = json.loads((tmp_path / 'summary.json').read_text())

@@ -70,7 +70,7 @@ RELIABILITIES = {'reliable': ReliabilityPolicy.RELIABLE,
 RATE_WINDOW = 50            # frames the measured rate averages over
 FRAME_DEPTH = 5
 LABEL_DEPTH = 50
-RENDER_PARAMETERS = ('width', 'height', 'encoding', 'event_duration_s')   # RenderSettings fields
+RENDER_PARAMETERS = ('width', 'height', 'encoding', 'event_duration_s')  # settable at run time
 
 
 @dataclass(frozen=True)
