@@ -1,9 +1,14 @@
 from glob import glob
 import os
+from pathlib import Path
+import runpy
 
 from setuptools import find_packages, setup
 
 package_name = 'topspark_ros'
+# The executable names live in one file, read without importing the package (or its imports).
+EXECUTABLES = runpy.run_path(str(Path(__file__).resolve().parent / package_name
+                                 / 'executables.py'))
 
 setup(
     name=package_name,
@@ -34,21 +39,6 @@ setup(
     description='Energy-aware SNN perception for ROS 2 (TopSpark adaptive timesteps).',
     license='Apache-2.0',
     entry_points={
-        'console_scripts': [
-            'topspark-train = topspark_ros.cli.train:main',
-            'topspark-evaluate = topspark_ros.cli.evaluate:main',
-            'topspark-profile = topspark_ros.cli.profile:main',
-            'topspark-select = topspark_ros.cli.select:main',
-            'topspark-profile-deep = topspark_ros.cli.profile_deep:main',
-            'topspark-record = topspark_ros.cli.record:main',
-            'topspark-replay = topspark_ros.cli.replay:main',
-            'perception_node = topspark_ros.nodes.perception:main',
-            'metrics_node = topspark_ros.nodes.metrics:main',
-            'governor_node = topspark_ros.nodes.governor:main',
-            'topspark-bringup = topspark_ros.bringup:main',
-            'topspark-demo = topspark_ros.cli.demo:main',
-            'camera_sim = topspark_ros.nodes.camera_sim:main',
-            'battery_sim = topspark_ros.nodes.battery_sim:main',
-        ],
+        'console_scripts': EXECUTABLES['CONSOLE_SCRIPTS'],
     },
 )

@@ -1,7 +1,7 @@
-"""Where a profile's time per sample goes, at the T you ask for.
+r"""Where a profile's time per sample goes, at the T you ask for.
 
     python benchmarks/latency_breakdown.py config/profile_n400 --timesteps 350 75
-    python benchmarks/latency_breakdown.py docs/results/topspark_n400_wdep_events_online \\
+    python benchmarks/latency_breakdown.py docs/results/topspark_n400_wdep_events_online \
         --timesteps 350 50
 
 For each T, with that T's enhanced parameters, on the networks and samples ``--retime`` times

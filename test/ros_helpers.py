@@ -1,13 +1,13 @@
 """What the tests with real rclpy share: isolated graphs, recording probes, waits, node processes.
 
-Every test gets its own Context on a domain id from the pid (ROS2_NOTES section 4), offset per
-test file (``domain_id``) so that files do not share ids, and its own namespace, so runs in
-parallel processes do not see each other's topics. Discovery is asynchronous: inputs are
-published repeatedly until the expected answer arrives (``RecordingNode.send_until``) or the
-test waits for matched endpoints, within a generous bound (``WAIT_S``); no test asserts on
-timing. The executor is single-threaded: with rclpy 9.1.2's MultiThreadedExecutor, deliveries
-here stalled for 0.1-1.8 s now and then (2 CPUs; compare ros2/rclpy#1452), which only made the
-tests slow.
+Every test gets its own Context on a domain id from the pid (``rclpy.init(context=Context(),
+domain_id=N)``: another domain gets nothing, even within one process; ROS documents ids 0-101 as
+safe), offset per test file (``domain_id``) so that files do not share ids, and its own namespace,
+so runs in parallel processes do not see each other's topics. Discovery is asynchronous: inputs are
+published repeatedly until the expected answer arrives (``RecordingNode.send_until``) or the test
+waits for matched endpoints, within a generous bound (``WAIT_S``); no test asserts on timing. The
+executor is single-threaded: with rclpy 9.1.2's MultiThreadedExecutor, deliveries here stalled for
+0.1-1.8 s now and then (2 CPUs; compare ros2/rclpy#1452), which only made the tests slow.
 """
 
 from __future__ import annotations

@@ -1,16 +1,15 @@
 """``colcon build`` of this package in a temporary workspace, when colcon is installed.
 
-pip installs differ from what ROS tools rely on (ROS2_NOTES section 0.2: pip ignores setup.cfg,
-so console scripts land in bin/ instead of lib/topspark_ros, where ``ros2 run`` and ``ros2
-launch`` look). This builds the package the way a ROS workspace does and checks the install
-tree: executables in lib/topspark_ros, launch and config files in share/topspark_ros, the ament
-index marker, and that the installed bringup resolves ``$(find-pkg-share topspark_ros)`` through
-the ament index to the install tree. colcon is looked up in $COLCON, next to this Python, in
-.venv-colcon/ (its own venv: colcon only runs setup.py, it needs no ROS), then on PATH
-(``pip install colcon-common-extensions``); without it the tests are skipped.
+pip installs differ from what ROS tools rely on (pip ignores setup.cfg's ``install_scripts``, so
+console scripts land in bin/ instead of lib/topspark_ros, where ``ros2 run`` and ``ros2 launch``
+look; colcon reads setup.cfg). This builds the package the way a ROS workspace does and checks the
+install tree: executables in lib/topspark_ros, launch and config files in share/topspark_ros, the
+ament index marker, and that the installed bringup resolves ``$(find-pkg-share topspark_ros)``
+through the ament index to the install tree. colcon is looked up in $COLCON, next to this Python,
+in .venv-colcon/ (its own venv: colcon only runs setup.py, it needs no ROS), then on PATH (``pip
+install colcon-common-extensions``); without it the tests are skipped.
 """
 
-import ast
 import os
 from pathlib import Path
 import shutil
@@ -18,6 +17,8 @@ import subprocess
 import sys
 
 import pytest
+
+from package_files import setup_arguments
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = 'topspark_ros'
@@ -40,13 +41,9 @@ pytestmark = pytest.mark.skipif(
 
 
 def console_scripts() -> list[str]:
-    """Names of setup.py's console_scripts, read with ast."""
-    for call in ast.walk(ast.parse((ROOT / 'setup.py').read_text())):
-        if isinstance(call, ast.Call) and getattr(call.func, 'id', '') == 'setup':
-            entry_points = next(k.value for k in call.keywords if k.arg == 'entry_points')
-            return [line.split('=')[0].strip()
-                    for line in ast.literal_eval(entry_points)['console_scripts']]
-    raise AssertionError('no setup() call in setup.py')
+    """Names of the console_scripts setup.py passes to setup()."""
+    return [line.split('=')[0].strip()
+            for line in setup_arguments()['entry_points']['console_scripts']]
 
 
 @pytest.fixture(scope='module')
@@ -73,7 +70,7 @@ def install(tmp_path_factory) -> Path:
 def test_executables_are_in_lib_package(install):
     """setup.cfg's install_scripts puts them where `ros2 run` and `ros2 launch` look."""
     lib = install / 'lib' / PACKAGE
-    assert (lib / 'perception_node').is_file()
+    assert (lib / 'perception_node').is_file() and (lib / 'camera_sim_node').is_file()
     for name in console_scripts():
         assert os.access(lib / name, os.X_OK), f'{name} missing from {lib}'
 

@@ -2,10 +2,10 @@
 
 ROS launch is not installable here, so the shipped files are checked by what can run: the
 bringup parser (the same strict subset it runs), stdlib XML, ``ast`` for the Python launch file,
-``setup.py`` for the executables, and real nodes built with the parameter file (a mistyped value,
-e.g. ``5`` for a double, stops a node from starting). With ROS launch installed (a ROS CI) the
-files are also loaded by ``launch`` itself. Each rclpy test uses its own Context and a domain id
-from the pid (ROS2_NOTES section 4); processes get another one.
+the arguments setup.py passes to setup() for the executables, and real nodes built with the
+parameter file (a mistyped value, e.g. ``5`` for a double, stops a node from starting). With ROS
+launch installed (a ROS CI) the files are also loaded by ``launch`` itself. Each rclpy test uses
+its own Context and a domain id from the pid (see ``ros_helpers``); processes get another one.
 """
 
 import ast
@@ -29,6 +29,7 @@ import yaml
 from topspark_ros import bringup
 from topspark_ros.bringup import BringupError, LaunchFileError, LaunchSpec, load_launch
 
+from package_files import setup_arguments
 from ros_helpers import domain_id, launched, process_env, ros_context
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,14 +52,9 @@ def source_share(package: str) -> Path:
 
 
 def console_scripts() -> dict[str, str]:
-    """setup.py's console_scripts as {name: 'module:function'}, read with ast."""
-    tree = ast.parse((ROOT / 'setup.py').read_text())
-    for call in ast.walk(tree):
-        if isinstance(call, ast.Call) and getattr(call.func, 'id', '') == 'setup':
-            entry_points = next(k.value for k in call.keywords if k.arg == 'entry_points')
-            scripts = ast.literal_eval(entry_points)['console_scripts']
-            return dict((part.strip() for part in line.split('=', 1)) for line in scripts)
-    raise AssertionError('no setup() call in setup.py')
+    """setup.py's console_scripts as {name: 'module:function'}: what it passes to setup()."""
+    return dict((part.strip() for part in line.split('=', 1))
+                for line in setup_arguments()['entry_points']['console_scripts'])
 
 
 def literal(node: ast.AST | None, constants: dict[str, object] | None = None) -> object:

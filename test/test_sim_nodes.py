@@ -29,13 +29,12 @@ from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import BatteryState, Image, PointCloud2
 from std_msgs.msg import Float64, Int32
 
-from topspark_ros.dvs import digit_to_events, DvsConfig, Events
+from topspark_ros.dvs import digit_to_events, DvsConfig
 from topspark_ros.nodes.battery_sim import BatteryModel, BatterySimNode
-from topspark_ros.nodes.camera_sim import (CameraSimNode, convert, FrameCache, load_source,
-                                           NoiseBank, place_events, shift, SourceError,
-                                           to_uint8)
+from topspark_ros.nodes.camera_sim import CameraSimNode
 from topspark_ros.ros.conversions import events_from_pointcloud2, image_to_numpy
 from topspark_ros.ros.diagnostics import values_of
+from topspark_ros.sim.sources import load_source
 
 from ros_helpers import (domain_id, finish, Graph, process_env, RecordingNode, start_module,
                          wait_until, WAIT_S)
@@ -209,7 +208,7 @@ def test_folder_source_colour_unknown_labels_bad_files_and_no_loop(graph, tmp_pa
     probe = graph.probe()
     camera = graph.camera(source=str(folder), width=32, height=24, encoding='rgb8',
                           rate_hz=5.0, loop=False, publish_teacher_labels=True)
-    wait_until(lambda: camera._finished, what='one pass to end')
+    wait_until(lambda: camera.scene.finished, what='one pass to end')
     wait_until(lambda: any('finished' in s.message for s in probe.statuses('camera_sim: camera')),
                what='diagnostics saying finished')
     settle(probe, ('image', 'topspark/label_truth', 'topspark/label'))
@@ -260,7 +259,7 @@ def test_camera_invalid_parameters_are_rejected_with_a_reason(graph, tmp_path):
     npz = tmp_path / 'two.npz'
     np.savez(npz, images=np.zeros((2, 5, 5), np.uint8))
     camera = graph.camera(source=str(npz))
-    assert (camera._source.labels == -1).all()
+    assert (camera.scene.source.labels == -1).all()
 
     def rejected(name, value):
         result = camera.set_parameters([Parameter(name, value=value)])[0]
@@ -294,60 +293,6 @@ def test_camera_invalid_parameters_are_rejected_with_a_reason(graph, tmp_path):
                              event_duration_s=0.1)
     reason = events_on.set_parameters([Parameter('rate_hz', value=20.0)])[0].reason
     assert 'event_duration_s' in reason and 'period' in reason
-
-
-def test_source_loading_and_rendering_helpers(tmp_path):
-    with pytest.raises(SourceError, match='no .png'):
-        load_source(str(tmp_path))
-    split = tmp_path / 'split.npz'
-    np.savez(split, train_images=np.zeros((4, 6, 6), np.float32),
-             train_labels=np.arange(4), test_images=np.ones((2, 6, 6), np.float32),
-             test_labels=np.array([8, 9]))
-    assert list(load_source(str(split)).labels) == [8, 9]
-    assert (load_source(str(split)).load(1) == 255).all()              # float 0..1 scaled
-    assert list(load_source(str(split), 'all').labels) == [0, 1, 2, 3, 8, 9]
-    bad = tmp_path / 'bad.npz'
-    np.savez(bad, pictures=np.zeros((2, 3, 3)))
-    with pytest.raises(SourceError, match='images'):
-        load_source(str(bad))
-    assert to_uint8(np.array([[0, 65535]], np.uint16)).tolist() == [[0, 255]]
-    assert to_uint8(np.array([[True, False]])).tolist() == [[255, 0]]
-
-    rgb = np.zeros((2, 2, 3), np.uint8)
-    rgb[..., 0] = 200                                                  # red
-    assert convert(rgb, 'bgr8')[0, 0].tolist() == [0, 0, 200]
-    assert convert(rgb, 'rgb8')[0, 0].tolist() == [200, 0, 0]
-    assert convert(rgb, 'mono8').shape == (2, 2)
-    assert convert(np.full((2, 2), 7, np.uint8), 'rgb8').shape == (2, 2, 3)
-
-    img = np.arange(20, dtype=np.uint8).reshape(4, 5)
-    moved = shift(img, 2, -1)
-    assert np.array_equal(moved[:3, 2:], img[1:, :3])
-    assert np.array_equal(moved[:, 0], moved[:, 2])                    # border replicated
-
-    rng = np.random.default_rng(0)
-    bank = NoiseBank((100, 120), 20.0, rng)
-    noisy = np.stack([bank.add(np.full((100, 120), 128, np.uint8), rng) for _ in range(8)])
-    assert abs(noisy.std() - 20.0) < 1.0 and abs(noisy.mean() - 128.0) < 1.0
-    assert bank.add(np.full((100, 120), 255, np.uint8), rng).max() == 255  # saturates
-
-    cache = FrameCache(250)
-    for key in range(3):
-        cache.put(key, np.zeros(100, np.uint8), None, 100)
-    assert len(cache) == 2 and cache.get(0) is None and cache.get(2) is not None
-    cache.get(1)
-    cache.resize(100)                                                  # drops the oldest: 2
-    assert len(cache) == 1 and cache.get(1) is not None and cache.bytes == 100
-
-    events = Events(np.array([0, 27], np.uint16), np.array([0, 27], np.uint16),
-                    np.array([0.01, 0.02]), np.array([1, -1], np.int8))
-    x, y, _, _ = place_events(events, (28, 28), 28, 28, 0, 0, rng)
-    assert x.tolist() == [0, 27] and y.tolist() == [0, 27]
-    x, y, t, _ = place_events(events, (28, 28), 640, 480, 0, 0, rng)
-    assert 0 <= x[0] < 640 / 28 and 27 * 640 / 28 <= x[1] < 640
-    assert 0 <= y[0] < 480 / 28 and 27 * 480 / 28 <= y[1] < 480
-    x, y, t, _ = place_events(events, (28, 28), 28, 28, 1, 0, rng)     # last one leaves
-    assert x.tolist() == [1] and t.tolist() == [0.01]
 
 
 # ------------------------------------------------------------------------------ battery_sim

@@ -69,17 +69,14 @@ from xml.parsers import expat
 
 import yaml
 
+from .executables import NODES
+
 PACKAGE = 'topspark_ros'
 
-# Executables that can run in this process: name (as in setup.py console_scripts and in the
-# launch file's `exec`) -> 'module:NodeClass'. Modules are imported only when a node runs.
-EXECUTABLES = {
-    'perception_node': 'topspark_ros.nodes.perception:PerceptionNode',
-    'governor_node': 'topspark_ros.nodes.governor:GovernorNode',
-    'metrics_node': 'topspark_ros.nodes.metrics:MetricsNode',
-    'camera_sim': 'topspark_ros.nodes.camera_sim:CameraSimNode',
-    'battery_sim': 'topspark_ros.nodes.battery_sim:BatterySimNode',
-}
+# Executables that can run in this process: name (setup.py's console script, the launch file's
+# `exec`) -> 'module:NodeClass', from topspark_ros.executables. Modules are imported only when a
+# node runs.
+EXECUTABLES = {name: f'{node.module}:{node.node_class}' for name, node in NODES.items()}
 
 OUTPUTS = ('screen', 'log', 'both', 'own_log')
 INLINE_PLACEHOLDER = '<inline-params.yaml>'    # --list: the temporary file of <param name value>

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Peer benchmark: BindsNET 0.3.4 ``DiehlAndCook2015`` speed, one thread.
+r"""Peer benchmark: BindsNET 0.3.4 ``DiehlAndCook2015`` speed, one thread.
 
 Measures how many MNIST samples per second BindsNET simulates for the Diehl & Cook
 (2015) network on this machine, in training mode (STDP + adaptive thresholds on) and
@@ -8,7 +8,7 @@ inference mode (learning off), so our benchmark can print it beside our engine.
 Run it with the peer environment made by ``benchmarks/peers/setup_peers.sh``::
 
     bash benchmarks/peers/setup_peers.sh
-    .venv-peers/bin/python benchmarks/peers/bindsnet_peer.py \\
+    .venv-peers/bin/python benchmarks/peers/bindsnet_peer.py \
         --neurons 400 --timesteps 350 --samples 20 --json
 
 What is measured, per sample: ``network.run(inputs={'X': spikes}, time=T)`` followed

@@ -1,5 +1,7 @@
 """topspark-select: the timestep a TopSpark profile prescribes for given requirements.
 
+Usage::
+
     topspark-select --profile config/profile_n400 --accuracy-tolerance 0.02 \
         [--latency-budget 0.0001] [--energy-budget 2e-5] [--json]
 """

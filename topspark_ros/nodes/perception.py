@@ -4,6 +4,9 @@ Subscribes (relative names) ``image``, ``image/compressed``, ``events``, ``topsp
 and ``topspark/label``; publishes ``topspark/prediction``, ``topspark/scores``,
 ``topspark/activity``, ``topspark/latency`` and ``/diagnostics`` (1 Hz). Services:
 ``~/save_model``, ``~/reset_model``, ``~/set_learning``. Topic contract: docs/ros.md.
+The activity message's header carries the input's stamp (the frame's, or the event packet's
+that completed the window), so consumers can match a result to its input; unstamped (zero)
+inputs get the node's clock instead.
 
 This file is wiring. The model, its file rules and the TopSpark profile live in
 ``perception.ModelService``; event windows in ``perception.events``; the hand-off from the

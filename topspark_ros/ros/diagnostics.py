@@ -1,9 +1,9 @@
-"""DiagnosticArray building without diagnostic_updater (which has no PyPI wheel).
+r"""DiagnosticArray building without diagnostic_updater (which has no PyPI wheel).
 
 Follows diagnostic_updater's conventions so aggregators and rqt treat the nodes like any other:
 a status is named ``'<node name>: <what>'``, values are KeyValue strings, and the level is one
 of the ``bytes`` constants of DiagnosticStatus. An int level is silently corrupted on the wire
-(``2`` arrives as ``b'\\xf0'``), so ``status`` refuses anything else.
+(``2`` arrives as ``b'\xf0'``), so ``status`` refuses anything else.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Subscription QoS for camera and event streams: match what the publishers offer.
 
-Measured with Fast DDS between two processes (see docs and DESIGN.md): a RELIABLE subscriber
+Measured with Fast DDS between two processes (docs/ros.md, QoS): a RELIABLE subscriber
 gets nothing from a BEST_EFFORT publisher, and large frames (640x480 bgr8) from a RELIABLE
 publisher never reach a BEST_EFFORT subscriber. No fixed profile works for every camera, so the
 subscription follows the publishers currently offering the topic, with rosbag2's rule (all

@@ -1,5 +1,7 @@
 """TopSpark (Putra & Shafique, IROS 2023): timestep analysis, enhancement and trade-off.
 
+Use::
+
     from topspark_ros.topspark import load_profile, choose, Requirements
     choice = choose(load_profile('config/profile_n400'), Requirements(accuracy_tolerance=0.02))
     choice.timesteps, choice.params, choice.reason

@@ -105,7 +105,7 @@ class EnhancementRule:
 
 def overrides(base: NetworkConfig, timesteps: int, rule: EnhancementRule,
               baseline_timesteps: int | None = None) -> dict[str, Any]:
-    """Dotted-key overrides (for ``replace_params``) that apply ``rule`` at ``timesteps``."""
+    """Dotted-key overrides that apply ``rule`` at ``timesteps``, for ``replace_params``."""
     T0 = baseline_timesteps or base.timesteps
     r = timesteps / T0
     if rule.is_identity or r == 1.0:

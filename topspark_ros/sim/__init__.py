@@ -1,0 +1,1 @@
+"""Simulated sensors without ROS: what the simulator nodes publish, computed and tested here."""
