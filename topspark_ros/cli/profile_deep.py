@@ -1,4 +1,4 @@
-"""topspark-profile-deep: TopSpark's four steps for a trained spiking deep network.
+r"""topspark-profile-deep: TopSpark's four steps for a trained spiking deep network.
 
     topspark-profile-deep config/model_deep_cnn.npz --out runs/profile_deep \\
         --timesteps 200 100 50 20 10 5 3

@@ -1,5 +1,7 @@
 """Perception models behind one interface (``PerceptionModel``), chosen by the checkpoint.
 
+Use from a script or notebook:
+
     from topspark_ros.models import load_model
     model, metadata = load_model('config/model_n400.npz')
     output = model.run_frame(image, timesteps=30, learn=False)    # STDP or deep, alike

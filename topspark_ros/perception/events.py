@@ -114,7 +114,7 @@ class EventWindow:
 
 
 class EventStream:
-    """Packets (x, y, t relative to the stamp) in, completed ``EventSample``\\ s out."""
+    """Packets (x, y, t relative to the stamp) in, completed event samples out."""
 
     def __init__(self, window_s: float, sensor_shape: tuple[int, int]) -> None:
         self.window = EventWindow(window_s)

@@ -202,7 +202,7 @@ class EventCounters:
             self.counts[key] += 1
 
     def warn(self, key: str, text: str) -> None:
-        """Count one ``key`` event and warn (throttled)."""
+        """Count one ``key`` event and log a throttled warning."""
         self._count_and_log(self.counts, key, text, self._logger.warning)
 
     def error(self, key: str, text: str) -> None:
