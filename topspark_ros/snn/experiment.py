@@ -143,10 +143,19 @@ def label(network: Network, prob: np.ndarray | EventSamples, labels: np.ndarray,
 def evaluate(network: Network, readout: Readout, prob: np.ndarray | EventSamples,
              labels: np.ndarray,
              timesteps: int, progress: bool = False) -> Evaluation:
-    """Predict every sample (learning off) and score against ``labels``."""
+    """Predict every sample (learning off) and score against ``labels``.
+
+    Evaluating leaves the network as it was, its sample counter (which seeds the Poisson
+    code) included: a checkpoint saved after this and evaluated again on the same samples
+    gets the same spikes, so topspark-train and topspark-evaluate print the same accuracy."""
     warm_up()
+    seen = network.samples_seen
     start = time.perf_counter()
-    counts, ops = present(network, prob, timesteps, False, 'evaluate' if progress else None)
+    try:
+        counts, ops = present(network, prob, timesteps, False,
+                              'evaluate' if progress else None)
+    finally:
+        network.samples_seen = seen
     seconds = time.perf_counter() - start
     pred = readout.predict(counts)
     return Evaluation(accuracy(pred, labels), len(labels), seconds, int(timesteps), pred,
