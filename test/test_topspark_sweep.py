@@ -375,7 +375,9 @@ def test_cache_key_follows_the_code_and_the_data(monkeypatch, tmp_path):
     np.savez(data, images=np.zeros((20, 4, 4), np.uint8), labels=np.arange(20) % 2)
     on_file = sweep.SweepSpec(NetworkConfig(n_neurons=10).to_dict(), dataset=str(data))
     first = point.key(on_file)
-    np.savez(data, images=np.ones((20, 4, 4), np.uint8), labels=np.arange(20) % 2)
+    np.savez(tmp_path / 'other.npz', images=np.ones((20, 4, 4), np.uint8),
+             labels=np.arange(20) % 2)
+    (tmp_path / 'other.npz').replace(data)
     assert point.key(on_file) != first                          # same name, other content
 
 

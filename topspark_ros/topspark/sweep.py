@@ -167,11 +167,13 @@ def dataset_fingerprint(dataset: str) -> str:
     if not path.is_file():
         return ''
     stat = path.stat()
-    return _file_hash(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    return _file_hash(str(path.resolve()), stat.st_ino, stat.st_size, stat.st_mtime_ns)
 
 
 @functools.lru_cache(maxsize=16)
-def _file_hash(path: str, size: int, mtime_ns: int) -> str:
+def _file_hash(path: str, inode: int, size: int, mtime_ns: int) -> str:
+    """The file's content hash, computed once per version of the file (the other arguments
+    tell versions apart)."""
     digest = hashlib.sha1()
     with open(path, 'rb') as handle:
         for block in iter(lambda: handle.read(1 << 20), b''):
