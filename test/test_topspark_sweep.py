@@ -36,6 +36,13 @@ def test_quick_profile_writes_everything(quick_profile):
     details = json.loads((quick_profile / 'details.json').read_text())
     assert len(details['sensitivity']) == 3 and len(details['search']) >= 4
     assert 'Chosen timestep' in (quick_profile / 'report.md').read_text()
+    # what it was made for, recorded by the sweep and shown in the report
+    from topspark_ros.topspark import MadeFor
+    assert prof.made_for == MadeFor(30, (28, 28), 100, 'frames', 'scratch', 0, 1,
+                                    str(quick_profile / 'quick_dataset.npz'))
+    assert 'Made for: N=30, input 28x28, T0=100' in (quick_profile / 'report.md').read_text()
+    settings = json.loads((quick_profile / 'sweep_settings.json').read_text())
+    assert settings['network']['n_neurons'] == 30 and settings['pretrain_epochs'] == 0
 
 
 def test_sweep_resumes_from_its_cache(quick_profile):
