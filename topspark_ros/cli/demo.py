@@ -145,28 +145,33 @@ def run_phase(spec: bringup.LaunchSpec, duration_s: float, label: str,
     rclpy.init(args=['topspark-demo'], context=context,
                signal_handler_options=SignalHandlerOptions.NO)
     nodes: list[Any] = []
+    monitor = executor = None
+    interrupted = False
     try:
-        nodes = bringup.create_nodes(spec, context)
-        monitor = _monitor_class()(context=context)
-        executor = SingleThreadedExecutor(context=context)
-        for node in [*nodes, monitor]:
-            executor.add_node(node)
-        print(f'\n== {label}: {len(nodes)} nodes for {duration_s:g} s ==')
-        print(f'{"time s":>6} {"battery":>8} {"T":>5} {"accuracy":>9} {"samples":>8} '
-              f'{"uJ/sample":>10} {"power W":>8}')
-        deadline = time.monotonic() + duration_s
-        next_row = time.monotonic() + TABLE_PERIOD_S
-        interrupted = False
         try:
+            nodes = bringup.create_nodes(spec, context)
+            monitor = _monitor_class()(context=context)
+            executor = SingleThreadedExecutor(context=context)
+            for node in [*nodes, monitor]:
+                executor.add_node(node)
+            print(f'\n== {label}: {len(nodes)} nodes for {duration_s:g} s ==')
+            print(f'{"time s":>6} {"battery":>8} {"T":>5} {"accuracy":>9} {"samples":>8} '
+                  f'{"uJ/sample":>10} {"power W":>8}')
+            deadline = time.monotonic() + duration_s
+            next_row = time.monotonic() + TABLE_PERIOD_S
             while time.monotonic() < deadline and context.ok():
                 executor.spin_once(timeout_sec=0.05)
                 if print_table and time.monotonic() >= next_row:
                     next_row += TABLE_PERIOD_S
                     _print_row(monitor)
-        except KeyboardInterrupt:           # Ctrl-C, or SIGTERM via _interrupt_on_sigterm
+        except KeyboardInterrupt:           # Ctrl-C, or SIGTERM through _Sigterm
             interrupted = True
+        if executor is not None:
+            executor.shutdown(timeout_sec=2.0)
+        if monitor is None:                 # interrupted before anything was watched
+            return {'samples': [], 'battery': [], 'timesteps': [], 'energy': [], 'power': [],
+                    'duration_s': 0.0, 'interrupted': interrupted}
         _print_row(monitor)
-        executor.shutdown(timeout_sec=2.0)
         with monitor.lock:
             return {'samples': list(monitor.samples), 'battery': list(monitor.battery),
                     'timesteps': list(monitor.timesteps), 'energy': list(monitor.energy),

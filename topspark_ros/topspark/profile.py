@@ -18,9 +18,12 @@ import math
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
 import yaml
+
+if TYPE_CHECKING:
+    from ..snn.config import NetworkConfig
 
 FORMAT = 'topspark_ros.profile'
 FORMAT_VERSION = 1
@@ -181,7 +184,7 @@ class Profile:
         raise ProfileError(f'{self.source}: T={timesteps} is not in the profile; it has '
                            f'T in {sorted(self.timesteps)}')
 
-    def check_model(self, config: Any, workload: str | None = None) -> None:
+    def check_model(self, config: NetworkConfig, workload: str | None = None) -> None:
         """Refuse a model this profile was not made for, naming both sides.
 
         ``config`` is the model's base ``NetworkConfig`` (as its checkpoint holds it, not one

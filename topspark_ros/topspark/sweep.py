@@ -34,7 +34,8 @@ from tqdm import tqdm
 
 from .. import energy
 from ..datasets import emulated_events, load_dataset, validation_split
-from ..snn import load_checkpoint, Network, NetworkConfig, replace_params, save_checkpoint
+from ..snn import (ConfigError, load_checkpoint, Network, NetworkConfig, replace_params,
+                   save_checkpoint)
 from ..snn.experiment import evaluate, EventSamples, label, present
 from ..snn.kernels import warm_up
 from .enhancement import (direct_inhibition, EnhancementRule, inhibition_delay_steps, overrides,
@@ -213,19 +214,25 @@ def folder_settings(out_dir: Path) -> dict[str, Any] | None:
     """The settings of the results already in ``out_dir`` (from its settings file, or for a
     folder made before that file existed, from its profile.yaml); None for a new folder."""
     path = out_dir / SETTINGS_FILE
-    if path.is_file():
-        return json.loads(path.read_text())
     profile_path = out_dir / 'profile.yaml'
-    if profile_path.is_file():
+    if path.is_file():
+        settings = json.loads(path.read_text())
+    elif profile_path.is_file():
         import yaml
 
         data = yaml.safe_load(profile_path.read_text()) or {}
         md = data.get('metadata') or {}
-        return {'network': data.get('network') or {}, 'dataset': md.get('dataset'),
-                'epochs': md.get('epochs'), 'seed': md.get('seed'),
-                'pretrain_epochs': md.get('pretrain_epochs_at_t0', 0),
-                'workload': md.get('workload', 'frames')}
-    return None
+        settings = {'network': data.get('network') or {}, 'dataset': md.get('dataset'),
+                    'epochs': md.get('epochs'), 'seed': md.get('seed'),
+                    'pretrain_epochs': md.get('pretrain_epochs_at_t0', 0),
+                    'workload': md.get('workload', 'frames')}
+    else:
+        return None
+    try:        # a configuration field added since is its default, not a difference
+        settings['network'] = NetworkConfig.from_dict(settings['network']).to_dict()
+    except (ConfigError, KeyError, TypeError):
+        pass
+    return settings
 
 
 def claim_settings(spec: SweepSpec, out_dir: Path) -> None:
