@@ -366,3 +366,18 @@ def test_labels_beyond_the_networks_classes_are_refused_before_training(
 def _npz(path: Path, **arrays) -> Path:
     np.savez(path, **arrays)
     return path
+
+
+def test_the_memory_estimate_counts_the_dataset(monkeypatch, capsys, tmp_path, small_dataset):
+    from topspark_ros.cli import common
+
+    config = NetworkConfig()
+    alone = common.network_memory_bytes(config, 350)
+    with_data = common.network_memory_bytes(config, 350, samples=1000)
+    assert with_data - alone == 1000 * (8 * 784 + 4 * 400)
+    monkeypatch.setattr(common, 'available_memory_bytes', lambda: alone + 1)
+    assert train.main(['--dataset', str(small_dataset), '--out', str(tmp_path / 'm.npz'),
+                       '--quiet']) == 2
+    line = error_line(capsys)
+    assert f'with {len(np.load(small_dataset)["labels"])} samples' in line and 'GiB' in line
+    assert not (tmp_path / 'm.npz').exists()

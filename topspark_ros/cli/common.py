@@ -122,20 +122,25 @@ def available_memory_bytes() -> int | None:
         return None
 
 
-def network_memory_bytes(config: NetworkConfig, timesteps: int) -> int:
+def network_memory_bytes(config: NetworkConfig, timesteps: int, samples: int = 0) -> int:
     """An upper estimate of one network's memory at T: float32 weights three times (the
-    network, a copy while saving, a sweep's copy) and one sample's worst-case input spikes
-    (every input every step, int32) and per-step neuron state."""
+    network, a copy while saving, a sweep's copy), one sample's worst-case input spikes (every
+    input every step, int32) and per-step neuron state, and per sample of a dataset its input
+    probabilities (float64) and spike counts (int32)."""
     weights = 4 * config.n_inputs * config.n_neurons
-    return 3 * weights + 4 * timesteps * config.n_inputs + 16 * timesteps * config.n_neurons
+    per_sample = 8 * config.n_inputs + 4 * config.n_neurons
+    return (3 * weights + 4 * timesteps * config.n_inputs + 16 * timesteps * config.n_neurons
+            + samples * per_sample)
 
 
-def check_memory(config: NetworkConfig, timesteps: int, flags: str, copies: int = 1) -> None:
+def check_memory(config: NetworkConfig, timesteps: int, flags: str, copies: int = 1,
+                 samples: int = 0) -> None:
     """Refuse a network that cannot fit: ``flags`` names what set its size."""
-    need = copies * network_memory_bytes(config, timesteps)
+    need = copies * network_memory_bytes(config, timesteps, samples)
     have = available_memory_bytes()
     if have is not None and need > have:
         raise CliError(f'{flags}: N={config.n_neurons}, T={timesteps}'
-                       f'{f" on {copies} workers" if copies > 1 else ""} needs about '
+                       f'{f" on {copies} workers" if copies > 1 else ""}'
+                       f'{f" with {samples} samples" if samples else ""} needs about '
                        f'{need / 2**30:.1f} GiB, this machine has {have / 2**30:.1f} GiB '
                        'available')

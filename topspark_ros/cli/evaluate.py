@@ -85,6 +85,8 @@ def _main(argv: list[str] | None) -> None:
             network.config = replace_params(network.config, params)
     dataset = load(args.dataset)
     dataset.check_classes(network.config.n_classes)
+    check_memory(network.config, T, '--timesteps/--dataset',
+                 samples=len(dataset.train_labels) + len(dataset.test_labels))
     progress = not args.quiet
     relabelled = args.relabel or not readout.labelled
     if relabelled:

@@ -139,6 +139,8 @@ def _main(argv: list[str] | None) -> None:
     plan = plan_from_args(args)
     dataset = load(args.dataset)
     dataset.check_classes(plan.base.n_classes)
+    check_memory(plan.run, plan.run.timesteps, '--neurons/--timesteps/--dataset',
+                 samples=len(dataset.train_labels) + len(dataset.test_labels))
     progress = not args.quiet
     if plan.init is not None:
         network = plan.init[0]
@@ -157,7 +159,7 @@ def _main(argv: list[str] | None) -> None:
     started = time.time()
     parts = []
     for epoch in range(args.epochs):
-        parts.append(train(network, train_prob, T, 1, progress))
+        parts.append(train(network, train_prob, T, 1, progress, of=(epoch, args.epochs)))
         _save(args.out, network, plan, None,
               {**provenance, 'epochs_done': epoch + 1, 'complete': False})
     training = _merge(parts)
