@@ -44,4 +44,4 @@ def test_user_errors_exit_2_with_a_message(tmp_path, capsys, small_dataset):
     assert "unknown dataset 'imagenet'" in capsys.readouterr().err
     assert train.main(['--dataset', str(small_dataset), '--neurons', '0',
                        '--out', str(tmp_path / 'm.npz')]) == 2
-    assert 'n_neurons must be >= 1' in capsys.readouterr().err
+    assert '--neurons must be >= 1' in capsys.readouterr().err

@@ -54,3 +54,55 @@ def test_env_elements_reach_the_process_environment(tmp_path, monkeypatch):
     import pytest
     with pytest.raises(bringup.BringupError, match='share one environment'):
         bringup.apply_environment(bringup.load_launch(clash))
+
+
+def test_demo_refuses_a_profile_made_for_another_model(tmp_path, capsys):
+    from topspark_ros.snn import NetworkConfig
+    from topspark_ros.topspark import MadeFor, Profile, ProfileEntry
+
+    Profile(100, 'loihi', (ProfileEntry(100, 0.8, 0.8, 1e-4, 1e-4, 1e-5, 1e-5),),
+            NetworkConfig(n_neurons=30, timesteps=100).to_dict(), {},
+            MadeFor(30, (28, 28), 100, 'frames', 'scratch')).save(tmp_path / 'profile.yaml')
+    assert demo.main(['--out', str(tmp_path / 'run'), f'profile_path:={tmp_path}']) == 2
+    err = capsys.readouterr().err
+    assert err.count('\n') == 1 and 'made for N=30' in err and 'the model has N=400' in err
+    assert not (tmp_path / 'run' / 'summary.json').exists()
+
+
+def test_interrupted_demo_writes_what_it_saw(tmp_path, monkeypatch):
+    """Ctrl-C (a real SIGINT) once predictions have been seen: what was seen is written."""
+    import os
+    import signal
+
+    print_row = demo._print_row
+
+    def interrupt_once_samples_arrive(monitor):
+        print_row(monitor)
+        if monitor.samples and not sent:
+            sent.append(True)
+            os.kill(os.getpid(), signal.SIGINT)
+
+    sent = []
+    monkeypatch.setattr(demo, '_print_row', interrupt_once_samples_arrive)
+    assert demo.main(['--duration', '120', '--out', str(tmp_path)]) == 130
+    summary = json.loads((tmp_path / 'summary.json').read_text())
+    assert summary['partial'] and summary['governed']['partial']
+    assert summary['governed']['samples'] > 0 and summary['governed']['seconds'] < 110
+    assert summary['baseline'] is None                          # not started after Ctrl-C
+    assert (tmp_path / 'timeline.png').stat().st_size > 10_000
+    assert 'interrupted' in (tmp_path / 'summary.md').read_text()
+
+
+def test_sigterm_interrupts_the_demo_like_ctrl_c():
+    import os
+    import signal
+    import time
+
+    import pytest
+
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(KeyboardInterrupt):
+        with demo._Sigterm():
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.5)                 # the handler runs here
+    assert signal.getsignal(signal.SIGTERM) == before

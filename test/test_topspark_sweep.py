@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 import yaml
 
@@ -35,6 +36,13 @@ def test_quick_profile_writes_everything(quick_profile):
     details = json.loads((quick_profile / 'details.json').read_text())
     assert len(details['sensitivity']) == 3 and len(details['search']) >= 4
     assert 'Chosen timestep' in (quick_profile / 'report.md').read_text()
+    # what it was made for, recorded by the sweep and shown in the report
+    from topspark_ros.topspark import MadeFor
+    assert prof.made_for == MadeFor(30, (28, 28), 100, 'frames', 'scratch', 0, 1,
+                                    str(quick_profile / 'quick_dataset.npz'))
+    assert 'Made for: N=30, input 28x28, T0=100' in (quick_profile / 'report.md').read_text()
+    settings = json.loads((quick_profile / 'sweep_settings.json').read_text())
+    assert settings['network']['n_neurons'] == 30 and settings['pretrain_epochs'] == 0
 
 
 def test_sweep_resumes_from_its_cache(quick_profile):
@@ -344,8 +352,9 @@ def test_search_seeds_choose_on_mean_validation_accuracy(tmp_path):
         assert means[entry.extra['rule']] >= max(means.values()) - 0.005 - 1e-12
 
 
-def test_cache_key_follows_the_kernels_numerics(monkeypatch):
-    """A point cached by kernels that computed something else must not be reused."""
+def test_cache_key_follows_the_code_and_the_data(monkeypatch, tmp_path):
+    """A point cached by code that computed something else, or from another dataset file of
+    the same name, must not be reused: the key derives from both, no version to bump."""
     from topspark_ros.topspark import sweep
 
     spec = sweep.SweepSpec(NetworkConfig(n_neurons=10).to_dict())
@@ -353,8 +362,30 @@ def test_cache_key_follows_the_kernels_numerics(monkeypatch):
     before = point.key(spec)
     assert sweep.Point('test', 50, (('event_keep_fraction', 0.5),), 'other tag').key(spec) \
         == before                                               # the tag is not part of it
-    monkeypatch.setattr(sweep, 'RESULTS_VERSION', sweep.RESULTS_VERSION + 1)
-    assert point.key(spec) != before
+    import numba
+    sweep.numerics_fingerprint.cache_clear()
+    monkeypatch.setattr(numba, '__version__', numba.__version__ + '.other')
+    try:
+        assert point.key(spec) != before                        # other numerics, other key
+    finally:
+        sweep.numerics_fingerprint.cache_clear()
+    source = sweep.inspect.getsource
+    monkeypatch.setattr(sweep.inspect, 'getsource',
+                        lambda f: source(f) + ('#' if f is sweep.run_point else ''))
+    try:
+        assert point.key(spec) != before                        # an edited point function
+    finally:
+        monkeypatch.undo()
+        sweep.numerics_fingerprint.cache_clear()
+    assert point.key(spec) == before
+    data = tmp_path / 'd.npz'
+    np.savez(data, images=np.zeros((20, 4, 4), np.uint8), labels=np.arange(20) % 2)
+    on_file = sweep.SweepSpec(NetworkConfig(n_neurons=10).to_dict(), dataset=str(data))
+    first = point.key(on_file)
+    np.savez(tmp_path / 'other.npz', images=np.ones((20, 4, 4), np.uint8),
+             labels=np.arange(20) % 2)
+    (tmp_path / 'other.npz').replace(data)
+    assert point.key(on_file) != first                          # same name, other content
 
 
 def test_the_enhancement_kept_is_the_cheapest_within_the_margin_of_the_best():

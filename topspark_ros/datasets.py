@@ -6,6 +6,19 @@
 - a path to an ``.npz`` with ``images`` (n, h, w) and ``labels`` (n,) (split as above), or with
   explicit ``train_images``, ``train_labels``, ``test_images``, ``test_labels``.
 Validation data for parameter search is carved from the training part, never from the test part.
+
+An ``.npz`` is checked when loaded (``check_images``, ``check_labels``): one label per image,
+integer labels >= 0, and pixel values by one rule per dtype, decided for the whole array:
+
+- uint8: 0..255;  bool: False/True as 0/255;
+- other integer dtypes (uint16, int16, int32, ...): 8-bit intensities stored wider, so values
+  must lie in 0..255 (rescale 16-bit images first, e.g. ``x // 257``); nothing is divided by
+  the dtype's maximum;
+- floats: [0, 1] when the array's maximum is <= 1, else [0, 255]; NaN, infinity, negative
+  values or values above 255 are refused.
+Images are then held as uint8 0..255 or float32 0..1. Every split needs at least
+``MIN_SAMPLES`` samples, and labels must fit the network (``Dataset.check_classes``). Errors
+name the file and the array.
 """
 
 from __future__ import annotations
@@ -23,6 +36,7 @@ if TYPE_CHECKING:
 
 SPLIT_SEED = 20230301       # TopSpark's arXiv month; fixed so every report uses one split
 TEST_FRACTION = 0.2
+MIN_SAMPLES = 2             # per split: fewer cannot both label neurons and score them
 
 
 class DatasetError(ValueError):
@@ -40,6 +54,67 @@ class Dataset:
     @property
     def n_classes(self) -> int:
         return int(max(self.train_labels.max(), self.test_labels.max())) + 1
+
+    def check_classes(self, n_classes: int) -> None:
+        """Refuse labels a network with ``n_classes`` outputs cannot learn (they would fail
+        after training, or never be predicted)."""
+        for split, labels in (('train_labels', self.train_labels),
+                              ('test_labels', self.test_labels)):
+            top = int(labels.max())
+            if top >= n_classes:
+                raise DatasetError(f'{self.name}: {split} holds label {top}, but the network '
+                                   f'has n_classes={n_classes} (labels 0..{n_classes - 1}); '
+                                   f'set n_classes >= {top + 1} in --config')
+
+
+def check_images(images: np.ndarray, where: str) -> np.ndarray:
+    """``images`` (n, h, w) as uint8 0..255 or float32 0..1, by the module's rule per dtype;
+    ``where`` ('file: array') names them in errors."""
+    images = np.asarray(images)
+    if images.ndim != 3 or 0 in images.shape[1:]:
+        raise DatasetError(f'{where}: images must be (n, height, width), got shape '
+                           f'{images.shape}')
+    dtype = images.dtype
+    if dtype == np.uint8:
+        return images
+    if dtype == np.bool_:
+        return images.astype(np.uint8) * np.uint8(255)
+    if images.size == 0:
+        return images.astype(np.uint8)
+    if np.issubdtype(dtype, np.integer):
+        low, high = int(images.min()), int(images.max())
+        if low < 0 or high > 255:
+            raise DatasetError(f'{where}: {dtype} values must be 8-bit intensities 0..255, '
+                               f'found {low}..{high}; rescale to 0..255 first (16-bit: '
+                               'x // 257)')
+        return images.astype(np.uint8)
+    if np.issubdtype(dtype, np.floating):
+        if not np.isfinite(images).all():
+            raise DatasetError(f'{where}: {dtype} images hold NaN or infinity')
+        low, high = float(images.min()), float(images.max())
+        if low < 0 or high > 255:
+            raise DatasetError(f'{where}: {dtype} values must lie in [0, 1] or [0, 255], '
+                               f'found {low:g}..{high:g}')
+        scale = 1.0 if high <= 1.0 else 255.0          # the rule: decided on the whole array
+        return (images / scale).astype(np.float32)
+    raise DatasetError(f'{where}: unsupported image dtype {dtype}; use uint8, an integer type '
+                       'holding 0..255, or floats in [0, 1] or [0, 255]')
+
+
+def check_labels(labels: np.ndarray, n_images: int, where: str) -> np.ndarray:
+    """``labels`` as int64: one integer >= 0 per image."""
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or len(labels) != n_images:
+        raise DatasetError(f'{where}: needs one label per image ({n_images}), got shape '
+                           f'{labels.shape}')
+    if np.issubdtype(labels.dtype, np.floating):
+        if not (np.isfinite(labels).all() and (labels == np.round(labels)).all()):
+            raise DatasetError(f'{where}: labels must be whole numbers')
+    elif not np.issubdtype(labels.dtype, np.integer) or labels.dtype == np.bool_:
+        raise DatasetError(f'{where}: labels must be integers, got dtype {labels.dtype}')
+    if len(labels) and labels.min() < 0:
+        raise DatasetError(f'{where}: labels must be >= 0, found {labels.min()}')
+    return labels.astype(np.int64)
 
 
 def stratified_split(labels: np.ndarray, test_fraction: float,
@@ -78,19 +153,18 @@ def digits() -> Dataset:
 
 
 def from_npz(path: str | Path) -> Dataset:
+    """A dataset from an ``.npz`` file, checked array by array (see the module's rules)."""
     path = Path(path)
     if not path.is_file():
         raise DatasetError(f'{path}: dataset file not found')
+    names = ('train_images', 'train_labels', 'test_images', 'test_labels')
     try:
         with np.load(path, allow_pickle=False) as data:
             files = set(data.files)
-            if {'train_images', 'train_labels', 'test_images', 'test_labels'} <= files:
-                parts = [data[k] for k in ('train_images', 'train_labels', 'test_images',
-                                           'test_labels')]
-                ds = Dataset(path.stem, parts[0], parts[1].astype(np.int64), parts[2],
-                             parts[3].astype(np.int64))
+            if set(names) <= files:
+                parts = {k: data[k] for k in names}
             elif {'images', 'labels'} <= files:
-                ds = _split(path.stem, data['images'], data['labels'].astype(np.int64))
+                parts = {'images': data['images'], 'labels': data['labels']}
             else:
                 raise DatasetError(f'{path}: needs arrays images+labels or train_images, '
                                    'train_labels, test_images, test_labels; '
@@ -99,13 +173,25 @@ def from_npz(path: str | Path) -> Dataset:
         raise
     except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
         raise DatasetError(f'{path}: cannot read dataset ({exc})') from None
-    for split, images, labels in (('train', ds.train_images, ds.train_labels),
-                                  ('test', ds.test_images, ds.test_labels)):
-        if images.ndim != 3 or len(images) != len(labels) or len(images) == 0:
-            raise DatasetError(f'{path}: {split} images must be (n, h, w) with one label each, '
-                               f'got images {images.shape} and labels {labels.shape}')
-        if labels.min() < 0:
-            raise DatasetError(f'{path}: {split} labels must be >= 0')
+    checked = {}
+    for prefix in ('train_', 'test_') if 'images' not in parts else ('',):
+        images = check_images(parts[f'{prefix}images'], f'{path}: {prefix}images')
+        checked[f'{prefix}images'] = images
+        checked[f'{prefix}labels'] = check_labels(parts[f'{prefix}labels'], len(images),
+                                                  f'{path}: {prefix}labels')
+    if 'images' in checked:
+        ds = _split(path.stem, checked['images'], checked['labels'])
+    else:
+        ds = Dataset(path.stem, *(checked[k] for k in names))
+    where = 'images' if 'images' in checked else '{split}_images'
+    for split, labels in (('train', ds.train_labels), ('test', ds.test_labels)):
+        if len(labels) < MIN_SAMPLES:
+            raise DatasetError(f'{path}: {where.format(split=split)}: too few samples for the '
+                               f'{split} split ({len(labels)}; needs >= {MIN_SAMPLES})')
+    missing = sorted(set(ds.test_labels.tolist()) - set(ds.train_labels.tolist()))
+    if missing:
+        raise DatasetError(f'{path}: classes {missing} are in the test split but not in the '
+                           'training split: their neurons cannot be labelled')
     return ds
 
 

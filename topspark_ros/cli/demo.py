@@ -7,6 +7,11 @@ Runs launch/demo.launch.xml in this process (the same path as `topspark-bringup`
 monitor node that pairs every prediction with the true label of its frame (by the frame's stamp)
 and prints a live table. Writes timeline.png (battery, timesteps, running accuracy, energy per
 sample), summary.json and summary.md to --out. Headless; ends by itself.
+
+Before the graph starts, --out must be a writable folder and the perception node's model and
+profile must belong together (the profile's made_for against the model's network and T0).
+Interrupted (Ctrl-C or SIGTERM), it stops the graph and writes what it saw so far, marked
+as partial, then exits with 130.
 """
 
 from __future__ import annotations
@@ -14,13 +19,16 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
+import signal
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
 from .. import bringup
-from .common import CliError, run_cli, write_json
+from ..snn import load_checkpoint
+from ..topspark import load_profile
+from .common import check_out_dir, CliError, run_cli, write_json
 
 TABLE_PERIOD_S = 3.0
 
@@ -137,28 +145,38 @@ def run_phase(spec: bringup.LaunchSpec, duration_s: float, label: str,
     rclpy.init(args=['topspark-demo'], context=context,
                signal_handler_options=SignalHandlerOptions.NO)
     nodes: list[Any] = []
+    monitor = executor = None
+    interrupted = False
     try:
-        nodes = bringup.create_nodes(spec, context)
-        monitor = _monitor_class()(context=context)
-        executor = SingleThreadedExecutor(context=context)
-        for node in [*nodes, monitor]:
-            executor.add_node(node)
-        print(f'\n== {label}: {len(nodes)} nodes for {duration_s:g} s ==')
-        print(f'{"time s":>6} {"battery":>8} {"T":>5} {"accuracy":>9} {"samples":>8} '
-              f'{"uJ/sample":>10} {"power W":>8}')
-        deadline = time.monotonic() + duration_s
-        next_row = time.monotonic() + TABLE_PERIOD_S
-        while time.monotonic() < deadline and context.ok():
-            executor.spin_once(timeout_sec=0.05)
-            if print_table and time.monotonic() >= next_row:
-                next_row += TABLE_PERIOD_S
-                _print_row(monitor)
+        try:
+            nodes = bringup.create_nodes(spec, context)
+            monitor = _monitor_class()(context=context)
+            executor = SingleThreadedExecutor(context=context)
+            for node in [*nodes, monitor]:
+                executor.add_node(node)
+            print(f'\n== {label}: {len(nodes)} nodes for {duration_s:g} s ==')
+            print(f'{"time s":>6} {"battery":>8} {"T":>5} {"accuracy":>9} {"samples":>8} '
+                  f'{"uJ/sample":>10} {"power W":>8}')
+            deadline = time.monotonic() + duration_s
+            next_row = time.monotonic() + TABLE_PERIOD_S
+            while time.monotonic() < deadline and context.ok():
+                executor.spin_once(timeout_sec=0.05)
+                if print_table and time.monotonic() >= next_row:
+                    next_row += TABLE_PERIOD_S
+                    _print_row(monitor)
+        except KeyboardInterrupt:           # Ctrl-C, or SIGTERM through _Sigterm
+            interrupted = True
+        if executor is not None:
+            executor.shutdown(timeout_sec=2.0)
+        if monitor is None:                 # interrupted before anything was watched
+            return {'samples': [], 'battery': [], 'timesteps': [], 'energy': [], 'power': [],
+                    'duration_s': 0.0, 'interrupted': interrupted}
         _print_row(monitor)
-        executor.shutdown(timeout_sec=2.0)
         with monitor.lock:
             return {'samples': list(monitor.samples), 'battery': list(monitor.battery),
                     'timesteps': list(monitor.timesteps), 'energy': list(monitor.energy),
-                    'power': list(monitor.power), 'duration_s': duration_s}
+                    'power': list(monitor.power), 'duration_s': monitor.now(),
+                    'interrupted': interrupted}
     finally:
         bringup.close_nodes(nodes)
         rclpy.try_shutdown(context=context)
@@ -180,6 +198,8 @@ def summarize(phase: dict[str, Any]) -> dict[str, Any]:
     samples = phase['samples']
     energy = [e for _, e in phase['energy']]
     return {
+        'partial': bool(phase.get('interrupted')),
+        'seconds': phase['duration_s'],
         'samples': len(samples),
         'accuracy': (sum(s.prediction == s.truth for s in samples) / len(samples)
                      if samples else None),
@@ -240,34 +260,80 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def check_model_and_profile(spec: bringup.LaunchSpec) -> None:
+    """Refuse a perception model and profile that do not belong together (one line naming
+    both), before any node starts."""
+    for node in spec.nodes:
+        if node.executable != 'perception_node':
+            continue
+        params = dict(node.params)
+        model, profile = params.get('model_path'), params.get('profile_path')
+        if model and profile:
+            network, _, _ = load_checkpoint(model)
+            load_profile(profile).check_model(network.config, 'frames')
+
+
+class _Sigterm:
+    """While active, SIGTERM interrupts like Ctrl-C, so a stopped demo still writes."""
+
+    def __enter__(self) -> '_Sigterm':
+        self._previous = signal.getsignal(signal.SIGTERM)
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, self._raise)
+        return self
+
+    @staticmethod
+    def _raise(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    def __exit__(self, *exc: Any) -> None:
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, self._previous)
+
+
 def _main(argv: list[str] | None) -> None:
     args = build_parser().parse_args(argv)
     if args.duration <= 0 or args.baseline_duration < 0:
         raise CliError('--duration must be > 0 and --baseline-duration >= 0')
+    check_out_dir('--out', args.out)
     share = bringup.find_package_share('topspark_ros')
     launch = args.launch or share / 'launch' / 'demo.launch.xml'
     try:
         spec = bringup.load_launch(launch, bringup.parse_overrides(args.overrides))
     except (bringup.LaunchFileError, bringup.BringupError) as exc:
         raise CliError(str(exc)) from None
-    governed = run_phase(spec, args.duration, 'governor on')
-    baseline = None
-    if args.baseline_duration:
-        fixed = dataclasses.replace(spec, nodes=tuple(n for n in spec.nodes
-                                                      if n.executable != 'governor_node'))
-        baseline = run_phase(fixed, args.baseline_duration, 'governor off, T0 = 350')
+    check_model_and_profile(spec)
+    with _Sigterm():
+        governed = run_phase(spec, args.duration, 'governor on')
+        baseline = None
+        if args.baseline_duration and not governed['interrupted']:
+            fixed = dataclasses.replace(spec, nodes=tuple(n for n in spec.nodes
+                                                          if n.executable != 'governor_node'))
+            baseline = run_phase(fixed, args.baseline_duration, 'governor off, T0 = 350')
+    write_outputs(args.out, governed, baseline)
+    if governed['interrupted'] or (baseline or {}).get('interrupted'):
+        raise KeyboardInterrupt
+
+
+def write_outputs(out: Path, governed: dict[str, Any], baseline: dict[str, Any] | None) -> None:
+    """timeline.png, summary.json and summary.md of what the phases saw (partial ones
+    included, marked)."""
     summary = {'governed': summarize(governed),
                'baseline': summarize(baseline) if baseline else None}
     g, b = summary['governed'], summary['baseline']
+    summary['partial'] = g['partial'] or bool(b and b['partial'])
     if b and g['mean_energy_per_sample_j'] and b['mean_energy_per_sample_j']:
         ratio = b['mean_energy_per_sample_j'] / g['mean_energy_per_sample_j']
         summary['energy_ratio_baseline_to_governed'] = ratio
-    args.out.mkdir(parents=True, exist_ok=True)
-    plot_timeline(governed, baseline, args.out / 'timeline.png')
-    write_json(args.out / 'summary.json', summary)
-    lines = ['# topspark-demo summary', '',
-             '| run | samples | accuracy | mean energy per sample (uJ, Loihi) | battery | '
-             'timesteps used |', '|---|---|---|---|---|---|']
+    out.mkdir(parents=True, exist_ok=True)
+    plot_timeline(governed, baseline, out / 'timeline.png')
+    write_json(out / 'summary.json', summary)
+    lines = ['# topspark-demo summary', '']
+    if summary['partial']:
+        lines += ['Partial: the demo was interrupted; these are the samples seen until then.',
+                  '']
+    lines += ['| run | samples | accuracy | mean energy per sample (uJ, Loihi) | battery | '
+              'timesteps used |', '|---|---|---|---|---|---|']
     for name, s in (('governor on', g), ('governor off (T0 = 350)', b)):
         if not s or not s['samples']:
             continue
@@ -279,10 +345,9 @@ def _main(argv: list[str] | None) -> None:
     if 'energy_ratio_baseline_to_governed' in summary:
         lines.append(f"\nEnergy per sample: {summary['energy_ratio_baseline_to_governed']:.2f}x "
                      'lower with the governor.')
-    (args.out / 'summary.md').write_text('\n'.join(lines) + '\n')
+    (out / 'summary.md').write_text('\n'.join(lines) + '\n')
     print('\n' + '\n'.join(lines))
-    print(f'\nwrote {args.out / "timeline.png"}, {args.out / "summary.json"}, '
-          f'{args.out / "summary.md"}')
+    print(f'\nwrote {out / "timeline.png"}, {out / "summary.json"}, {out / "summary.md"}')
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,6 +4,10 @@
 
 The JSON holds accuracy, samples, seconds (wall time of the evaluation loop), the confusion
 matrix and mean operation counts; a PNG of the confusion matrix is written next to it.
+For a checkpoint from topspark-train, at the T (and with the profile) it was trained with and
+without --relabel, the accuracy is the one topspark-train printed: the same function on the
+same Poisson seeds (evaluating never advances the model's seeds). A different T, profile or
+--relabel is a different measurement, and the output says which differs.
 """
 
 from __future__ import annotations
@@ -16,7 +20,8 @@ import numpy as np
 from ..snn import load_checkpoint, replace_params
 from ..snn.experiment import evaluate, label
 from ..topspark import load_profile
-from .common import CliError, add_dataset_argument, load, run_cli, write_json
+from .common import (add_dataset_argument, check_memory, check_out_file, check_positive, load,
+                     run_cli, write_json)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,7 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('--confusion-png', type=Path,
                         help='confusion matrix plot (default: OUT with .png)')
     parser.add_argument('--profile', type=Path,
-                        help='TopSpark profile: apply its enhanced parameters for --timesteps')
+                        help='TopSpark profile: apply its enhanced parameters for --timesteps '
+                             '(a T it lists; the model must be one the profile was made for)')
     parser.add_argument('--quiet', action='store_true', help='no progress bars')
     return parser
 
@@ -63,30 +69,63 @@ def plot_confusion(confusion: np.ndarray, title: str, path: Path) -> None:
 
 def _main(argv: list[str] | None) -> None:
     args = build_parser().parse_args(argv)
+    check_positive('--timesteps', args.timesteps)
+    check_out_file('--out', args.out)
+    png = args.confusion_png or args.out.with_suffix('.png')
+    check_out_file('--confusion-png', png)
     network, readout, meta = load_checkpoint(args.model)
-    T = int(args.timesteps or network.config.timesteps)
-    if T < 1:
-        raise CliError(f'--timesteps must be >= 1, got {T}')
+    T = int(args.timesteps if args.timesteps is not None else network.config.timesteps)
+    check_memory(network.config, T, '--timesteps')
+    params = {}
     if args.profile:
-        params = load_profile(args.profile).params_for(T)
+        profile = load_profile(args.profile)
+        profile.check_model(network.config, 'frames')
+        params = profile.params_at(T)
         if params:
             network.config = replace_params(network.config, params)
     dataset = load(args.dataset)
+    dataset.check_classes(network.config.n_classes)
+    check_memory(network.config, T, '--timesteps/--dataset',
+                 samples=len(dataset.train_labels) + len(dataset.test_labels))
     progress = not args.quiet
-    if args.relabel or not readout.labelled:
+    relabelled = args.relabel or not readout.labelled
+    if relabelled:
         readout = label(network, network.input_probability(dataset.train_images),
                         dataset.train_labels, T, progress)
     result = evaluate(network, readout, network.input_probability(dataset.test_images),
                       dataset.test_labels, T, progress)
-    summary = {'model': str(args.model), 'dataset': dataset.name, 'relabelled': args.relabel,
-               'checkpoint': meta, **result.summary()}
+    differs = _differs_from_training(meta, T, params, relabelled, dataset.name)
+    summary = {'model': str(args.model), 'dataset': dataset.name, 'relabelled': relabelled,
+               'checkpoint': meta, 'profile_params': params,
+               'differs_from_training_because': differs, **result.summary()}
     write_json(args.out, summary)
-    png = args.confusion_png or args.out.with_suffix('.png')
     plot_confusion(result.confusion, f'{dataset.name}, T={T}: accuracy {result.accuracy:.3f}',
                    png)
     print(f'{dataset.name}: T={T} accuracy {result.accuracy:.4f} on {result.samples} samples in '
           f'{result.seconds:.2f} s ({result.samples / max(result.seconds, 1e-9):.0f} samples/s); '
           f'wrote {args.out} and {png}')
+    if differs and 'test_accuracy' in meta:
+        print(f'note: topspark-train printed {meta["test_accuracy"]:.4f}; this differs as '
+              f'{"; ".join(differs)}')
+
+
+def _differs_from_training(meta: dict, T: int, params: dict, relabelled: bool,
+                           dataset: str) -> list[str]:
+    """Why this evaluation is not the one topspark-train printed for the checkpoint."""
+    if 'test_accuracy' not in meta:
+        return []
+    reasons = []
+    if meta.get('dataset') not in (None, dataset):
+        reasons.append(f'it was trained on {meta["dataset"]}, this is {dataset}')
+    if meta.get('timesteps') not in (None, T):
+        reasons.append(f'it was scored at T={meta["timesteps"]}, this at T={T}')
+    if meta.get('profile_params', {}) != params:
+        reasons.append('the profile parameters differ from those it was trained with')
+    if relabelled:
+        reasons.append('neurons were re-labelled here')
+    if 'complete' not in meta:
+        reasons.append('the checkpoint predates evaluations that keep the Poisson seeds')
+    return reasons
 
 
 def main(argv: list[str] | None = None) -> int:

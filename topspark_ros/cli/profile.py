@@ -7,6 +7,11 @@
 
 Writes profile.yaml (what the governor loads), report.md, details.json and PNG plots. Finished
 points are cached under OUT/points, so an interrupted sweep resumes where it stopped.
+Before any point runs, the whole grid is checked (every --timesteps at most T0, the dataset,
+the output folder, the memory a worker needs); OUT is locked while the sweep runs (a second
+sweep on it is refused with the holder's pid), and an OUT holding results of other settings
+(network, dataset, epochs, seed, pretraining, workload) is refused instead of mixed.
+The profile records what it was made for (network shape, T0, workload, training mode).
 ``--retime`` measures a finished profile's latency columns again (on the robot's computer, or
 on a quiet machine) and rewrites its profile.yaml, report and plots; accuracies and op-count
 energies do not depend on the machine and are kept.
@@ -26,11 +31,12 @@ from .. import energy
 from ..snn import NetworkConfig, replace_params
 from ..snn.config import INHIBITION_VARIANTS, LEARNING_RULES
 from ..topspark.policy import Requirements
-from ..topspark.profile import load_profile, ProfileError
+from ..topspark.profile import load_profile, Profile, ProfileError
 from ..topspark.report import plot_profile, write_report
-from ..topspark.sweep import (DEFAULT_TIMESTEPS, FINALISTS, retime_profile, Runner, run_sweep,
-                              SweepSpec)
-from .common import CliError, add_dataset_argument, run_cli, write_json
+from ..topspark.sweep import (claim_settings, DEFAULT_TIMESTEPS, FINALISTS, retime_profile,
+                              Runner, run_sweep, sweep_lock, SweepSpec)
+from .common import (add_dataset_argument, check_memory, check_out_dir, check_positive, CliError,
+                     load, run_cli, write_json)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -96,6 +102,17 @@ def _main(argv: list[str] | None) -> None:
         return
     if args.out is None:
         raise CliError('--out is required (the profile directory to write)')
+    check_out_dir('--out', args.out)
+    check_positive('--workers', args.workers)
+    check_positive('--neurons', args.neurons)
+    check_positive('--baseline-timesteps', args.baseline_timesteps)
+    check_positive('--epochs', args.epochs)
+    check_positive('--pretrain-epochs', args.pretrain_epochs, 0)
+    check_positive('--cpu-power-w', args.cpu_power_w, 0)
+    for flag, seeds in (('--seed', [args.seed]), ('--test-seeds', args.test_seeds),
+                        ('--search-seeds', args.search_seeds)):
+        for seed in seeds:
+            check_positive(flag, seed, 0)
     config = NetworkConfig.from_yaml(args.config) if args.config else NetworkConfig()
     flags = (('n_neurons', args.neurons), ('learning.rule', args.rule),
              ('inhibition.variant', args.inhibition), ('timesteps', args.baseline_timesteps))
@@ -107,49 +124,69 @@ def _main(argv: list[str] | None) -> None:
         over.setdefault('timesteps', 100)
         timesteps = tuple(args.timesteps or (100, 50, 25))
         epochs = 1
-        if dataset == 'mnist_5k':
-            dataset = str(_quick_dataset(args.out))
     config = replace_params(config, over) if over else config
-    if any(T < 1 for T in timesteps) or epochs < 1:
-        raise CliError('--timesteps and --epochs must be >= 1')
+    _check_grid(timesteps, config.timesteps)
+    check_memory(config, config.timesteps, '--neurons/--timesteps',
+                 1 if args.dask else args.workers)
     try:
         requirements = Requirements(args.accuracy_tolerance)
     except ValueError as exc:
         raise CliError(str(exc)) from None
-    if args.pretrain_epochs < 0:
-        raise CliError('--pretrain-epochs must be >= 0')
     if not 0.0 <= args.selection_margin < 1.0:
         raise CliError(f'--selection-margin must be a fraction in [0, 1), got '
                        f'{args.selection_margin}')
-    spec = SweepSpec(config.to_dict(), dataset, timesteps, epochs, args.seed,
-                     args.pretrain_epochs, str(args.out), args.platform, args.cpu_power_w,
-                     quick=args.quick, workload=args.workload, small_grid=args.small_grid,
-                     selection_margin=args.selection_margin,
-                     test_seeds=_other_seeds(args.test_seeds, args.seed),
-                     search_seeds=_other_seeds(args.search_seeds, args.seed))
-    runner = Runner(spec, args.out / 'points', args.workers, args.dask, not args.quiet)
-    profile, details = run_sweep(spec, args.out, runner)
-    profile = replace(profile, metadata={**profile.metadata, 'command': command})
-    profile.save(args.out / 'profile.yaml')
-    write_json(args.out / 'details.json', details)
-    plot_profile(profile, args.out)
-    report = write_report(profile, details, args.out, requirements, command)
+    with sweep_lock(args.out):
+        if args.quick and dataset == 'mnist_5k':
+            dataset = str(_quick_dataset(args.out))
+        load(dataset).check_classes(config.n_classes)
+        spec = SweepSpec(config.to_dict(), dataset, timesteps, epochs, args.seed,
+                         args.pretrain_epochs, str(args.out), args.platform, args.cpu_power_w,
+                         quick=args.quick, workload=args.workload, small_grid=args.small_grid,
+                         selection_margin=args.selection_margin,
+                         test_seeds=_other_seeds(args.test_seeds, args.seed),
+                         search_seeds=_other_seeds(args.search_seeds, args.seed))
+        claim_settings(spec, args.out)
+        runner = Runner(spec, args.out / 'points', args.workers, args.dask, not args.quiet)
+        profile, details = run_sweep(spec, args.out, runner)
+        profile = replace(profile, metadata={**profile.metadata, 'command': command})
+        profile.save(args.out / 'profile.yaml')
+        write_json(args.out / 'details.json', details)
+        plot_profile(profile, args.out)
+        report = write_report(profile, details, args.out, requirements, command)
     print(f'wrote {args.out / "profile.yaml"} and {report}')
     print(json.dumps({'timesteps': profile.timesteps,
                       'accuracy': [round(e.accuracy, 4) for e in profile.entries]}))
+
+
+def _check_grid(timesteps: tuple[int, ...], baseline: int) -> None:
+    """The T grid, checked before the sweep: each T in 1..T0 (a T above T0 has no meaning for
+    TopSpark, which shortens the presentation, and would fail at its end)."""
+    bad = sorted(T for T in timesteps if T < 1)
+    if bad:
+        raise CliError(f'--timesteps must be >= 1, got {bad}')
+    above = sorted(T for T in timesteps if T > baseline)
+    if above:
+        raise CliError(f'--timesteps {above} exceed T0 = {baseline} (--baseline-timesteps): '
+                       'TopSpark profiles shorter presentations than T0')
 
 
 def _retime(args: argparse.Namespace, command: str) -> None:
     """--retime: the latency columns measured again on this machine, the rest kept."""
     source = args.retime if args.retime.is_dir() else args.retime.parent
     out = args.out or source
-    if args.samples < 1:
-        raise CliError('--samples must be >= 1')
+    check_positive('--samples', args.samples)
     try:
         requirements = Requirements(args.accuracy_tolerance)
         profile = load_profile(source)
     except (ValueError, ProfileError) as exc:
         raise CliError(str(exc)) from None
+    check_out_dir('--out', out)
+    with sweep_lock(out):
+        _retime_locked(args, command, source, out, profile, requirements)
+
+
+def _retime_locked(args: argparse.Namespace, command: str, source: Path, out: Path,
+                   profile: Profile, requirements: Requirements) -> None:
     details_path = source / 'details.json'
     details = json.loads(details_path.read_text()) if details_path.is_file() else {}
     made_by = profile.metadata.get('command') or _command_in_report(source / 'report.md')
@@ -181,16 +218,27 @@ def _command_in_report(report: Path) -> str | None:
 
 
 def _quick_dataset(out: Path) -> Path:
-    """400 training and 100 test digits of mnist_5k, so --quick runs in seconds."""
+    """400 training and 100 test digits of mnist_5k, so --quick runs in seconds (written only
+    when missing or different: the points' cache keys hash the dataset file)."""
     import numpy as np
 
     from ..datasets import mnist_5k
 
     data = mnist_5k()
+    arrays = {'train_images': data.train_images[:400], 'train_labels': data.train_labels[:400],
+              'test_images': data.test_images[:100], 'test_labels': data.test_labels[:100]}
     path = out / 'quick_dataset.npz'
+    if path.is_file():
+        try:
+            with np.load(path, allow_pickle=False) as old:
+                if all(np.array_equal(old[k], v) for k, v in arrays.items()):
+                    return path
+        except (OSError, ValueError, KeyError):
+            pass
     out.mkdir(parents=True, exist_ok=True)
-    np.savez(path, train_images=data.train_images[:400], train_labels=data.train_labels[:400],
-             test_images=data.test_images[:100], test_labels=data.test_labels[:100])
+    tmp = path.with_name(f'.{path.name}.tmp.npz')
+    np.savez(tmp, **arrays)
+    tmp.replace(path)
     return path
 
 

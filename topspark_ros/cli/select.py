@@ -3,7 +3,9 @@
 Usage::
 
     topspark-select --profile config/profile_n400 --accuracy-tolerance 0.02 \
-        [--latency-budget 0.0001] [--energy-budget 2e-5] [--json]
+        [--latency-budget 0.0001] [--energy-budget 2e-5] [--model MODEL.npz] [--json]
+
+With --model, the model must be one the profile was made for (else exit 2, both named).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import argparse
 import json
 from pathlib import Path
 
+from ..snn import load_checkpoint
 from ..topspark import choose, load_profile, ProfileError, Requirements
 from .common import CliError, run_cli
 
@@ -24,6 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help='allowed accuracy loss against T0, as a fraction (0.02 = 2 pp)')
     parser.add_argument('--latency-budget', type=float, help='seconds per inference sample')
     parser.add_argument('--energy-budget', type=float, help='joules per inference sample')
+    parser.add_argument('--model', type=Path,
+                        help='checkpoint the choice is for: refused unless the profile was '
+                             'made for its network and T0')
     parser.add_argument('--json', action='store_true', help='print one JSON object')
     return parser
 
@@ -35,6 +41,9 @@ def _main(argv: list[str] | None) -> None:
         req = Requirements(args.accuracy_tolerance, args.latency_budget, args.energy_budget)
     except (ProfileError, ValueError) as exc:
         raise CliError(str(exc)) from None
+    if args.model:
+        network, _, _ = load_checkpoint(args.model)
+        profile.check_model(network.config)
     choice = choose(profile, req)
     if args.json:
         print(json.dumps(choice.to_dict(), sort_keys=True))

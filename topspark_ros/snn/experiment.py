@@ -118,13 +118,16 @@ def mean_ops(ops: np.ndarray) -> dict[str, float]:
 
 
 def train(network: Network, prob: np.ndarray | EventSamples, timesteps: int, epochs: int,
-          progress: bool = False) -> dict[str, float]:
-    """STDP over the training samples for ``epochs`` epochs; returns timing and mean op counts."""
+          progress: bool = False, of: tuple[int, int] | None = None) -> dict[str, float]:
+    """STDP over the training samples for ``epochs`` epochs; returns timing and mean op counts.
+    ``of`` (first epoch, all epochs) numbers the progress bars of a caller that trains epoch by
+    epoch (to checkpoint between them)."""
+    first, total = of or (0, epochs)
     start = time.perf_counter()
     all_ops = []
     for epoch in range(epochs):
         _, ops = present(network, prob, timesteps, True,
-                         f'train epoch {epoch + 1}/{epochs}' if progress else None)
+                         f'train epoch {first + epoch + 1}/{total}' if progress else None)
         all_ops.append(ops)
     seconds = time.perf_counter() - start
     ops = np.concatenate(all_ops) if all_ops else np.zeros((0, N_OPS), np.int64)
@@ -143,10 +146,19 @@ def label(network: Network, prob: np.ndarray | EventSamples, labels: np.ndarray,
 def evaluate(network: Network, readout: Readout, prob: np.ndarray | EventSamples,
              labels: np.ndarray,
              timesteps: int, progress: bool = False) -> Evaluation:
-    """Predict every sample (learning off) and score against ``labels``."""
+    """Predict every sample (learning off) and score against ``labels``.
+
+    Evaluating leaves the network as it was, its sample counter (which seeds the Poisson
+    code) included: a checkpoint saved after this and evaluated again on the same samples
+    gets the same spikes, so topspark-train and topspark-evaluate print the same accuracy."""
     warm_up()
+    seen = network.samples_seen
     start = time.perf_counter()
-    counts, ops = present(network, prob, timesteps, False, 'evaluate' if progress else None)
+    try:
+        counts, ops = present(network, prob, timesteps, False,
+                              'evaluate' if progress else None)
+    finally:
+        network.samples_seen = seen
     seconds = time.perf_counter() - start
     pred = readout.predict(counts)
     return Evaluation(accuracy(pred, labels), len(labels), seconds, int(timesteps), pred,

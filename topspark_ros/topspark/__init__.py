@@ -8,7 +8,8 @@ Use::
 """
 
 from .policy import Choice, Requirements, battery_tolerance, choose
-from .profile import Profile, ProfileEntry, ProfileError, load_profile, profile_from_dict
+from .profile import (load_profile, MadeFor, Profile, ProfileEntry, ProfileError, ProfileWarning,
+                      profile_from_dict)
 
-__all__ = ['Choice', 'Profile', 'ProfileEntry', 'ProfileError', 'Requirements',
-           'battery_tolerance', 'choose', 'load_profile', 'profile_from_dict']
+__all__ = ['Choice', 'MadeFor', 'Profile', 'ProfileEntry', 'ProfileError', 'ProfileWarning',
+           'Requirements', 'battery_tolerance', 'choose', 'load_profile', 'profile_from_dict']

@@ -89,6 +89,8 @@ def write_report(profile: Profile, details: dict[str, Any], out_dir: Path,
     lines = [f'# TopSpark profile ({profile.metadata.get("dataset")}, '
              f'N={profile.network.get("n_neurons")}, T0={profile.baseline_timesteps})', '',
              f'Regenerate: `{command}`', '',
+             *([f'Made for: {profile.made_for.describe()} (models that differ are refused).',
+                ''] if profile.made_for else []),
              *([f'Latency re-timed: {retimed}', ''] if retimed else []),
              '## Chosen timestep', '',
              f'Requirements: accuracy tolerance {requirements.accuracy_tolerance:.3f}'

@@ -15,26 +15,32 @@ energy per T, from which ``policy.choose`` picks T for given requirements.
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import fcntl
+import functools
 import hashlib
+import inspect
 import json
+import os
 import time
 from concurrent.futures import as_completed, ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 from tqdm import tqdm
 
 from .. import energy
 from ..datasets import emulated_events, load_dataset, validation_split
-from ..snn import load_checkpoint, Network, NetworkConfig, replace_params, save_checkpoint
+from ..snn import (ConfigError, load_checkpoint, Network, NetworkConfig, replace_params,
+                   save_checkpoint)
 from ..snn.experiment import evaluate, EventSamples, label, present
-from ..snn.kernels import RESULTS_VERSION, warm_up
+from ..snn.kernels import warm_up
 from .enhancement import (direct_inhibition, EnhancementRule, inhibition_delay_steps, overrides,
                           rule_grid)
-from .profile import Profile, ProfileEntry, ProfileError
+from .profile import MadeFor, Profile, ProfileEntry, ProfileError
 
 DEFAULT_TIMESTEPS = (350, 300, 250, 200, 150, 100, 75, 50, 40, 30, 20)
 
@@ -97,6 +103,21 @@ class SweepSpec:
     def config(self) -> NetworkConfig:
         return NetworkConfig.from_dict(self.network)
 
+    def made_for(self) -> MadeFor:
+        """What the profile of this sweep is for (recorded in it, checked by its users)."""
+        cfg = self.config()
+        return MadeFor(cfg.n_neurons, cfg.input_shape, self.baseline_timesteps, self.workload,
+                       'online' if self.pretrain_epochs else 'scratch', self.pretrain_epochs,
+                       self.epochs, self.dataset)
+
+    def settings(self) -> dict[str, Any]:
+        """The settings every result in one profile folder shares: its cached pretrained
+        networks, event streams and profile.yaml are only valid for these (more timesteps,
+        seeds or rules may be added to a folder, other settings may not)."""
+        return {'network': self.network, 'dataset': self.dataset, 'epochs': self.epochs,
+                'seed': self.seed, 'pretrain_epochs': self.pretrain_epochs,
+                'workload': self.workload}
+
 
 @dataclass(frozen=True)
 class Point:
@@ -106,13 +127,139 @@ class Point:
     tag: str = ''                               # what the point is for (not part of its key)
 
     def key(self, spec: SweepSpec) -> str:
-        """The cache key: everything the point's result depends on, including the version of
-        the kernels' numerics (a cached point from other numerics is a different result)."""
-        ident = json.dumps([spec.network, spec.dataset, spec.epochs, spec.seed, self.split,
-                            self.timesteps, list(self.overrides), spec.pretrain_epochs,
-                            spec.workload, RESULTS_VERSION],
+        """The cache key: everything the point's result depends on: the settings, the
+        dataset's content and the code that computes it (``numerics_fingerprint``), so a
+        point cached by other numerics is never reused and nobody has to bump a version."""
+        ident = json.dumps([spec.network, spec.dataset, dataset_fingerprint(spec.dataset),
+                            spec.epochs, spec.seed, self.split, self.timesteps,
+                            list(self.overrides), spec.pretrain_epochs, spec.workload,
+                            numerics_fingerprint()],
                            sort_keys=True)
         return hashlib.sha1(ident.encode()).hexdigest()[:16]
+
+
+# The modules a point's result is computed by (besides ``run_point`` and its helpers here):
+# the network and its kernels, the op counts' energy, the event emulation and the datasets.
+NUMERICS_MODULES = ('snn', 'energy.py', 'dvs.py', 'datasets.py')
+
+
+@functools.lru_cache(maxsize=1)
+def numerics_fingerprint() -> str:
+    """A hash of the code a point's result depends on: the source of ``NUMERICS_MODULES``
+    and of the point functions below, and the numpy and numba versions. Any edit there (a
+    comment included: over-invalidating costs time, never a wrong result) gives new keys."""
+    import numba
+
+    package = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha1(f'numpy {np.__version__} numba {numba.__version__}'.encode())
+    for name in NUMERICS_MODULES:
+        path = package / name
+        for source in sorted(path.rglob('*.py')) if path.is_dir() else [path]:
+            digest.update(str(source.relative_to(package)).encode())
+            digest.update(source.read_bytes())
+    for function in (run_point, _inputs, _split_data, ensure_pretrained):
+        digest.update(inspect.getsource(function).encode())
+    return digest.hexdigest()[:16]
+
+
+def dataset_fingerprint(dataset: str) -> str:
+    """The content hash of a dataset file ('' for the named, installed datasets)."""
+    path = Path(dataset)
+    if not path.is_file():
+        return ''
+    stat = path.stat()
+    return _file_hash(str(path.resolve()), stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=16)
+def _file_hash(path: str, inode: int, size: int, mtime_ns: int) -> str:
+    """The file's content hash, computed once per version of the file (the other arguments
+    tell versions apart)."""
+    digest = hashlib.sha1()
+    with open(path, 'rb') as handle:
+        for block in iter(lambda: handle.read(1 << 20), b''):
+            digest.update(block)
+    return digest.hexdigest()[:16]
+
+
+LOCK_FILE = '.sweep.lock'            # holds the pid of the sweep writing the folder
+SETTINGS_FILE = 'sweep_settings.json'   # SweepSpec.settings() of the folder's results
+
+
+@contextlib.contextmanager
+def sweep_lock(out_dir: Path) -> Iterator[None]:
+    """Hold ``out_dir`` for one sweep: a second sweep on it is refused with the holder's pid.
+    An advisory ``flock``: the kernel releases it when the holder exits, even when killed."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(out_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    with os.fdopen(fd, 'r+') as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = handle.read().strip() or 'unknown'
+            raise ProfileError(f'{out_dir}: another sweep (pid {holder}) is writing this '
+                               'folder; wait for it to finish or use another --out') from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f'{os.getpid()}\n')
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.seek(0)
+            handle.truncate()
+
+
+def folder_settings(out_dir: Path) -> dict[str, Any] | None:
+    """The settings of the results already in ``out_dir`` (from its settings file, or for a
+    folder made before that file existed, from its profile.yaml); None for a new folder."""
+    path = out_dir / SETTINGS_FILE
+    profile_path = out_dir / 'profile.yaml'
+    if path.is_file():
+        settings = json.loads(path.read_text())
+    elif profile_path.is_file():
+        import yaml
+
+        data = yaml.safe_load(profile_path.read_text()) or {}
+        md = data.get('metadata') or {}
+        settings = {'network': data.get('network') or {}, 'dataset': md.get('dataset'),
+                    'epochs': md.get('epochs'), 'seed': md.get('seed'),
+                    'pretrain_epochs': md.get('pretrain_epochs_at_t0', 0),
+                    'workload': md.get('workload', 'frames')}
+    else:
+        return None
+    try:        # a configuration field added since is its default, not a difference
+        settings['network'] = NetworkConfig.from_dict(settings['network']).to_dict()
+    except (ConfigError, KeyError, TypeError):
+        pass
+    return settings
+
+
+def claim_settings(spec: SweepSpec, out_dir: Path) -> None:
+    """Refuse to mix this sweep's settings with other results in ``out_dir`` (its pretrained
+    networks, event streams and profile would belong to two settings); record them when new."""
+    mine = json.loads(json.dumps(spec.settings()))          # as the file holds them
+    theirs = folder_settings(out_dir)
+    if theirs is not None:
+        differences = _differences(theirs, mine)
+        if differences:
+            shown = '; '.join(differences[:3]) + ('; ...' if len(differences) > 3 else '')
+            raise ProfileError(f'{out_dir} holds results of other settings ({shown}); use '
+                               'another --out, or the same settings to extend it')
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tmp = out_dir / f'.{SETTINGS_FILE}.tmp'
+    tmp.write_text(json.dumps(mine, indent=2, sort_keys=True) + '\n')
+    tmp.replace(out_dir / SETTINGS_FILE)
+
+
+def _differences(there: Any, here: Any, prefix: str = '') -> list[str]:
+    """'name: there -> here' for each differing (dotted) setting."""
+    if isinstance(there, dict) and isinstance(here, dict):
+        out = []
+        for key in sorted(set(there) | set(here), key=str):
+            out += _differences(there.get(key), here.get(key), f'{prefix}{key}.')
+        return out
+    return [] if there == here else [f'{prefix[:-1]}: {there!r} there, {here!r} here']
 
 
 def _point(split: str, T: int, over: dict[str, Any], tag: str) -> Point:
@@ -145,13 +292,17 @@ def ensure_pretrained(spec: SweepSpec, split: str, timing: bool = False) -> Path
     epochs = spec.pretrain_epochs
     if timing and not epochs:
         path, epochs = path.with_name('timing_network.npz'), 1
+    numerics = numerics_fingerprint()
+    if path.is_file() and load_checkpoint(path)[2].get('numerics', numerics) != numerics:
+        path.unlink()                   # trained by other numerics: train it again
     if not path.is_file():
         data = _split_data(spec, split)
         net = Network(replace_params(spec.config(), {'seed': spec.seed}))
         prob = _inputs(spec, net, data, split, 'train')
         for _ in range(epochs):
             present(net, prob, spec.baseline_timesteps, True)
-        save_checkpoint(path, net, None, {'pretrain_epochs': epochs, 'split': split})
+        save_checkpoint(path, net, None, {'pretrain_epochs': epochs, 'split': split,
+                                          'numerics': numerics})
     return path
 
 
@@ -557,17 +708,19 @@ def run_sweep(spec: SweepSpec, out_dir: Path, runner: Runner | None = None,
                    **({'accuracy_by_seed': by_seed['enhanced'][T],
                        'accuracy_baseline_params_by_seed': by_seed['baseline'][T]}
                       if spec.test_seeds else {})}))
-    profile = Profile(T0, spec.platform, tuple(entries), spec.network,
-                      {'dataset': spec.dataset, 'workload': spec.workload,
-                       'epochs': spec.epochs, 'seed': spec.seed,
-                       'pretrain_epochs_at_t0': spec.pretrain_epochs,
-                       'cpu_power_w': spec.cpu_power_w, 'rules_searched': len(rules),
-                       'fast_inhibition_finalists': FINALISTS,
-                       'sensitivity_timesteps': Ts,
-                       'selection_margin': spec.selection_margin,
-                       'test_seeds': [spec.seed, *spec.test_seeds],
-                       'search_seeds': [spec.seed, *spec.search_seeds],
-                       'latency_timed_on': machine_description()})
+    metadata = {'dataset': spec.dataset, 'workload': spec.workload,
+                'epochs': spec.epochs, 'seed': spec.seed,
+                'pretrain_epochs_at_t0': spec.pretrain_epochs,
+                'cpu_power_w': spec.cpu_power_w, 'rules_searched': len(rules),
+                'fast_inhibition_finalists': FINALISTS,
+                'sensitivity_timesteps': Ts,
+                'selection_margin': spec.selection_margin,
+                'test_seeds': [spec.seed, *spec.test_seeds],
+                'search_seeds': [spec.seed, *spec.search_seeds],
+                'latency_timed_on': machine_description(),
+                'numerics': numerics_fingerprint()}
+    profile = Profile(T0, spec.platform, tuple(entries), spec.network, metadata,
+                      spec.made_for(), str(out_dir / 'profile.yaml'))
     first_seed = [(T, r, o, res) for (T, r, o), res in zip(unique.values(), val)]
     first_seed += [(T, r, o, res) for T, found in fast.items() for r, o, res in found]
     details = {'sensitivity': sensitivity, 'analysis': analysis,
