@@ -192,10 +192,21 @@ def test_the_deep_model_behind_the_interface(tmp_path):
 
 def test_a_profile_for_another_model_family_is_refused(tmp_path):
     from topspark_ros.topspark import Profile, ProfileEntry
+    from topspark_ros.topspark.profile import MadeFor
 
     path = save_deep_checkpoint(tmp_path / 'deep.npz', small_cnn())
-    stdp_profile = Profile(350, 'loihi', (ProfileEntry(350, .9, .9, 1, 1, 1, 1),),
-                           network={'n_neurons': 400, 'input_shape': [28, 28]})
-    stdp_profile.save(tmp_path / 'p.yaml')
-    with pytest.raises(ModelStartError, match='input_shape'):
+    made_for = MadeFor(400, (28, 28), 350, 'frames', 'online', pretrain_epochs=1)
+    Profile(350, 'loihi', (ProfileEntry(350, .9, .9, 1, 1, 1, 1),), made_for=made_for).save(
+        tmp_path / 'p.yaml')
+    with pytest.raises(ModelStartError, match='made for N=400.*the model is a deep_lif'):
         ModelService.open(ModelFiles(str(path)), str(tmp_path / 'p.yaml'))
+    deep = DeepModel(small_cnn()).made_for()
+    Profile(50, 'loihi', (ProfileEntry(50, .9, .9, 1, 1, 1, 1),), made_for=deep).save(
+        tmp_path / 'deep.yaml')
+    ModelService.open(ModelFiles(str(path)), str(tmp_path / 'deep.yaml'))     # its own: fine
+    other = small_cnn()
+    other = DeepNetwork(replace_params(other.config, {'timesteps': 100}), other.weights,
+                        other.biases)
+    other_path = save_deep_checkpoint(tmp_path / 'other.npz', other)
+    with pytest.raises(ModelStartError, match='T0=50.*T0=100'):
+        ModelService.open(ModelFiles(str(other_path)), str(tmp_path / 'deep.yaml'))

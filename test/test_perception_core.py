@@ -1,7 +1,6 @@
 """Perception without ROS: the model service's file rules, the profile per T, event windows,
 the callback-to-worker inbox and the STDP model behind the model interface."""
 
-import json
 import multiprocessing
 import os
 from pathlib import Path
@@ -19,6 +18,7 @@ from topspark_ros.snn import (load_checkpoint, Network, NetworkConfig, Readout,
                               save_checkpoint)
 from topspark_ros.snn.checkpoint import remove_stale_temporaries
 from topspark_ros.topspark import Profile, ProfileEntry
+from topspark_ros.topspark.profile import MadeFor
 
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED_MODEL = REPO / 'config' / 'model_n400.npz'
@@ -47,8 +47,9 @@ def small_profile(path: Path, n_neurons: int = N) -> Path:
     enhanced = {'input_coding': 'regular', 'learning.nu_post': 0.001,
                 'inhibition.variant': 'direct', 'inhibition.direct_mv': 120.0,
                 'inhibition.direct_delay_ms': 1.0}
+    made_for = MadeFor(n_neurons, (28, 28), 350, 'frames', 'online', pretrain_epochs=1)
     return Profile(350, 'loihi', (entry(350), entry(30, **enhanced)),
-                   network={'n_neurons': n_neurons, 'input_shape': [28, 28]}).save(path)
+                   made_for=made_for).save(path)
 
 
 # ------------------------------------------------------------------------------ model file
@@ -141,9 +142,9 @@ def test_a_failed_save_keeps_what_was_learned_for_the_next_attempt(tmp_path):
 
 def test_a_profile_made_for_another_model_is_refused_with_both_sides_named(tmp_path):
     profile = small_profile(tmp_path / 'p.yaml', n_neurons=30)
-    with pytest.raises(ModelStartError, match='n_neurons 30 in the profile, 20 in the model'):
+    with pytest.raises(ModelStartError, match='made for N=30.*the model has N=20'):
         ModelService.open(ModelFiles(str(small_model(tmp_path / 'm.npz'))), str(profile))
-    with pytest.raises(ModelStartError, match='n_neurons 30 in the profile, 400'):
+    with pytest.raises(ModelStartError, match='made for N=30.*the model has N=400'):
         ModelService.open(ModelFiles(str(SHIPPED_MODEL)), str(profile))
 
 
@@ -300,12 +301,10 @@ def test_inbox_keeps_the_newest_frame_and_bounds_the_packets():
     assert taken == [None]
 
 
-def test_model_summary_and_shape_describe_the_stdp_network(tmp_path):
+def test_model_summary_describes_the_stdp_network(tmp_path):
     model, _ = load_model(small_model(tmp_path / 'm.npz'))
     summary = model.summary()
     assert (summary.kind, summary.n_neurons, summary.n_inputs, summary.ready) == \
         ('stdp', N, 784, True)
-    assert json.loads(json.dumps(model.shape())) == {'n_neurons': N, 'input_shape': [28, 28],
-                                                     'baseline_timesteps': 350}
     with pytest.raises(ModelError, match='no new sample'):
         model.observe_label(3)

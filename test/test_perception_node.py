@@ -529,6 +529,7 @@ def test_profile_parameters_follow_the_timestep(tmp_path):
     """With profile_path, each timestep change applies that T's parameters; only profiled T
     are accepted, and a profile made for another network refuses the start."""
     from topspark_ros.topspark import Profile, ProfileEntry
+    from topspark_ros.topspark.profile import MadeFor
 
     def entry(T, **params):
         return ProfileEntry(T, 0.9, 0.9, 1e-4, 1e-4, 1e-5, 1e-5, params=params)
@@ -538,7 +539,8 @@ def test_profile_parameters_follow_the_timestep(tmp_path):
                 'inhibition.direct_delay_ms': 1.0}                 # fast inhibition
     entries = (entry(350), entry(50, **enhanced),
                entry(40, event_window_scale=0.25, event_keep_fraction=0.5))
-    Profile(350, 'loihi', entries, network={'n_neurons': 20}).save(tmp_path / 'profile.yaml')
+    made_for = MadeFor(20, (28, 28), 350, 'frames', 'online', pretrain_epochs=1)
+    Profile(350, 'loihi', entries, made_for=made_for).save(tmp_path / 'profile.yaml')
     base = [Parameter(name, value=value) for name, value in FRESH.items()
             if name not in ('n_neurons', 'timesteps', 'profile_path')]
     with ros_context(DOMAIN_ID) as context:
@@ -571,7 +573,7 @@ def test_profile_parameters_follow_the_timestep(tmp_path):
             node.destroy_node()
         for problem, overrides in (
                 ('not found', [Parameter('profile_path', value=str(tmp_path / 'x.yaml'))]),
-                ('n_neurons 20 in the profile, 30 in the model',
+                ('made for N=20.*the model has N=30',
                  [Parameter('n_neurons', value=30), Parameter('profile_path',
                                                               value=str(tmp_path))]),
                 ('T=60 is not in the profile',

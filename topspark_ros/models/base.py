@@ -18,6 +18,7 @@ from typing import Any, ClassVar, Mapping
 import numpy as np
 
 from ..snn.network import OpCounts
+from ..topspark.profile import Profile
 
 
 class ModelError(ValueError):
@@ -120,8 +121,8 @@ class PerceptionModel(abc.ABC):
         """Shape and state for diagnostics."""
 
     @abc.abstractmethod
-    def shape(self) -> dict[str, Any]:
-        """What a TopSpark profile made for this model must match (see Profile's record)."""
+    def check_profile(self, profile: Profile) -> None:
+        """Refuse (ProfileError naming both sides) a profile not made for this model."""
 
     @abc.abstractmethod
     def snapshot(self) -> 'PerceptionModel':

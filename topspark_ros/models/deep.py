@@ -4,17 +4,17 @@ interface: supervised, trained offline, inference only on the robot."""
 from __future__ import annotations
 
 import copy
-import dataclasses
 from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
 
 from ..deep.checkpoint import load_deep_checkpoint, save_deep_checkpoint
-from ..deep.config import DeepConfigError, replace_params
+from ..deep.config import DeepConfig, DeepConfigError, replace_params
 from ..deep.network import DeepNetwork, Simulator
 from ..snn import bin_events
 from ..snn.network import OpCounts
+from ..topspark.profile import MadeFor, Profile, ProfileError
 from .base import EventSample, ModelError, ModelOutput, ModelSummary, PerceptionModel
 
 
@@ -101,16 +101,42 @@ class DeepModel(PerceptionModel):
             ready=True, note=f'{len(self.config.layers)} layers, {packed.n_neurons} neurons',
             inhibition='none', samples_seen=self._samples)
 
-    def shape(self) -> dict[str, Any]:
-        return {'input_shape': list(self.network.config.input_shape),
-                'layers': [dataclasses.asdict(layer) for layer in self.network.config.layers],
-                'baseline_timesteps': self.network.config.timesteps}
+    def made_for(self) -> MadeFor:
+        """This network as a profile records what it was made for."""
+        config = self.network.config
+        return MadeFor(n_neurons=self.summary().n_neurons, input_shape=config.input_shape[1:],
+                       baseline_timesteps=config.timesteps, workload='frames',
+                       training='offline', model_kind=self.kind,
+                       architecture=architecture(config))
+
+    def check_profile(self, profile: Profile) -> None:
+        made, mine = profile.made_for, self.made_for()
+        if made is None:
+            raise ProfileError(f'{profile.source} records no network; a deep network needs '
+                               'a profile made for it (topspark-profile-deep)')
+        if (made.model_kind, made.architecture, made.input_shape, made.baseline_timesteps) != \
+                (mine.model_kind, mine.architecture, mine.input_shape, mine.baseline_timesteps):
+            raise ProfileError(f'{profile.source} was made for {made.describe()}; the model is '
+                               f'{mine.describe()}')
 
     def snapshot(self) -> 'DeepModel':
         return copy.deepcopy(self)
 
     def save(self, path: Path, metadata: Mapping[str, Any]) -> Path:
         return save_deep_checkpoint(path, self.network, dict(metadata))
+
+
+def architecture(config: DeepConfig) -> str:
+    """The layers in one word, e.g. 'c1x28x28-conv16k5s2p0-avgpool2-dense10'."""
+    parts = ['c{}x{}x{}'.format(*config.input_shape)]
+    for layer in config.layers:
+        if layer.kind == 'conv':
+            parts.append(f'conv{layer.size}k{layer.kernel}s{layer.stride}p{layer.padding}')
+        elif layer.kind == 'dense':
+            parts.append(f'dense{layer.size}')
+        else:
+            parts.append(f'{layer.kind}{layer.kernel}')
+    return '-'.join(parts)
 
 
 def _output(scores: np.ndarray, ops: OpCounts) -> ModelOutput:

@@ -11,6 +11,7 @@ import numpy as np
 from ..snn import (bin_events, CheckpointError, ConfigError, load_checkpoint, Network,
                    NetworkConfig, Readout, replace_params, save_checkpoint)
 from ..snn.network import SampleResult
+from ..topspark.profile import Profile
 from .base import EventSample, ModelError, ModelOutput, ModelSummary, PerceptionModel
 
 
@@ -116,10 +117,8 @@ class StdpModel(PerceptionModel):
                   else 'no labelled neurons: predictions are -1'),
             inhibition=config.inhibition.variant, samples_seen=self.network.samples_seen)
 
-    def shape(self) -> dict[str, Any]:
-        return {'n_neurons': self.base_config.n_neurons,
-                'input_shape': list(self.base_config.input_shape),
-                'baseline_timesteps': self.base_config.timesteps}
+    def check_profile(self, profile: Profile) -> None:
+        profile.check_model(self.base_config)
 
     def snapshot(self) -> 'StdpModel':
         return copy.deepcopy(self)

@@ -225,8 +225,7 @@ class TimestepGovernor:
             return profile
         entries = tuple(replace(e, latency_infer_s=e.latency_infer_s * scale)
                         for e in profile.entries)
-        return Profile(profile.baseline_timesteps, profile.platform, entries, profile.network,
-                       profile.metadata)
+        return replace(profile, entries=entries)        # keeps made_for and the source
 
     def decide(self, now: float) -> Decision:
         """Choose T for the inputs so far; a change is applied only once the dwell has passed."""

@@ -171,10 +171,11 @@ class ModelService:
                 profile = load_profile(profile_path)
             except (ProfileError, OSError) as exc:
                 raise ModelStartError(f'profile_path: {exc}') from None
-            mismatch = profile_mismatch(profile, model)
-            if mismatch:
-                raise ModelStartError(f'profile_path {profile_path} does not belong to the '
-                                      f'model ({source}): {mismatch}')
+            try:
+                model.check_profile(profile)
+            except ProfileError as exc:
+                raise ModelStartError(f'profile_path does not belong to the model ({source}): '
+                                      f'{exc}') from None
         return cls(model, metadata, files, source, load_error, profile, profile_path, **kwargs)
 
     # ------------------------------------------------------------------ timesteps
@@ -318,19 +319,3 @@ class ModelService:
         return ServiceStatus(summary, self.source, self.load_error, self.profile_path,
                              overrides, str(target) if target else '', self._last_save,
                              self._save_error, samples, labels)
-
-
-def profile_mismatch(profile: Profile, model: PerceptionModel) -> str | None:
-    """Why ``profile`` was not made for ``model`` (network shape, T0), or None."""
-    shape = model.shape()
-    made_for = profile.network
-    problems = []
-    for key in ('n_neurons', 'input_shape', 'layers'):
-        if key not in made_for or key not in shape:
-            continue
-        if list(np.atleast_1d(made_for[key])) != list(np.atleast_1d(shape[key])):
-            problems.append(f'{key} {made_for[key]} in the profile, {shape[key]} in the model')
-    if profile.baseline_timesteps != model.baseline_timesteps:
-        problems.append(f'T0 {profile.baseline_timesteps} in the profile, '
-                        f'{model.baseline_timesteps} in the model')
-    return '; '.join(problems) or None

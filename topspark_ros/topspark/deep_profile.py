@@ -28,6 +28,7 @@ import numpy as np
 from ..deep.config import replace_params
 from ..deep.network import DeepNetwork, Simulator
 from ..energy import get_platform, mean_energy
+from ..models.deep import DeepModel
 from ..snn.network import OpCounts
 from .profile import Profile, ProfileEntry
 
@@ -129,6 +130,8 @@ def build_profile(network: DeepNetwork, test_images: np.ndarray, test_labels: np
             extra={'mean_ops': result.mean_ops, 'naive_mean_ops': naive.mean_ops}))
     return Profile(network.config.timesteps, platform, tuple(entries),
                    network=network.config.to_dict(),
+                   made_for=dataclasses.replace(DeepModel(network).made_for(),
+                                                dataset=str(metadata.get('dataset', ''))),
                    metadata={'model_kind': 'deep_lif', 'workload': 'frames',
                              'training': 'offline (inference only on the robot)',
                              **dict(metadata)})

@@ -32,7 +32,8 @@ _NUMBERS = ('accuracy', 'accuracy_baseline_params', 'latency_train_s', 'latency_
 
 
 WORKLOADS = ('frames', 'events')
-TRAINING_MODES = ('scratch', 'online')   # from scratch at T, or online at T after T0 pretraining
+TRAINING_MODES = ('scratch', 'online', 'offline')
+"""STDP: from scratch at T, or online at T after T0 pretraining; deep networks: offline."""
 
 
 class ProfileError(ValueError):
@@ -56,12 +57,17 @@ class MadeFor:
     pretrain_epochs: int = 0        # epochs at T0 before learning at T ('online' only)
     epochs: int = 1                 # STDP epochs at T
     dataset: str = ''
+    model_kind: str = 'stdp'        # 'stdp', or 'deep_lif' (trained offline: training 'offline')
+    architecture: str = ''          # deep networks: their layers, e.g. 'conv16k5s2-dense10'
 
     def __post_init__(self) -> None:
         object.__setattr__(self, 'input_shape', tuple(int(v) for v in self.input_shape))
 
     def describe(self) -> str:
         h, w = self.input_shape
+        if self.model_kind != 'stdp':
+            return (f'a {self.model_kind} network {self.architecture} on {h}x{w} inputs, '
+                    f'T0={self.baseline_timesteps}, {self.workload}')
         mode = (f'online after {self.pretrain_epochs} epochs at T0' if self.training == 'online'
                 else 'trained from scratch at T')
         return (f'N={self.n_neurons}, input {h}x{w}, T0={self.baseline_timesteps}, '
@@ -79,7 +85,9 @@ def made_for_from_dict(data: Any, where: str) -> MadeFor:
         made = MadeFor(**{k: data[k] for k in ('n_neurons', 'input_shape', 'baseline_timesteps',
                                                'workload', 'training')},
                        pretrain_epochs=data.get('pretrain_epochs', 0),
-                       epochs=data.get('epochs', 1), dataset=str(data.get('dataset', '')))
+                       epochs=data.get('epochs', 1), dataset=str(data.get('dataset', '')),
+                       model_kind=str(data.get('model_kind', 'stdp')),
+                       architecture=str(data.get('architecture', '')))
     except KeyError as exc:
         raise ProfileError(f'{where}: made_for lacks {exc.args[0]!r}') from None
     except (TypeError, ValueError) as exc:
@@ -202,8 +210,8 @@ class Profile:
         model = f'N={config.n_neurons}, input {h}x{w}, T0={config.timesteps}'
         if workload is not None:
             model += f', {workload}'
-        if ((config.n_neurons, tuple(config.input_shape), config.timesteps)
-                != (made.n_neurons, made.input_shape, made.baseline_timesteps)
+        if ((made.model_kind, config.n_neurons, tuple(config.input_shape), config.timesteps)
+                != ('stdp', made.n_neurons, made.input_shape, made.baseline_timesteps)
                 or (workload is not None and workload != made.workload)):
             raise ProfileError(f'{self.source} was made for {made.describe()}; the model has '
                                f'{model}')
@@ -214,7 +222,8 @@ class Profile:
         made = self.made_for
         if made is None or made.training == training:
             return None
-        modes = {'online': 'online from a model trained at T0', 'scratch': 'from scratch at T'}
+        modes = {'online': 'online from a model trained at T0', 'scratch': 'from scratch at T',
+                 'offline': 'offline (a deep network, no learning at T)'}
         return (f'{self.source}: its parameters were tuned for training {modes[made.training]}, '
                 f'this run trains {modes[training]}: expect other accuracies than the '
                 "profile's")
