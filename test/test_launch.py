@@ -547,3 +547,64 @@ def test_bringup_runs_the_graph_and_stops_on_signal(tmp_path, sig):
     assert proc.returncode == 0, output
     assert 'stopping: signal' in output and 'nothing written' in output, output
     assert not model.exists()
+
+
+# ------------------------------------------------------------------------------ security
+
+
+def _secure_env(keystore: Path) -> dict[str, str]:
+    env = process_env(PROCESS_DOMAIN_ID)
+    env.update(ROS_SECURITY_ENABLE='true', ROS_SECURITY_STRATEGY='Enforce',
+               ROS_SECURITY_KEYSTORE=str(keystore))
+    return env
+
+
+def _run(command: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=WAIT_S * 4)
+
+
+def test_bringup_passes_ros_args_and_the_enclave_to_rclpy_with_one_line_errors(tmp_path):
+    """--ros-args reach rclpy's context: an enclave missing from the keystore is rcl's own
+    error, and with the enclave there the PyPI Fast DDS (built without security) refuses the
+    participant; both as one line and exit 1, no traceback."""
+    launch, _ = small_graph(tmp_path, f'/secure{os.getpid()}')
+    command = [sys.executable, '-m', 'topspark_ros.bringup', str(launch), '--duration', '1',
+               '--ros-args', '--enclave', '/topspark/perception']
+    missing = _run(command, _secure_env(tmp_path / 'keystore'))
+    assert missing.returncode == 1, missing.stderr
+    assert "cannot start ROS:" in missing.stderr and 'topspark/perception' in missing.stderr
+    assert 'Traceback' not in missing.stderr
+    (tmp_path / 'keystore' / 'enclaves' / 'topspark' / 'perception').mkdir(parents=True)
+    present = _run(command, _secure_env(tmp_path / 'keystore'))
+    assert present.returncode == 1 and 'Traceback' not in present.stderr, present.stderr
+    assert any('failed to start' in line and 'security libraries' in line
+               for line in present.stderr.splitlines()), present.stderr
+    assert 'RuntimeWarning' not in present.stderr
+
+
+def test_node_ros_args_and_one_enclave_per_process(tmp_path):
+    path = write_launch(tmp_path, '''
+  <node pkg="topspark_ros" exec="metrics_node" name="metrics"
+        ros_args="--ros-args --enclave /topspark/metrics --log-level warn"/>
+  <node pkg="topspark_ros" exec="governor_node" name="governor"
+        ros_args="-e /topspark/metrics"/>''')
+    spec = load_launch(path)
+    assert [n.enclave for n in spec.nodes] == ['/topspark/metrics'] * 2
+    assert spec.nodes[0].cli_args()[-2:] == ['--log-level', 'warn']
+    assert bringup.process_enclave(spec) == '/topspark/metrics'
+    with pytest.raises(LaunchFileError, match='one security identity.*/other'):
+        bringup.process_enclave(spec, '/other')
+    bad = write_launch(tmp_path, '''
+  <node pkg="topspark_ros" exec="metrics_node" name="metrics" ros_args="--enclave"/>''',
+                       name='bad.launch.xml')
+    with pytest.raises(LaunchFileError, match='ros_args: --enclave needs a value'):
+        load_launch(bad)
+
+
+def test_node_executable_with_an_enclave_fails_with_one_line(tmp_path):
+    (tmp_path / 'keystore' / 'enclaves' / 'topspark' / 'metrics').mkdir(parents=True)
+    result = _run([sys.executable, '-m', 'topspark_ros.nodes.metrics', '--ros-args',
+                   '--enclave', '/topspark/metrics'], _secure_env(tmp_path / 'keystore'))
+    assert result.returncode == 1 and 'Traceback' not in result.stderr, result.stderr
+    assert any('cannot start' in line and 'security libraries' in line
+               for line in result.stderr.splitlines()), result.stderr

@@ -8,7 +8,7 @@ never leave the process.
 
 Usage::
 
-    topspark-bringup LAUNCH_XML [name:=value ...] [--duration S] [--list]
+    topspark-bringup LAUNCH_XML [name:=value ...] [--duration S] [--list] [--ros-args ...]
 
 Supported subset of the launch XML format. Any other element, attribute, text or substitution
 is an error that names the file, the line and the element, so files cannot drift silently into
@@ -17,7 +17,7 @@ features this runner would ignore::
     <launch>                                        root; children: arg, node
       <arg name="N" [default="V"] [description="D"]/>
       <node pkg="topspark_ros" exec="E" [name="N"] [namespace="NS"]
-            [output="screen|log|both|own_log"]>
+            [output="screen|log|both|own_log"] [ros_args="ARGS"]>
         <param from="FILE.yaml"/>                   -> --params-file FILE.yaml
         <param name="K" value="V"/>                 -> see below
         <remap from="A" to="B"/>                    -> -r A:=B
@@ -36,6 +36,12 @@ name, placed after its ``<param from>`` files, so they override the files wherev
 in the node element. (``-p K:=V`` would not always: rclpy 9.1.2 merges a node's matching
 sections in the order their keys first appear, later keys winning, and files every ``-p`` under
 ``/**``; a ``-p`` after a file with a ``/**/NAME`` section loses against that section.)
+
+``ros_args`` are appended to the node's own arguments, except ``--enclave`` (``-e``): a DDS
+security identity belongs to the process's rclpy context, so the nodes of one file must agree
+on it (or give none) and it joins the context's arguments; ``--ros-args ...`` after the
+topspark-bringup arguments go to that context too (e.g. ``--enclave /topspark/graph``,
+``--log-level debug``), as for any ROS executable.
 
 Differences from ``ros2 launch``: one process and one executor instead of one process per node
 (``output`` is accepted and ignored: everything goes to this console); an undeclared
@@ -85,7 +91,7 @@ INLINE_PLACEHOLDER = '<inline-params.yaml>'    # --list: the temporary file of <
 _ATTRIBUTES = {
     'launch': ((), ()),
     'arg': (('name',), ('default', 'description')),
-    'node': (('pkg', 'exec'), ('name', 'namespace', 'output')),
+    'node': (('pkg', 'exec'), ('name', 'namespace', 'output', 'ros_args')),
     'remap': (('from', 'to'), ()),
     'env': (('name', 'value'), ()),
 }
@@ -117,6 +123,8 @@ class NodeSpec:
     remaps: tuple[tuple[str, str], ...]
     line: int
     env: tuple[tuple[str, str], ...] = ()           # <env>, applied to the whole process
+    ros_args: tuple[str, ...] = ()                  # ros_args="...", without --enclave
+    enclave: str = ''                               # its --enclave (the process's identity)
 
     @property
     def fully_qualified_name(self) -> str:
@@ -154,7 +162,7 @@ class NodeSpec:
             args += ['-r', f'__node:={self.name}']
         if self.namespace:
             args += ['-r', f'__ns:={self.namespace}']
-        return args
+        return args + list(self.ros_args)
 
 
 @dataclass(frozen=True)
@@ -393,9 +401,46 @@ class _Parser:
                 if not key:
                     raise self.error(child, 'name must not be empty')
                 params[key] = self.substitute(child, 'value')      # the last one wins
+        try:
+            ros_args, enclave = split_enclave(shlex.split(self.substitute(element, 'ros_args'))
+                                              if 'ros_args' in element.attrib else [])
+        except (LaunchFileError, ValueError) as exc:
+            raise self.error(element, f'ros_args: {exc}') from None
+        if ros_args and ros_args[0] == '--ros-args':
+            ros_args = ros_args[1:]
         return NodeSpec(PACKAGE, value['exec'], name, f'/{namespace}' if namespace else '',
                         output, tuple(param_files), tuple(params.items()), tuple(remaps),
-                        self.lines[element], tuple(env.items()))
+                        self.lines[element], tuple(env.items()), tuple(ros_args), enclave)
+
+
+def split_enclave(args: Sequence[str]) -> tuple[list[str], str]:
+    """ROS arguments without ``--enclave X`` / ``-e X``, and X ('' if absent). An enclave is
+    a property of the process's rclpy context, not of a node."""
+    rest, enclave = [], ''
+    items = iter(args)
+    for item in items:
+        if item in ('--enclave', '-e'):
+            enclave = next(items, '')
+            if not enclave:
+                raise LaunchFileError(f'{item} needs a value (an enclave path, e.g. '
+                                      '/topspark/perception)')
+        else:
+            rest.append(item)
+    return rest, enclave
+
+
+def process_enclave(spec: LaunchSpec, command_line: str = '') -> str:
+    """The one enclave this process runs as: one rclpy context is one DDS identity, so nodes
+    that ask for different enclaves need separate processes (LaunchFileError)."""
+    wanted = {node.enclave for node in spec.nodes if node.enclave}
+    if command_line:
+        wanted.add(command_line)
+    if len(wanted) > 1:
+        raise LaunchFileError(
+            f'{spec.path}: one topspark-bringup process is one security identity, but its '
+            f'nodes ask for the enclaves {", ".join(sorted(wanted))}: run them in separate '
+            'processes (one launch file or topspark-bringup per enclave)')
+    return wanted.pop() if wanted else ''
 
 
 def load_launch(path: str | os.PathLike[str], overrides: dict[str, str] | None = None,
@@ -502,7 +547,7 @@ def create_nodes(spec: LaunchSpec, context: Any,
             close_nodes(nodes)
             raise BringupError(f'{spec.path}:{node.line}: node {node.fully_qualified_name} '
                                f'({node.executable}) failed to start: '
-                               f'{type(exc).__name__}: {exc}') from exc
+                               f'{type(exc).__name__}: {" ".join(str(exc).split())}') from exc
     return nodes
 
 
@@ -514,10 +559,23 @@ def close_nodes(nodes: Sequence[Any]) -> bool:
     return close(nodes, _say)
 
 
-def run(spec: LaunchSpec, duration: float | None = None) -> int:
+def run(spec: LaunchSpec, duration: float | None = None,
+        ros_args: Sequence[str] = ()) -> int:
     """Run the nodes of ``spec`` with ``run_nodes`` (one SingleThreadedExecutor) until a signal
-    or ``duration`` seconds; 0 clean, 1 if a node failed to start or to close."""
+    or ``duration`` seconds; 0 clean, 1 if a node failed to start or to close. ``ros_args``
+    (after ``--ros-args`` on the command line) go to rclpy's context, with the nodes' common
+    enclave."""
     from .ros.node_utils import run_nodes
+
+    try:
+        global_args, enclave = split_enclave(ros_args)
+        enclave = process_enclave(spec, enclave)
+    except LaunchFileError as exc:
+        _say(f'error: {exc}')
+        return 2
+    context_args = ['topspark-bringup', '--ros-args', *global_args]
+    if enclave:
+        context_args += ['--enclave', enclave]
 
     try:
         apply_environment(spec)
@@ -534,8 +592,8 @@ def run(spec: LaunchSpec, duration: float | None = None) -> int:
 
     from rclpy.context import Context
 
-    return run_nodes(make_nodes, args=['topspark-bringup'], context=Context(),
-                     duration_s=duration, say=_say)
+    return run_nodes(make_nodes, args=context_args, context=Context(), duration_s=duration,
+                     say=_say)
 
 
 def _say(message: str) -> None:
@@ -555,6 +613,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help='stop after S seconds of spinning (demos, tests)')
     parser.add_argument('--list', action='store_true',
                         help='print the resolved nodes, parameters and remaps, then exit')
+    argv = list(sys.argv[1:] if argv is None else argv)
+    ros_args: list[str] = []
+    if '--ros-args' in argv:                        # as for any ROS executable: rclpy's own
+        at = argv.index('--ros-args')
+        argv, ros_args = argv[:at], argv[at + 1:]
+        if '--' in ros_args:
+            ros_args = ros_args[:ros_args.index('--')]
     options = parser.parse_intermixed_args(argv)
     if options.duration is not None and not options.duration > 0:
         parser.error(f'--duration must be positive, not {options.duration}')
@@ -566,7 +631,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if options.list:
         print(describe(spec))
         return 0
-    return run(spec, options.duration)
+    return run(spec, options.duration, ros_args)
 
 
 if __name__ == '__main__':

@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 import traceback
+import warnings
 from typing import Any, Callable, Hashable, Iterator, Mapping, Sequence
 import weakref
 
@@ -401,11 +402,24 @@ def run_nodes(make_nodes: Callable[[Context, threading.Event], Sequence[Node] | 
     own thread, so one executor thread only handles the (short) callbacks.
     """
     say = say or _to_stderr
+    # rclpy warns about the half-made node when rcl refuses one (e.g. without DDS security
+    # libraries); the refusal itself is reported on one line below
+    warnings.filterwarnings('ignore', message='Failed to fini rosout publisher',
+                            category=RuntimeWarning)
     with stop_on_signals() as stop, _gil_switch_interval(GIL_SWITCH_INTERVAL_S):
-        rclpy.init(args=args, context=context, signal_handler_options=SignalHandlerOptions.NO)
+        try:
+            rclpy.init(args=args, context=context,
+                       signal_handler_options=SignalHandlerOptions.NO)
+        except Exception as exc:        # e.g. a missing security enclave: one line, exit 1
+            say(f'cannot start ROS: {one_line(exc)}')
+            return 1
         context = context if context is not None else rclpy.get_default_context()
         try:
-            nodes = make_nodes(context, stop)
+            try:
+                nodes = make_nodes(context, stop)
+            except Exception as exc:    # e.g. RCLError: no DDS security libraries
+                say(f'cannot start: {type(exc).__name__}: {one_line(exc)}')
+                return 1
             if nodes is None:
                 return 1
             executor = SingleThreadedExecutor(context=context)
@@ -422,6 +436,11 @@ def run_nodes(make_nodes: Callable[[Context, threading.Event], Sequence[Node] | 
         finally:
             rclpy.try_shutdown(context=context)
     return 0 if ok and reason != 'the executor failed' else 1
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception's message on one line (rcl's errors span several)."""
+    return ' '.join(str(exc).split())
 
 
 def spin_node(make_node: Callable[[], Node | None], args: list[str] | None = None) -> int:
