@@ -33,7 +33,7 @@ def soft_lif_rate(j: np.ndarray, lif: LifParams) -> np.ndarray:
     x = (j - lif.v_thresh) / lif.gamma
     rho = lif.gamma * np.logaddexp(0.0, x)          # gamma log(1 + e^x), without overflow
     tau_rc, tau_ref = lif.tau_rc_ms / 1000.0, lif.tau_ref_ms / 1000.0
-    with np.errstate(divide='ignore'):
+    with np.errstate(divide='ignore', over='ignore'):      # rho -> 0: the rate -> 0
         log_term = np.log1p(lif.v_thresh / rho)
     return 1.0 / (tau_ref + tau_rc * log_term)
 
