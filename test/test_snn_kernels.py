@@ -1,8 +1,10 @@
 """Neuron dynamics, inhibition and operation counts of the kernel, against closed forms."""
 
 import ast
+import importlib
 import inspect
 import math
+import pkgutil
 
 import numpy as np
 import pytest
@@ -242,7 +244,11 @@ def test_kernels_read_weights_by_index_not_through_row_views():
     from topspark_ros.snn import kernels
 
     assert _row_views('a = w[idx[k]] + w[i, j] + ww[3]  # w[i]', 'w') == ['w[idx[k]]']
-    assert _row_views(inspect.getsource(kernels), 'w') == []
+    modules = [importlib.import_module(f'{kernels.__name__}.{m.name}')
+               for m in pkgutil.iter_modules(kernels.__path__)]
+    assert 'dynamics' in {m.__name__.rsplit('.', 1)[1] for m in modules}
+    for module in modules:
+        assert _row_views(inspect.getsource(module), 'w') == [], module.__name__
 
 
 def _at_offset(a, offset):

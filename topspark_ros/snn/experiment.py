@@ -14,9 +14,10 @@ from functools import cached_property
 import numpy as np
 from tqdm import tqdm
 
-from .kernels import N_OPS, OP_NAMES, warm_up
 from .encoding import event_input_index
+from .kernels import warm_up
 from .network import events_time_sorted, Network
+from .ops import N_OPS, OP_NAMES
 from .readout import Readout, accuracy, confusion_matrix
 
 CHUNK = 200     # samples per kernel call: large enough to amortise Python, small for progress
