@@ -11,7 +11,7 @@ import pytest
 
 from conftest import spike_train, tiny_config
 from topspark_ros.snn import (ExcitatoryParams, InhibitionParams, LearningParams, Network,
-                              NetworkConfig)
+                              NetworkConfig, OpCounts)
 
 
 def _network(weights, config):
@@ -134,6 +134,19 @@ def test_operation_counts():
     assert ops.neuron_updates == 3 * 12
     assert ops.weight_updates == 0
     assert ops.timesteps == 12
+
+
+def test_operation_names_have_one_source():
+    """OpCounts' fields, the energy model's columns and the kernels' column indices all follow
+    ``snn.ops.OP_NAMES``."""
+    from dataclasses import fields
+
+    from topspark_ros import energy
+    from topspark_ros.snn import ops
+
+    assert tuple(f.name for f in fields(OpCounts)) == ops.OP_NAMES
+    assert energy.OP_FIELDS is ops.OP_NAMES
+    assert [getattr(ops, 'OP_' + name.upper()) for name in ops.OP_NAMES] == list(range(ops.N_OPS))
 
 
 def test_same_seed_same_result(mnist):

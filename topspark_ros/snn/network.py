@@ -13,7 +13,7 @@ import numpy as np
 
 from . import kernels as K
 from .config import NetworkConfig
-from .encoding import SpikeTrain, image_to_rates, rates_to_probability
+from .encoding import events_time_sorted, image_to_rates, rates_to_probability, SpikeTrain
 from .kernels import pack_params
 from .ops import N_OPS, OP_NAMES
 
@@ -66,19 +66,6 @@ def aligned_float32(a: np.ndarray) -> np.ndarray:
 def sample_seeds(seed: int, first: int, count: int) -> np.ndarray:
     """Independent seeds (Poisson code, event thinning) of samples first..first+count-1."""
     return K.sample_seeds(int(seed), int(first), int(count))
-
-
-def events_time_sorted(t: np.ndarray, offsets: np.ndarray) -> bool:
-    """True if the event times ascend within every sample (offsets[k]:offsets[k + 1]); events
-    outside offsets[0]:offsets[-1] belong to no sample and are not looked at."""
-    offsets = np.asarray(offsets)
-    if offsets.size < 2:
-        return True
-    t = np.asarray(t)[offsets[0]:offsets[-1]]
-    if t.size < 2:
-        return True
-    descending = np.flatnonzero(t[1:] < t[:-1]) + 1         # positions where time goes back
-    return bool(np.isin(descending, offsets - offsets[0]).all())    # only at sample starts
 
 
 class Network:
