@@ -7,9 +7,11 @@
     *_steps          = round(time_ms / dt)         refractory periods, inhibition delay
 
 The record is a one-element numpy structured array (``PARAMS_DTYPE``): the kernels read its
-fields by name (``p = params[0]; p.v_rest``). Not a ``NamedTuple``: Numba types a named tuple
-argument in Python on every call (27 fields: about 1.5 us, measured against 0.1 us for the
-record), and the perception node makes one kernel call per frame.
+fields by name (``p = params[0]; p.v_rest``). Not a ``NamedTuple``, which reads the same inside
+the kernels but which Numba types field by field in Python on every call: the perception node
+makes one kernel call per frame, and one frame per call took 2-3 us longer with a 27-field
+named tuple (N100 and N400 at T = 50, about 17 -> 19.5 and 24.5 -> 27 us per call; batches of
+2,000 samples, ``benchmarks/bench_engine.py``, showed no difference either way).
 """
 
 from __future__ import annotations
