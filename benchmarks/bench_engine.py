@@ -28,7 +28,8 @@ import numpy as np  # noqa: E402
 from topspark_ros.datasets import mnist_5k  # noqa: E402
 from topspark_ros.snn import Network, NetworkConfig  # noqa: E402
 from numba import njit  # noqa: E402
-from topspark_ros.snn.kernels import OP_NAMES, poisson_spike_train, warm_up  # noqa: E402
+from topspark_ros.snn.kernels import poisson_spike_train, warm_up  # noqa: E402
+from topspark_ros.snn.ops import OP_NAMES  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 

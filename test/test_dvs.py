@@ -12,9 +12,9 @@ from topspark_ros.dvs import (digit_to_events, DvsConfig, emulate_events, Events
 from topspark_ros.snn import bin_events, ConfigError, Network, NetworkConfig
 from topspark_ros.snn.experiment import EventSamples, present
 from topspark_ros.snn import kernels as K
-from topspark_ros.snn.encoding import EncodingError
-from topspark_ros.snn.kernels import OP_NAMES
-from topspark_ros.snn.network import events_time_sorted, sample_seeds
+from topspark_ros.snn.encoding import EncodingError, events_time_sorted
+from topspark_ros.snn.network import sample_seeds
+from topspark_ros.snn.ops import OP_NAMES
 
 C = 0.2
 EPS = 0.1

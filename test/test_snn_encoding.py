@@ -40,16 +40,16 @@ def test_poisson_spikes_are_binary_per_step_and_reproducible():
 def _binomial_by_plain_inversion(state, T, p):
     """The binomial draw as a plain loop over its CDF (the kernel counts a window of it
     without branching; the two must agree draw for draw)."""
-    from topspark_ros.snn.kernels import _splitmix64
+    from topspark_ros.snn.kernels.rng import splitmix64
     q = 1.0 - p
     pk = q ** T
     if pk < 1e-280:                                 # pmf(0) underflows: Bernoulli steps
         k = 0
         for _ in range(T):
-            state, u = _splitmix64(np.uint64(state))
+            state, u = splitmix64(np.uint64(state))
             k += u <= p
         return state, k
-    state, u = _splitmix64(state)
+    state, u = splitmix64(state)
     cdf, ratio, k = pk, p / q, 0
     while u > cdf and k < T:
         pk *= ratio * (T - k) / (k + 1)
@@ -60,13 +60,13 @@ def _binomial_by_plain_inversion(state, T, p):
 
 @pytest.mark.parametrize('T', [1, 3, 8, 9, 50, 350])
 def test_binomial_counts_equal_the_plain_inversion_inside_and_beyond_the_window(T):
-    from topspark_ros.snn.kernels import _binomial
+    from topspark_ros.snn.kernels.rng import binomial
     beyond = 0
     for p in (1e-4, 0.03, 0.064, 0.2, 0.5, 0.9):
         state = np.uint64(12345)
         for _ in range(200):
             ref_state, ref_k = _binomial_by_plain_inversion(state, T, p)
-            state, k = _binomial(state, T, p)
+            state, k = binomial(state, T, p)
             assert (k, int(state)) == (ref_k, int(ref_state))
             state = np.uint64(state)
             beyond += k > 8

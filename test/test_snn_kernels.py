@@ -1,15 +1,17 @@
 """Neuron dynamics, inhibition and operation counts of the kernel, against closed forms."""
 
 import ast
+import importlib
 import inspect
 import math
+import pkgutil
 
 import numpy as np
 import pytest
 
 from conftest import spike_train, tiny_config
 from topspark_ros.snn import (ExcitatoryParams, InhibitionParams, LearningParams, Network,
-                              NetworkConfig)
+                              NetworkConfig, OpCounts)
 
 
 def _network(weights, config):
@@ -134,6 +136,19 @@ def test_operation_counts():
     assert ops.timesteps == 12
 
 
+def test_operation_names_have_one_source():
+    """OpCounts' fields, the energy model's columns and the kernels' column indices all follow
+    ``snn.ops.OP_NAMES``."""
+    from dataclasses import fields
+
+    from topspark_ros import energy
+    from topspark_ros.snn import ops
+
+    assert tuple(f.name for f in fields(OpCounts)) == ops.OP_NAMES
+    assert energy.OP_FIELDS is ops.OP_NAMES
+    assert [getattr(ops, 'OP_' + name.upper()) for name in ops.OP_NAMES] == list(range(ops.N_OPS))
+
+
 def test_same_seed_same_result(mnist):
     images = mnist.train_images[:30]
     runs = []
@@ -242,7 +257,11 @@ def test_kernels_read_weights_by_index_not_through_row_views():
     from topspark_ros.snn import kernels
 
     assert _row_views('a = w[idx[k]] + w[i, j] + ww[3]  # w[i]', 'w') == ['w[idx[k]]']
-    assert _row_views(inspect.getsource(kernels), 'w') == []
+    modules = [importlib.import_module(f'{kernels.__name__}.{m.name}')
+               for m in pkgutil.iter_modules(kernels.__path__)]
+    assert 'dynamics' in {m.__name__.rsplit('.', 1)[1] for m in modules}
+    for module in modules:
+        assert _row_views(inspect.getsource(module), 'w') == [], module.__name__
 
 
 def _at_offset(a, offset):

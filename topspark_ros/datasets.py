@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from .snn.experiment import EventSamples
+    from .snn.encoding import EventSamples
 
 SPLIT_SEED = 20230301       # TopSpark's arXiv month; fixed so every report uses one split
 TEST_FRACTION = 0.2
@@ -222,7 +222,7 @@ def emulated_events(images: np.ndarray, duration_s: float = EMULATED_WINDOW_S,
     model of ``topspark_ros.dvs``), optionally cached in an ``.npz`` (emulation takes ~1 ms per
     digit). Emulated, not recorded: say so wherever event results are reported."""
     from .dvs import DvsConfig, digit_to_events
-    from .snn.experiment import EventSamples
+    from .snn.encoding import EventSamples
 
     cache = Path(cache) if cache else None
     if cache is not None and cache.is_file():

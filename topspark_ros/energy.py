@@ -25,8 +25,9 @@ from typing import Any
 import numpy as np
 
 from topspark_ros.snn import OpCounts
+from topspark_ros.snn.ops import OP_NAMES
 
-OP_FIELDS = tuple(f.name for f in fields(OpCounts))     # column order of run_batch's ops
+OP_FIELDS = OP_NAMES        # column order of run_batch's ops (this name: the metrics node's)
 MODES = ('event', 'dense')
 MAX_COUNT = 2 ** 63 - 1     # counts are int64 here; larger ones are refused (ValueError)
 PJ = 1e-12          # joules per picojoule
@@ -217,8 +218,13 @@ def dense_macs(n_inputs: int, n_neurons: int, timesteps: int, inhibition_layer: 
     one recurrent excitatory->excitatory matrix with direct lateral inhibition.
     """
     _check_sizes(n_inputs, n_neurons, timesteps)
-    lateral = (2 if inhibition_layer else 1) * n_neurons * n_neurons
-    return int(timesteps) * (int(n_inputs) * int(n_neurons) + lateral)
+    return int(_dense_macs(int(n_inputs), int(n_neurons), int(timesteps), bool(inhibition_layer)))
+
+
+def _dense_macs(n_inputs: int, n_neurons: int, timesteps: Any, layer: Any) -> Any:
+    """``dense_macs`` elementwise over arrays of timesteps and inhibition-layer flags."""
+    lateral = np.where(layer, 2, 1) * n_neurons * n_neurons
+    return timesteps * (n_inputs * n_neurons + lateral)
 
 
 def dense_weight_updates(n_inputs: int, n_neurons: int, timesteps: int) -> int:
@@ -229,7 +235,12 @@ def dense_weight_updates(n_inputs: int, n_neurons: int, timesteps: int) -> int:
     every column is renormalised (one write per weight).
     """
     _check_sizes(n_inputs, n_neurons, timesteps)
-    return (2 * int(timesteps) + 1) * int(n_inputs) * int(n_neurons)
+    return int(_dense_weight_updates(int(n_inputs), int(n_neurons), int(timesteps)))
+
+
+def _dense_weight_updates(n_inputs: int, n_neurons: int, timesteps: Any) -> Any:
+    """``dense_weight_updates`` elementwise over an array of timesteps."""
+    return (2 * timesteps + 1) * n_inputs * n_neurons
 
 
 def energy_per_sample(ops: OpCounts | Mapping[str, int] | np.ndarray, platform: Platform | str,
@@ -313,10 +324,8 @@ def _energy(cols: dict[str, np.ndarray], plat: Platform, learning: bool, n_input
     updates = cols['neuron_updates'].astype(np.float64)
 
     if plat.mode == 'dense':
-        lateral = np.where(layer, 2, 1) * float(n_neurons) ** 2
-        macs = T * (float(n_inputs) * n_neurons + lateral)
-        synaptic_j = macs * plat.synaptic_event_j
-        writes = (2.0 * T + 1.0) * float(n_inputs) * n_neurons
+        synaptic_j = _dense_macs(n_inputs, n_neurons, T, layer) * plat.synaptic_event_j
+        writes = _dense_weight_updates(n_inputs, n_neurons, T).astype(np.float64)
     else:
         synaptic_j = cols['synaptic_events'] * plat.synaptic_event_j
         writes = cols['weight_updates'].astype(np.float64)

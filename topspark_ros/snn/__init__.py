@@ -12,7 +12,8 @@ from .config import (ConfigError, ExcitatoryParams, InhibitionParams, LearningPa
                      NetworkConfig, replace_params)
 from .encoding import (EncodingError, SpikeTrain, bin_events, image_to_rates, poisson_encode,
                        rates_to_probability, to_intensity)
-from .network import Network, OpCounts, SampleResult, pack_params
+from .kernels.params import pack_params
+from .network import Network, OpCounts, SampleResult
 from .readout import Readout, accuracy, confusion_matrix
 
 __all__ = [

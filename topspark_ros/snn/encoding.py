@@ -4,11 +4,13 @@ Frames: any 2-D (or H x W x C) array of uint8, uint16, bool or float in [0, 1] b
 resized to the network's input shape; each pixel fires at ``pixel * input_rate_hz`` (Diehl & Cook).
 Events: (x, y, t, polarity) arrays are mapped onto the input grid and their time window onto the
 T timesteps; a pixel spikes at most once per step however many events fall into it.
+``EventSamples`` holds many event samples at once (a dataset, or a sweep's input).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import cv2
 import numpy as np
@@ -166,3 +168,53 @@ def bin_events(x: np.ndarray, y: np.ndarray, t: np.ndarray, polarity: np.ndarray
     index = _input_index(x, y, (height, width), input_shape)
     step_ptr, indices = bin_events_csr(index, step, input_shape[0] * input_shape[1], timesteps)
     return SpikeTrain(step_ptr, indices, int(timesteps))
+
+
+def events_time_sorted(t: np.ndarray, offsets: np.ndarray) -> bool:
+    """True if the event times ascend within every sample (offsets[k]:offsets[k + 1]); events
+    outside offsets[0]:offsets[-1] belong to no sample and are not looked at."""
+    offsets = np.asarray(offsets)
+    if offsets.size < 2:
+        return True
+    t = np.asarray(t)[offsets[0]:offsets[-1]]
+    if t.size < 2:
+        return True
+    descending = np.flatnonzero(t[1:] < t[:-1]) + 1         # positions where time goes back
+    return bool(np.isin(descending, offsets - offsets[0]).all())    # only at sample starts
+
+
+@dataclass(frozen=True)
+class EventSamples:
+    """Event-camera samples: sample k is ``x, y, t, polarity[offsets[k]:offsets[k + 1]]`` on a
+    ``sensor_shape`` sensor, each spanning the time ``window`` split into the timesteps."""
+
+    x: np.ndarray
+    y: np.ndarray
+    t: np.ndarray
+    polarity: np.ndarray
+    offsets: np.ndarray                 # (n + 1,)
+    sensor_shape: tuple[int, int]
+    window: tuple[float, float]
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def sample(self, k: int) -> tuple[np.ndarray, ...]:
+        a, b = self.offsets[k], self.offsets[k + 1]
+        return self.x[a:b], self.y[a:b], self.t[a:b], self.polarity[a:b]
+
+    # Derived once per object: a sweep presents the same samples many times.
+
+    @cached_property
+    def time_sorted(self) -> bool:
+        """Times ascend within every sample (as cameras send them): the kernel can then visit
+        only the events inside a shortened window."""
+        return events_time_sorted(self.t, self.offsets)
+
+    def input_index(self, input_shape: tuple[int, int]) -> np.ndarray:
+        """The input neuron of every event for ``input_shape`` (-1 off the sensor)."""
+        cache = self.__dict__.setdefault('_input_index', {})
+        key = tuple(int(v) for v in input_shape)
+        if key not in cache:
+            cache[key] = event_input_index(self.x, self.y, self.sensor_shape, key)
+        return cache[key]

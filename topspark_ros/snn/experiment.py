@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from functools import cached_property
 
 import numpy as np
 from tqdm import tqdm
 
-from .kernels import N_OPS, OP_NAMES, warm_up
-from .encoding import event_input_index
-from .network import events_time_sorted, Network
+from .encoding import EventSamples
+from .kernels import warm_up
+from .network import Network
+from .ops import N_OPS, OP_NAMES
 from .readout import Readout, accuracy, confusion_matrix
+
+__all__ = ['CHUNK', 'Evaluation', 'EventSamples', 'evaluate', 'label', 'mean_ops', 'present',
+           'scaled_window', 'train']
 
 CHUNK = 200     # samples per kernel call: large enough to amortise Python, small for progress
 
@@ -39,43 +42,6 @@ class Evaluation:
                 'samples_per_second': self.samples / self.seconds if self.seconds else None,
                 'no_prediction': int(self.confusion[:, -1].sum()),
                 'confusion': self.confusion.tolist(), 'mean_ops': self.mean_ops}
-
-
-@dataclass(frozen=True)
-class EventSamples:
-    """Event-camera samples: sample k is ``x, y, t, polarity[offsets[k]:offsets[k + 1]]`` on a
-    ``sensor_shape`` sensor, each spanning the time ``window`` split into the timesteps."""
-
-    x: np.ndarray
-    y: np.ndarray
-    t: np.ndarray
-    polarity: np.ndarray
-    offsets: np.ndarray                 # (n + 1,)
-    sensor_shape: tuple[int, int]
-    window: tuple[float, float]
-
-    def __len__(self) -> int:
-        return len(self.offsets) - 1
-
-    def sample(self, k: int) -> tuple[np.ndarray, ...]:
-        a, b = self.offsets[k], self.offsets[k + 1]
-        return self.x[a:b], self.y[a:b], self.t[a:b], self.polarity[a:b]
-
-    # Derived once per object: a sweep presents the same samples many times.
-
-    @cached_property
-    def time_sorted(self) -> bool:
-        """Times ascend within every sample (as cameras send them): the kernel can then visit
-        only the events inside a shortened window."""
-        return events_time_sorted(self.t, self.offsets)
-
-    def input_index(self, input_shape: tuple[int, int]) -> np.ndarray:
-        """The input neuron of every event for ``input_shape`` (-1 off the sensor)."""
-        cache = self.__dict__.setdefault('_input_index', {})
-        key = tuple(int(v) for v in input_shape)
-        if key not in cache:
-            cache[key] = event_input_index(self.x, self.y, self.sensor_shape, key)
-        return cache[key]
 
 
 def scaled_window(window: tuple[float, float], scale: float) -> tuple[float, float]:

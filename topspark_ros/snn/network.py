@@ -7,17 +7,16 @@ the kernels. ``run`` takes prepared input spikes; ``run_image`` and ``run_batch`
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from . import kernels as K
-from .config import INPUT_CODINGS, NetworkConfig
-from .encoding import SpikeTrain, image_to_rates, rates_to_probability
+from .config import NetworkConfig
+from .encoding import events_time_sorted, image_to_rates, rates_to_probability, SpikeTrain
+from .kernels import pack_params
+from .ops import N_OPS, OP_NAMES
 
-_RULE_CODES = {'pair': K.RULE_PAIR, 'weight_dependent': K.RULE_WEIGHT_DEPENDENT,
-               'adaptive': K.RULE_ADAPTIVE}
 CACHE_LINE_BYTES = 64
 
 
@@ -38,47 +37,13 @@ class OpCounts:
         return cls(*(int(x) for x in ops))
 
     def as_dict(self) -> dict[str, int]:
-        return {name: getattr(self, name) for name in K.OP_NAMES}
+        return {name: getattr(self, name) for name in OP_NAMES}
 
 
 @dataclass(frozen=True)
 class SampleResult:
     counts: np.ndarray          # spikes per excitatory neuron, int32 (n_neurons,)
     ops: OpCounts
-
-
-def pack_params(config: NetworkConfig) -> np.ndarray:
-    """Flatten the configuration into the float64 vector the kernels read (steps, not ms)."""
-    ex, inh, ln, dt = config.excitatory, config.inhibition, config.learning, config.dt_ms
-    p = np.zeros(K.N_PARAMS, np.float64)
-    p[K.P_V_REST] = ex.v_rest_mv
-    p[K.P_V_RESET] = ex.v_reset_mv
-    p[K.P_V_THRESH] = ex.v_thresh_mv
-    p[K.P_DECAY_MEM] = math.exp(-dt / ex.tau_mem_ms)
-    p[K.P_REFRAC_STEPS] = round(ex.refractory_ms / dt)
-    p[K.P_THETA_PLUS] = ex.theta_plus_mv
-    p[K.P_THETA_DECAY_STEP] = math.exp(-dt / ex.tau_theta_ms)
-    p[K.P_INH_DIRECT] = 1.0 if inh.variant == 'direct' else 0.0
-    p[K.P_EXC_TO_INH] = inh.exc_to_inh_mv
-    p[K.P_INH_TO_EXC] = inh.inh_to_exc_mv
-    p[K.P_INH_V_REST] = inh.inh_v_rest_mv
-    p[K.P_INH_V_RESET] = inh.inh_v_reset_mv
-    p[K.P_INH_V_THRESH] = inh.inh_v_thresh_mv
-    p[K.P_INH_DECAY] = math.exp(-dt / inh.inh_tau_mem_ms)
-    p[K.P_INH_REFRAC_STEPS] = round(inh.inh_refractory_ms / dt)
-    p[K.P_DIRECT_MV] = inh.direct_mv
-    p[K.P_DIRECT_DELAY_STEPS] = max(1, round(inh.direct_delay_ms / dt))
-    p[K.P_RULE] = _RULE_CODES[ln.rule]
-    p[K.P_NU_PRE] = ln.nu_pre
-    p[K.P_NU_POST] = ln.nu_post
-    p[K.P_DECAY_PRE] = math.exp(-dt / ln.tau_pre_trace_ms)
-    p[K.P_DECAY_POST] = math.exp(-dt / ln.tau_post_trace_ms)
-    p[K.P_W_MIN] = ln.w_min
-    p[K.P_W_MAX] = ln.w_max
-    p[K.P_NORM_TOTAL] = ln.norm_total
-    p[K.P_INPUT_CODING] = INPUT_CODINGS.index(config.input_coding)
-    p[K.P_EVENT_KEEP] = config.event_keep_fraction
-    return p
 
 
 def aligned_float32(a: np.ndarray) -> np.ndarray:
@@ -99,27 +64,8 @@ def aligned_float32(a: np.ndarray) -> np.ndarray:
 
 
 def sample_seeds(seed: int, first: int, count: int) -> np.ndarray:
-    """Independent Poisson seeds of samples first..first+count-1 (splitmix64 of seed, index)."""
-    with np.errstate(over='ignore'):
-        z = (np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15)
-             + np.arange(first, first + count, dtype=np.uint64) * np.uint64(0xBF58476D1CE4E5B9))
-        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        z = z ^ (z >> np.uint64(31))
-    return (z >> np.uint64(33)).astype(np.int64)       # numba seeds take 32-bit values
-
-
-def events_time_sorted(t: np.ndarray, offsets: np.ndarray) -> bool:
-    """True if the event times ascend within every sample (offsets[k]:offsets[k + 1]); events
-    outside offsets[0]:offsets[-1] belong to no sample and are not looked at."""
-    offsets = np.asarray(offsets)
-    if offsets.size < 2:
-        return True
-    t = np.asarray(t)[offsets[0]:offsets[-1]]
-    if t.size < 2:
-        return True
-    descending = np.flatnonzero(t[1:] < t[:-1]) + 1         # positions where time goes back
-    return bool(np.isin(descending, offsets - offsets[0]).all())    # only at sample starts
+    """Independent seeds (Poisson code, event thinning) of samples first..first+count-1."""
+    return K.sample_seeds(int(seed), int(first), int(count))
 
 
 class Network:
@@ -186,7 +132,7 @@ class Network:
                                     or spikes.indices.max() >= self.config.n_inputs):
             raise ValueError(f'spike indices outside [0, {self.config.n_inputs})')
         counts = np.zeros(self.config.n_neurons, np.int32)
-        ops = np.zeros(K.N_OPS, np.int64)
+        ops = np.zeros(N_OPS, np.int64)
         K.simulate(self.weights, self.theta, spikes.step_ptr.astype(np.int32, copy=False),
                    spikes.indices.astype(np.int32, copy=False), spikes.timesteps, self._params,
                    bool(learn), counts, ops)
@@ -245,7 +191,7 @@ class Network:
             time_sorted = events_time_sorted(t, offsets)
         n = offsets.size - 1
         counts = np.zeros((n, self.config.n_neurons), np.int32)
-        ops = np.zeros((n, K.N_OPS), np.int64)
+        ops = np.zeros((n, N_OPS), np.int64)
         t0, t1 = (float(v) for v in window)
         seeds = sample_seeds(self.config.seed, self.samples_seen, n)     # event thinning
         bad = K.run_events(self.weights, self.theta, index, t, offsets, t0, t1 - t0, T,
@@ -267,7 +213,7 @@ class Network:
         prob = np.ascontiguousarray(prob, np.float64)
         n = prob.shape[0]
         counts = np.zeros((n, self.config.n_neurons), np.int32)
-        ops = np.zeros((n, K.N_OPS), np.int64)
+        ops = np.zeros((n, N_OPS), np.int64)
         seeds = sample_seeds(self.config.seed, self.samples_seen, n)
         K.run_rates(self.weights, self.theta, prob, T, self._params, bool(learn), seeds,
                     counts, ops)

@@ -38,6 +38,7 @@ from ..snn import (ConfigError, load_checkpoint, Network, NetworkConfig, replace
                    save_checkpoint)
 from ..snn.experiment import evaluate, EventSamples, label, present
 from ..snn.kernels import warm_up
+from ..snn.ops import OP_NAMES
 from .enhancement import (direct_inhibition, EnhancementRule, inhibition_delay_steps, overrides,
                           rule_grid)
 from .profile import MadeFor, Profile, ProfileEntry, ProfileError
@@ -338,12 +339,8 @@ def run_point(spec: SweepSpec, point: Point) -> dict[str, Any]:
             'overrides': dict(point.overrides), 'accuracy': result.accuracy,
             'latency_train_s': train_s / len(train_ops),
             'latency_infer_s': result.seconds / result.samples,
-            'train_ops': {k: float(v) for k, v in zip(_OPS, train_ops.mean(0))},
+            'train_ops': {k: float(v) for k, v in zip(OP_NAMES, train_ops.mean(0))},
             'infer_ops': result.mean_ops, 'energy': energies}
-
-
-_OPS = ('input_spikes', 'exc_spikes', 'inh_spikes', 'synaptic_events', 'neuron_updates',
-        'weight_updates', 'timesteps')
 
 
 @dataclass
