@@ -61,7 +61,8 @@ from std_msgs.msg import Header, Int32
 
 from ..ros import diagnostics, qos
 from ..ros.conversions import events_to_pointcloud2, numpy_to_image
-from ..ros.node_utils import declare_checked, descriptor, EventCounters, spin_node, values_after
+from ..ros.node_utils import (callback_exceptions, declare_checked, descriptor, EventCounters,
+                              spin_node, values_after)
 from ..sim.camera import CameraScene, ENCODINGS, Frame, RenderSettings
 from ..sim.sources import check_source, DATASETS, load_source, SourceError, SPLITS
 
@@ -137,7 +138,6 @@ class CameraSimNode(Node):
         p = {name: param.value for name, param in self.get_parameters_by_prefix('').items()}
         self._lock = threading.Lock()       # the scene, sequence and counters
         self._stats = EventCounters(self.get_logger(), self._lock)
-        self._reported_unreadable = 0
         self._timer: Timer | None = None
         self.scene = CameraScene(
             load_source(p['source'], p['split']),
@@ -295,7 +295,8 @@ class CameraSimNode(Node):
 
     def _status(self) -> DiagnosticStatus:
         rate = self.measured_rate_hz()
-        counts = self.counters()
+        report = self._stats.report({'callback_exceptions': callback_exceptions(self)})
+        counts = report.totals
         with self._lock:
             scene, settings, cache = self.scene, self.scene.settings, self.scene.cache
             frames, finished = self._seq, scene.finished
@@ -317,11 +318,12 @@ class CameraSimNode(Node):
                 'cache_frames': len(cache), 'cache_mb': cache.bytes / 2 ** 20,
                 'cache_hits': cache.hits, 'cache_misses': cache.misses,
                 'unreadable_images': counts.get('unreadable_images', 0),
+                'callback_exceptions': counts['callback_exceptions'],
             }
-        unreadable = counts.get('unreadable_images', 0)
-        new_unreadable, self._reported_unreadable = (unreadable - self._reported_unreadable,
-                                                     unreadable)
-        if new_unreadable:
+        new_unreadable = report.new.get('unreadable_images', 0)
+        if report.new['callback_exceptions']:
+            level, message = diagnostics.ERROR, 'a callback raised (logged with its trace)'
+        elif new_unreadable:
             level = diagnostics.WARN
             message = f'{new_unreadable} image(s) could not be read and were skipped'
         elif finished:
