@@ -9,6 +9,7 @@ Enforcement itself needs Fast DDS with its security plugins, which the PyPI whee
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 import xml.etree.ElementTree as ET
 
@@ -128,3 +129,26 @@ def test_each_node_creates_exactly_what_its_profile_grants(name):
                                   'granted, not created': granted
                                   - created_by(graph, name, graph.namespace)})
         assert node.get_fully_qualified_name() == f'{graph.namespace}/{name}'
+
+
+def test_python_launch_puts_each_node_in_its_policy_enclave():
+    """launch/topspark.launch.py: ``--enclave <enclave>/<node name>`` in each node's ROS
+    arguments, and the default enclave root gives the policy's enclaves."""
+    tree = ast.parse((ROOT / 'launch' / 'topspark.launch.py').read_text())
+    calls = [c for c in ast.walk(tree) if isinstance(c, ast.Call)
+             and isinstance(c.func, ast.Name)]
+    default = next(ast.literal_eval(k.value) for c in calls
+                   if c.func.id == 'DeclareLaunchArgument'
+                   and ast.literal_eval(c.args[0]) == 'enclave'
+                   for k in c.keywords if k.arg == 'default_value')
+    enclaves = {}
+    for call in calls:
+        if call.func.id != 'Node':
+            continue
+        keywords = {k.arg: k.value for k in call.keywords}
+        flag, value = keywords['ros_arguments'].elts
+        root, suffix = value.elts
+        assert ast.literal_eval(flag) == '--enclave' and root.id == 'enclave'
+        enclaves[ast.literal_eval(keywords['name'])] = default + ast.literal_eval(suffix)
+    assert enclaves == {name: by_node(name).enclave for name in ('perception', 'governor',
+                                                                 'metrics')}
