@@ -152,3 +152,40 @@ def test_python_launch_puts_each_node_in_its_policy_enclave():
         enclaves[ast.literal_eval(keywords['name'])] = default + ast.literal_eval(suffix)
     assert enclaves == {name: by_node(name).enclave for name in ('perception', 'governor',
                                                                  'metrics')}
+
+
+SECURITY_FILES = ('identity_ca.cert.pem', 'cert.pem', 'key.pem', 'permissions_ca.cert.pem',
+                  'governance.p7s', 'permissions.p7s')
+
+
+def test_enclave_reaches_rcl_and_enforce_refuses_without_security(monkeypatch, tmp_path):
+    """``--enclave`` picks the enclave's folder of the keystore: a missing one stops rclpy.init
+    naming it; a present one (placeholder files here) gets as far as the middleware, which on
+    these wheels has no security plugins (on a ROS install it would refuse the placeholders).
+    Enforce never starts a node without security."""
+    import rclpy
+    from rclpy.context import Context
+    from rclpy.impl.implementation_singleton import rclpy_implementation as _rclpy
+    RCLError = _rclpy.RCLError
+
+    enclave = tmp_path / 'enclaves' / 'topspark' / 'perception'
+    enclave.mkdir(parents=True)
+    for name in SECURITY_FILES:
+        (enclave / name).write_text('placeholder\n')
+    monkeypatch.setenv('ROS_SECURITY_KEYSTORE', str(tmp_path))
+    monkeypatch.setenv('ROS_SECURITY_ENABLE', 'true')
+    monkeypatch.setenv('ROS_SECURITY_STRATEGY', 'Enforce')
+
+    context = Context()
+    with pytest.raises(RCLError, match='topspark/governor'):
+        rclpy.init(context=context, domain_id=DOMAIN_ID,
+                   args=['--ros-args', '--enclave', '/topspark/governor'])
+    context = Context()
+    rclpy.init(context=context, domain_id=DOMAIN_ID,
+               args=['--ros-args', '--enclave', by_node('perception').enclave])
+    try:
+        with pytest.raises(RCLError) as refused:
+            PerceptionNode(context=context)
+        print(f'perception in {by_node("perception").enclave}: {refused.value}')
+    finally:
+        rclpy.try_shutdown(context=context)
