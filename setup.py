@@ -22,6 +22,8 @@ setup(
         (os.path.join('share', package_name, 'config'),
          glob(os.path.join('config', '*.yaml')) + glob(os.path.join('config', '*.xml'))
          + glob(os.path.join('config', '*.npz'))),
+        (os.path.join('share', package_name, 'config', 'sros2'),
+         glob(os.path.join('config', 'sros2', '*.xml'))),
         (os.path.join('share', package_name, 'worlds'), glob(os.path.join('worlds', '*.sdf'))),
     ] + [
         # shipped TopSpark profiles: profile.yaml with its report and plots

@@ -3,6 +3,11 @@
 The XML file is canonical (topspark-bringup runs it without ROS launch, and the tests check it);
 this one is for users who prefer Python launch files or want to include the graph from one.
 Large camera frames from another process: see config/fastdds_large_frames.xml.
+
+Secured (SROS2): each node runs in the enclave ``<enclave>/<node name>`` (``--enclave`` in its
+ROS arguments), the enclaves of config/sros2/policy.xml with the default ``/topspark``; they
+only matter when ROS_SECURITY_ENABLE=true (docs/ros.md, "Running secured"). The XML file takes
+the same through ``ros_args`` on ``ros2 launch`` (its comment shows how).
 """
 
 from launch import LaunchDescription
@@ -24,6 +29,7 @@ def generate_launch_description() -> LaunchDescription:
     sim_time = {'use_sim_time': LaunchConfiguration('use_sim_time')}
     profile = {'profile_path': LaunchConfiguration('profile_path')}
     model = {'model_path': LaunchConfiguration('model_path')}
+    enclave = LaunchConfiguration('enclave')
     share = FindPackageShare(PACKAGE)
     return LaunchDescription([
         DeclareLaunchArgument(
@@ -51,17 +57,26 @@ def generate_launch_description() -> LaunchDescription:
             'use_sim_time', default_value='false',
             description='Use the /clock topic (Gazebo, ros2 bag play --clock); overrides '
                         'params_file'),
+        DeclareLaunchArgument(
+            'enclave', default_value='/topspark',
+            description='SROS2 enclave root: each node runs in <enclave>/<node name> (used '
+                        'when ROS_SECURITY_ENABLE=true; see config/sros2/policy.xml)'),
         Node(
             package=PACKAGE, executable='perception_node', name='perception',
             namespace=namespace, output='screen',
+            ros_arguments=['--enclave', [enclave, '/perception']],
             parameters=[params_file, sim_time, model, profile],
             remappings=[('image', image_topic),
                         ('image/compressed', [image_topic, '/compressed'])]),
         Node(
             package=PACKAGE, executable='governor_node', name='governor',
-            namespace=namespace, output='screen', parameters=[params_file, sim_time, profile],
+            namespace=namespace, output='screen',
+            ros_arguments=['--enclave', [enclave, '/governor']],
+            parameters=[params_file, sim_time, profile],
             remappings=[('battery_state', battery_topic)]),
         Node(
             package=PACKAGE, executable='metrics_node', name='metrics',
-            namespace=namespace, output='screen', parameters=[params_file, sim_time]),
+            namespace=namespace, output='screen',
+            ros_arguments=['--enclave', [enclave, '/metrics']],
+            parameters=[params_file, sim_time]),
     ])

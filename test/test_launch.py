@@ -156,12 +156,13 @@ def test_xml_launch_resolves_to_the_graph():
 def test_python_launch_matches_xml():
     spec = load_launch(LAUNCH_XML, find_share=source_share)
     arguments, nodes, paths = python_launch()
-    assert list(arguments) == list(spec.arguments)
+    # enclave: Python only until topspark-bringup reads ros_args (test_sros2_policy.py)
+    assert [a for a in arguments if a != 'enclave'] == list(spec.arguments)
     raw = {a.get('name'): a.get('default')
            for a in ElementTree.parse(LAUNCH_XML).getroot().iter('arg')}
     for name, default in arguments.items():
         if default is not None:                     # literal defaults must be the same text
-            assert default == raw[name], name
+            assert default == raw.get(name, default), name
     assert [(n['package'], n['executable'], n['name']) for n in nodes] == [
         (n.package, n.executable, n.name) for n in spec.nodes]
     assert [n['remappings'] for n in nodes] == [[s for s, _ in n.remaps] for n in spec.nodes]

@@ -45,6 +45,10 @@ parameters and publishes. Times come from the node's clock (ROS time), so ``use_
 a bridged ``/clock`` works; a clock jumping back (a bag or simulation restart) ends the dwell
 and marks the battery stale.
 
+Commands: ``graph_watch`` reports who publishes ``topspark/latency_budget`` and who calls the
+parameter services, in /diagnostics (status ``commands``); with ``command_publishers`` set,
+budgets from other nodes and parameter changes while another client is present are refused.
+
 Robustness: a double parameter is refused outside its declared range exactly (rclpy lets values
 within 1e-6 relative of a bound through), the policy gets its requirements through
 ``Requirements.within_domain``, and every callback (subscriptions, timer, parameter callbacks
@@ -63,6 +67,8 @@ import traceback
 from typing import Any, Callable
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
+from rcl_interfaces.msg import SetParametersResult
+from rcl_interfaces.srv import SetParameters, SetParametersAtomically
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import qos_profile_sensor_data
@@ -70,7 +76,7 @@ from rclpy.timer import Timer
 from sensor_msgs.msg import BatteryState
 from std_msgs.msg import Float64, UInt16
 
-from ..ros import diagnostics, qos
+from ..ros import diagnostics, graph_watch, qos
 from ..ros.node_utils import declare_checked, descriptor, EventCounters, spin_node, values_after
 from ..snn.config import MAX_TIMESTEPS
 from ..topspark import battery_tolerance, choose, load_profile, Profile, Requirements
@@ -335,12 +341,14 @@ class GovernorNode(Node):
                 floats=(0.001, 1.0))),
             ('log_throttle_s', 5.0, descriptor(
                 'Minimum seconds between two warnings of the same kind.', floats=(0.0, 3600.0))),
+            graph_watch.allow_list_parameter('topspark/latency_budget and parameter changes'),
         ]
         self._float_ranges = {name: (r[0].from_value, r[0].to_value)
                               for name, _, desc in declared
                               for r in [desc.floating_point_range] if r}
         declare_checked(self, declared, self._guarded_check, self._guarded('parameters',
                                                                            self._apply))
+        allowed = graph_watch.initialise_allow_list(self)
         self._reported_rejected = 0
         self._budget_source = 'parameter'
         self._decision_timer: Timer | None = None
@@ -357,13 +365,22 @@ class GovernorNode(Node):
         self.create_subscription(BatteryState, 'battery_state',
                                  self._guarded('battery_state', self._on_battery),
                                  qos_profile_sensor_data)
-        self.create_subscription(Float64, 'topspark/latency_budget',
-                                 self._guarded('latency_budget', self._on_latency_budget),
-                                 qos.RESULTS)
+        on_budget = self._guarded('latency_budget', self._on_latency_budget)
+        budget_sub = self.create_subscription(Float64, 'topspark/latency_budget',
+                                              lambda msg, info: on_budget(msg, info),
+                                              qos.RESULTS)
         self.create_subscription(Float64, 'topspark/latency',
                                  self._guarded('latency', self._on_latency), qos.RESULTS)
+        parameter_services = [self.resolve_service_name(n)
+                              for n in graph_watch.PARAMETER_SERVICES]
         for service in self.services:       # rclpy's parameter services, against bad requests
-            service.callback = self._guarded_service(service.srv_name, service.callback)
+            callback = service.callback
+            if service.service_name in parameter_services:
+                callback = self._refusing(service.service_name, callback)
+            service.callback = self._guarded_service(service.srv_name, callback)
+        self._watch = graph_watch.GraphWatch(self, [budget_sub.topic_name], parameter_services,
+                                             allowed, graph_watch.PERIOD_S,
+                                             self._guarded('graph watch', self._on_watch_change))
         self._decide()                          # the first decision goes out at once
         source = self.get_parameter('profile_path').value if profile else 'no profile'
         self.get_logger().info(f'ready: {source}, T={self._governor.current}')
@@ -415,6 +432,10 @@ class GovernorNode(Node):
                 return (f'{p.name} out of range: {p.value!r} is outside [{bounds[0]:g}, '
                         f'{bounds[1]:g}]')
         new = {p.name: p.value for p in parameters}
+        if graph_watch.ALLOW_LIST in new:
+            reason = graph_watch.check_allow_list(new[graph_watch.ALLOW_LIST])
+            if reason:
+                return reason
         full, empty = values_after(self, new, 'tolerance_full', 'tolerance_empty')
         if full is not None and empty is not None and full > empty:
             return (f'tolerance_full ({full:g}) must not exceed tolerance_empty ({empty:g}): '
@@ -431,6 +452,8 @@ class GovernorNode(Node):
                 self._budget_source = 'parameter'
             if 'log_throttle_s' in parameters:
                 self._stats.throttle_s = float(parameters['log_throttle_s'].value)
+        if graph_watch.ALLOW_LIST in parameters and hasattr(self, '_watch'):
+            self._watch.set_allowed(parameters[graph_watch.ALLOW_LIST].value)
         if 'decision_period_s' in parameters:
             if self._decision_timer is not None:
                 self.destroy_timer(self._decision_timer)
@@ -491,7 +514,12 @@ class GovernorNode(Node):
                 f'battery_state: most recent percentages say this producer sends {scale}; '
                 f'reading its values as {scale} from now on')
 
-    def _on_latency_budget(self, msg: Float64) -> None:
+    def _on_latency_budget(self, msg: Float64, info: Any) -> None:
+        reason, sender = self._watch.message_verdict(info)
+        if reason:
+            self._stats.reject(reason, f'topspark/latency_budget: a budget from {sender}, which '
+                                       'is not in command_publishers; ignored')
+            return
         value = msg.data
         if not (math.isfinite(value) and value >= 0.0):
             self._stats.reject('latency_budget_invalid',
@@ -522,6 +550,39 @@ class GovernorNode(Node):
         if error:
             self._stats.reject(reason, f'topspark/latency: {error}; ignored')
 
+    def _refusing(self, name: str, callback: Callable[[Any, Any], Any]
+                  ) -> Callable[[Any, Any], Any]:
+        """A set_parameters service that refuses while a client outside command_publishers
+        is present (a parameter change is a command too)."""
+        def refusing(request: Any, response: Any) -> Any:
+            reason = self._watch.call_verdict(name)
+            if reason is None:
+                return callback(request, response)
+            refused = SetParametersResult(
+                successful=False, reason=f'refused: {name} has clients outside '
+                                         'command_publishers')
+            self._stats.reject(reason, f'{name}: {refused.reason}')
+            if isinstance(response, SetParameters.Response):
+                response.results = [refused for _ in request.parameters]
+            elif isinstance(response, SetParametersAtomically.Response):
+                response.result = refused
+            return response
+        return refusing
+
+    def _on_watch_change(self, report: graph_watch.WatchReport) -> None:
+        if report.unexpected:
+            self.get_logger().warning(f'{report.message()} (command_publishers: '
+                                      f'{", ".join(sorted(report.allowed))})')
+        else:
+            self.get_logger().info('no unexpected commander any more')
+        with self._lock:
+            decision = self._last_decision
+        if decision is not None:                # report now, not at the next decision
+            self._diagnostics_pub.publish(diagnostics.array(
+                self.get_clock().now().to_msg(),
+                [self._decision_status(decision, self._now()), self._input_status(),
+                 self._commands_status()]))
+
     def _decide(self) -> None:
         now = self._now()
         with self._lock:
@@ -541,7 +602,7 @@ class GovernorNode(Node):
             self.get_logger().warning(decision.battery_note)
         self._diagnostics_pub.publish(diagnostics.array(
             self.get_clock().now().to_msg(), [self._decision_status(decision, now),
-                                              self._input_status()]))
+                                              self._input_status(), self._commands_status()]))
 
     # ---------------------------------------------------------------- diagnostics
 
@@ -584,6 +645,12 @@ class GovernorNode(Node):
                 'profile_error': g.profile_error,
             }
         return diagnostics.status(self.get_name(), 'decision', d.level, d.message, values)
+
+    def _commands_status(self) -> DiagnosticStatus:
+        report = self._watch.report
+        level = diagnostics.WARN if report.unexpected else diagnostics.OK
+        return diagnostics.status(self.get_name(), 'commands', level, report.message(),
+                                  report.values())
 
     def _input_status(self) -> DiagnosticStatus:
         counts = self.counters()

@@ -8,6 +8,11 @@ The activity message's header carries the input's stamp (the frame's, or the eve
 that completed the window), so consumers can match a result to its input; unstamped (zero)
 inputs get the node's clock instead.
 
+Commands (the timestep and label topics, the services, parameter changes) are watched:
+``graph_watch`` reports who publishes and calls them, and refuses those outside
+``command_publishers`` when it is set; timestep commands are rate-limited
+(``max_timestep_commands_per_s``); every service call is logged and counted.
+
 This file is wiring. The model, its file rules and the TopSpark profile live in
 ``perception.ModelService``; event windows in ``perception.events``; the hand-off from the
 callbacks to the worker thread in ``perception.Inbox`` (why a thread and not a timer:
@@ -31,6 +36,8 @@ from rclpy.parameter import Parameter
 from rclpy.timer import Timer
 from sensor_msgs.msg import CompressedImage, Image, PointCloud2
 from std_msgs.msg import Float32MultiArray, Float64, Int32, MultiArrayDimension, UInt16
+from rcl_interfaces.msg import SetParametersResult
+from rcl_interfaces.srv import SetParameters, SetParametersAtomically
 from std_srvs.srv import SetBool, Trigger
 
 from .. import shipped
@@ -38,7 +45,8 @@ from ..activity import ActivityReport
 from ..models import ModelError, ModelOutput
 from ..perception import (Arrival, EventRejected, FALLBACKS, Inbox, ModelFiles, ModelService,
                           ModelStartError, Settings)
-from ..ros import diagnostics, qos
+from ..ros import diagnostics, graph_watch, qos
+from ..ros.command_guard import RateLimiter, record_calls, RequestHeader
 from ..ros.conversions import (compressed_to_numpy, ConversionError, events_from_pointcloud2,
                                image_from_cdr, image_to_rgb_or_grey, shrink_area)
 from ..ros.node_utils import (callback_exceptions, declare_checked, descriptor, EventCounters,
@@ -48,6 +56,8 @@ from ..snn.config import MAX_TIMESTEPS
 from ..snn.kernels import warm_up
 
 DISCOVERY_PERIOD_S = 0.5
+COMMAND_TOPICS = ('topspark/timesteps', 'topspark/label')
+SERVICES = ('save_model', 'reset_model', 'set_learning')
 STREAMS = {'image': 'image', 'compressed': 'image/compressed', 'events': 'events'}
 """The input streams by name, and the topics they subscribe."""
 
@@ -102,6 +112,11 @@ def _parameters() -> list[tuple[str, Any, Any]]:
             integers=(1, 1 << 30))),
         ('log_throttle_s', defaults.log_throttle_s, descriptor(
             'Minimum seconds between two warnings of the same kind.', floats=(0.0, 3600.0))),
+        graph_watch.allow_list_parameter(
+            'topspark/timesteps, topspark/label, its services and parameter changes'),
+        ('max_timestep_commands_per_s', 20, descriptor(
+            'topspark/timesteps messages accepted in any one second; more are dropped and '
+            'counted. 0: no limit.', integers=(0, 1000))),
     ]
 
 
@@ -117,7 +132,9 @@ class PerceptionNode(Node):
         self._last_compute_s = float('nan')
         self._settings = Settings()
         declare_checked(self, _parameters(), self._check_parameters, self._apply)
+        graph_watch.initialise_allow_list(self)
         values = {name: p.value for name, p in self.get_parameters_by_prefix('').items()}
+        self._timestep_limiter = RateLimiter(values['max_timestep_commands_per_s'])
         self._settings = Settings().updated(values)
         self._service = ModelService.open(
             ModelFiles(values['model_path'], values['save_path'], values['overwrite_model'],
@@ -154,12 +171,21 @@ class PerceptionNode(Node):
             'events': MatchedSubscription(self, PointCloud2, STREAMS['events'], self._on_events,
                                           mode, group),
         }
-        self.create_subscription(UInt16, 'topspark/timesteps', self._on_timesteps_command,
-                                 qos.COMMAND)
-        self.create_subscription(Int32, 'topspark/label', self._on_label, qos.RESULTS)
-        self.create_service(Trigger, '~/save_model', self._on_save_model)
-        self.create_service(Trigger, '~/reset_model', self._on_reset_model)
-        self.create_service(SetBool, '~/set_learning', self._on_set_learning)
+        commands = [
+            self.create_subscription(UInt16, 'topspark/timesteps', self._on_timesteps_command,
+                                     qos.COMMAND),
+            self.create_subscription(Int32, 'topspark/label', self._on_label, qos.RESULTS)]
+        services = [self.create_service(Trigger, '~/save_model', self._on_save_model),
+                    self.create_service(Trigger, '~/reset_model', self._on_reset_model),
+                    self.create_service(SetBool, '~/set_learning', self._on_set_learning)]
+        self._service_names = {key: srv.service_name for key, srv in zip(SERVICES, services)}
+        for key, srv in zip(SERVICES, services):
+            record_calls(srv, self._call_recorder(key), self.get_logger())
+        parameter_services = self._guard_parameter_services()
+        self._watch = graph_watch.GraphWatch(
+            self, [sub.topic_name for sub in commands],
+            list(self._service_names.values()) + parameter_services,
+            values[graph_watch.ALLOW_LIST], graph_watch.PERIOD_S, self._on_watch_change)
         self.create_timer(1.0, self._on_diagnostics_timer)
         if mode == 'auto':
             self.create_timer(DISCOVERY_PERIOD_S, self._on_discovery_timer)
@@ -186,6 +212,10 @@ class PerceptionNode(Node):
     def _check_parameters(self, parameters: list[Parameter]) -> str | None:
         """Validation beyond the descriptors' ranges and read-only flags."""
         values = {p.name: p.value for p in parameters}
+        if graph_watch.ALLOW_LIST in values:
+            reason = graph_watch.check_allow_list(values[graph_watch.ALLOW_LIST])
+            if reason:
+                return reason
         if 'input_reliability' in values:
             reason = check_reliability_mode(values['input_reliability'])
             if reason:
@@ -213,6 +243,10 @@ class PerceptionNode(Node):
         new = old.updated({name: p.value for name, p in parameters.items()})
         self._settings = new
         self._stats.throttle_s = new.log_throttle_s
+        if 'max_timestep_commands_per_s' in parameters and hasattr(self, '_timestep_limiter'):
+            self._timestep_limiter.max_per_s = parameters['max_timestep_commands_per_s'].value
+        if graph_watch.ALLOW_LIST in parameters and hasattr(self, '_watch'):
+            self._watch.set_allowed(parameters[graph_watch.ALLOW_LIST].value)
         if self._service is None:
             return
         if 'save_path' in parameters:
@@ -279,7 +313,14 @@ class PerceptionNode(Node):
         if self._inbox.put_packet(Arrival('events', msg)):
             self._stats.add('dropped_event_packets')
 
-    def _on_timesteps_command(self, msg: UInt16) -> None:
+    def _on_timesteps_command(self, msg: UInt16, info: Any) -> None:
+        if not self._command_accepted('topspark/timesteps', info):
+            return
+        if not self._timestep_limiter.allow(time.monotonic()):
+            self._stats.reject('timesteps_rate_limited', f'topspark/timesteps: more than '
+                               f'{self._timestep_limiter.max_per_s} commands in one second '
+                               f'(max_timestep_commands_per_s); {msg.data} dropped')
+            return
         if not 1 <= msg.data <= MAX_TIMESTEPS:
             self._stats.reject('timesteps_out_of_range',
                                f'topspark/timesteps: {msg.data} is outside 1..{MAX_TIMESTEPS}; '
@@ -291,8 +332,10 @@ class PerceptionNode(Node):
             self._stats.reject('timesteps_rejected', f'topspark/timesteps {msg.data}: '
                                f'{result.reason}; keeping {self._settings.timesteps}')
 
-    def _on_label(self, msg: Int32) -> None:
+    def _on_label(self, msg: Int32, info: Any) -> None:
         """A teacher label for the most recent sample; each sample takes one label."""
+        if not self._command_accepted('topspark/label', info):
+            return
         try:
             self.service.observe_label(msg.data)
         except ModelError as exc:
@@ -303,11 +346,19 @@ class PerceptionNode(Node):
 
     def _on_save_model(self, request: Trigger.Request,
                        response: Trigger.Response) -> Trigger.Response:
+        refusal = self._refused_call('save_model')
+        if refusal:
+            response.success, response.message = False, refusal
+            return response
         response.success, response.message = self.save_model()
         return response
 
     def _on_reset_model(self, request: Trigger.Request,
                         response: Trigger.Response) -> Trigger.Response:
+        refusal = self._refused_call('reset_model')
+        if refusal:
+            response.success, response.message = False, refusal
+            return response
         try:
             self.service.reset()
         except ModelError as exc:
@@ -319,6 +370,10 @@ class PerceptionNode(Node):
 
     def _on_set_learning(self, request: SetBool.Request,
                          response: SetBool.Response) -> SetBool.Response:
+        refusal = self._refused_call('set_learning')
+        if refusal:
+            response.success, response.message = False, refusal
+            return response
         result = self.set_parameters([Parameter('learning', Parameter.Type.BOOL,
                                                 bool(request.data))])[0]
         response.success = result.successful
@@ -329,13 +384,80 @@ class PerceptionNode(Node):
     def _on_save_timer(self) -> None:
         self.save_model()
 
+    # ---------------------------------------------------------------- who commands
+
+    def _command_accepted(self, topic: str, info: Any) -> bool:
+        """False (counted, warned) for a command from a publisher outside command_publishers."""
+        reason, sender = self._watch.message_verdict(info)
+        if reason:
+            self._stats.reject(reason, f'{topic}: a command from {sender}, which is not in '
+                                       'command_publishers; ignored')
+        return reason is None
+
+    def _refused_call(self, key: str) -> str | None:
+        """Why a call of service ``key`` is refused now (an unexpected client), or None."""
+        name = self._service_names[key]
+        reason = self._watch.call_verdict(name)
+        if reason is None:
+            return None
+        text = (f'refused: {name} has clients outside command_publishers '
+                f'({", ".join(self._watch.clients(name))})')
+        self._stats.reject(reason, text)
+        return text
+
+    def _call_recorder(self, key: str) -> Any:
+        """Logs and counts each answered call of service ``key`` (command_guard)."""
+        name = self._service_names[key]
+
+        def record(response: Any, header: RequestHeader) -> None:
+            self._stats.add(f'{key}_calls')
+            clients = ', '.join(self._watch.clients(name)) or 'none seen'
+            self.get_logger().info(
+                f'{name}: {"done" if response.success else "not done"} ({response.message}); '
+                f'{header.describe()}; clients in the graph: {clients}')
+        return record
+
+    def _guard_parameter_services(self) -> list[str]:
+        """Make rclpy's set_parameters services refuse while an unexpected client is present
+        (a parameter change is a command too); return their names for the watch."""
+        names = [self.resolve_service_name(n) for n in graph_watch.PARAMETER_SERVICES]
+        for srv in self.services:
+            if srv.service_name in names:
+                srv.callback = self._refusing(srv.service_name, srv.callback)
+        return names
+
+    def _refusing(self, name: str, callback: Any) -> Any:
+        def guarded(request: Any, response: Any) -> Any:
+            reason = self._watch.call_verdict(name)
+            if reason is None:
+                return callback(request, response)
+            refused = SetParametersResult(
+                successful=False, reason=f'refused: {name} has clients outside '
+                                         'command_publishers')
+            self._stats.reject(reason, f'{name}: {refused.reason}')
+            if isinstance(response, SetParameters.Response):
+                response.results = [refused for _ in request.parameters]
+            elif isinstance(response, SetParametersAtomically.Response):
+                response.result = refused
+            return response
+        return guarded
+
+    def _on_watch_change(self, report: graph_watch.WatchReport) -> None:
+        if report.unexpected:
+            self.get_logger().warning(f'{report.message()} (command_publishers: '
+                                      f'{", ".join(sorted(report.allowed))})')
+        else:
+            self.get_logger().info('no unexpected commander any more')
+        self._on_diagnostics_timer()            # now, not at the next period
+
     def _on_discovery_timer(self) -> None:
         for stream in self._streams.values():
             stream.update()
 
     def _on_diagnostics_timer(self) -> None:
         self._diagnostics_pub.publish(diagnostics.array(
-            self.get_clock().now().to_msg(), [self._input_status(), self._model_status()]))
+            self.get_clock().now().to_msg(),
+            [self._input_status(), self._model_status(), self._commands_status()]))
 
     # ---------------------------------------------------------------- worker
 
@@ -484,6 +606,15 @@ class PerceptionNode(Node):
         values.update({f'reliability {topic}': r for topic, r in self.stream_reliability.items()})
         values['last_compute_seconds'] = self._last_compute_s
         return diagnostics.status(self.get_name(), 'input', level, message, values)
+
+    def _commands_status(self) -> DiagnosticStatus:
+        report = self._watch.report
+        counts = self.counters()
+        values: dict[str, Any] = dict(report.values())
+        values.update({f'{key}_calls': counts.get(f'{key}_calls', 0) for key in SERVICES})
+        values['max_timestep_commands_per_s'] = self._timestep_limiter.max_per_s
+        level = diagnostics.WARN if report.unexpected else diagnostics.OK
+        return diagnostics.status(self.get_name(), 'commands', level, report.message(), values)
 
     def _model_status(self) -> DiagnosticStatus:
         status = self.service.status()
