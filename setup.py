@@ -27,7 +27,9 @@ setup(
     # ROS convention: run-time dependencies are declared in package.xml (rosdep); the pip
     # environment of the README commands installs them from requirements.txt.
     install_requires=['setuptools'],
-    extras_require={'test': ['pytest']},
+    extras_require={'test': ['pytest'],
+                    # topspark-train-deep: CPU JAX + optax (requirements-deep.txt)
+                    'deep': ['jax==0.10.2', 'jaxlib==0.10.2', 'optax==0.2.8']},
     zip_safe=True,
     maintainer='topspark_ros maintainers',
     maintainer_email='maintainers@topspark-ros.dev',
@@ -36,6 +38,7 @@ setup(
     entry_points={
         'console_scripts': [
             'topspark-train = topspark_ros.cli.train:main',
+            'topspark-train-deep = topspark_ros.cli.train_deep:main',
             'topspark-evaluate = topspark_ros.cli.evaluate:main',
             'topspark-profile = topspark_ros.cli.profile:main',
             'topspark-select = topspark_ros.cli.select:main',
