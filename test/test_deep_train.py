@@ -234,6 +234,15 @@ def test_tool_writes_a_loadable_checkpoint_after_every_epoch(tmp_path, digits_np
     assert seen == [1, 2, 3, 3]
 
 
+def test_tool_defaults_are_the_train_settings_defaults():
+    args = train_deep.build_parser().parse_args(['--out', 'm.npz'])
+    assert train_deep._given(args) == {}            # every unset flag keeps TrainSettings'
+    assert train_deep.NOISE_CHOICES == train.NOISE_KINDS
+    args = train_deep.build_parser().parse_args(['--out', 'm.npz', '--seed', '4', '--lr', '0.1',
+                                                 '--constant-lr'])
+    assert train_deep._given(args) == {'seed': 4, 'learning_rate': 0.1, 'cosine_decay': False}
+
+
 def run_tool(argv):
     try:
         return train_deep.main(argv)

@@ -54,20 +54,20 @@ def build_parser() -> argparse.ArgumentParser:
                              "'conv:16:5:2:0,avgpool:2,dense:128' (conv:SIZE:KERNEL[:STRIDE"
                              "[:PADDING]], dense:SIZE, avgpool:K, sumpool:K); the dense readout "
                              'is appended')
-    parser.add_argument('--epochs', type=int, default=20)
-    parser.add_argument('--batch-size', type=int, default=32)
-    parser.add_argument('--lr', type=float, default=1e-3, help='Adam learning rate (default '
-                        '1e-3, cosine-decayed to 0 unless --constant-lr)')
+    parser.add_argument('--epochs', type=int, help='passes over the training images (default 20)')
+    parser.add_argument('--batch-size', type=int, help='images per Adam step (default 64)')
+    parser.add_argument('--lr', type=float, help='Adam learning rate (default '
+                        '2e-3, cosine-decayed to 0 unless --constant-lr)')
     parser.add_argument('--constant-lr', action='store_true', help='no learning-rate decay')
-    parser.add_argument('--seed', type=int, default=0,
-                        help='seed of initial weights, batch order, noise and dropout')
-    parser.add_argument('--noise', choices=NOISE_CHOICES, default='count',
+    parser.add_argument('--seed', type=int,
+                        help='seed of initial weights, batch order, noise and dropout (default 0)')
+    parser.add_argument('--noise', choices=NOISE_CHOICES,
                         help="training noise: 'gaussian' (N(0, sigma) Hz where firing), "
                              "'count' (spike-count quantisation at --target-timesteps) or "
                              "'none' (default count)")
-    parser.add_argument('--noise-sigma-hz', type=float, default=10.0,
+    parser.add_argument('--noise-sigma-hz', type=float,
                         help='sigma of the gaussian noise (Hz, default 10)')
-    parser.add_argument('--target-timesteps', type=int, default=10,
+    parser.add_argument('--target-timesteps', type=int,
                         help='T whose spike counts the count noise models (default 10)')
     gain = parser.add_mutually_exclusive_group()
     gain.add_argument('--amplitude', type=float,
@@ -75,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     gain.add_argument('--rate-gain', type=float,
                       help=f'train at G x the rates of amplitude {MNIST_AMPLITUDE}: amplitude '
                            f'= {MNIST_AMPLITUDE} / G (default 4)')
-    parser.add_argument('--dropout', type=float, default=0.0,
+    parser.add_argument('--dropout', type=float,
                         help='dropout on hidden activations while training (default 0)')
     parser.add_argument('--validation-fraction', type=float, default=0.1,
                         help='part of the training split held out for per-epoch validation '
@@ -112,14 +112,26 @@ def parse_layers(spec: str) -> tuple[LayerSpec, ...]:
     return tuple(layers)
 
 
+def _given(args: argparse.Namespace) -> dict[str, Any]:
+    """The TrainSettings fields set on the command line (the others keep their defaults)."""
+    flags = {'epochs': args.epochs, 'batch_size': args.batch_size, 'learning_rate': args.lr,
+             'seed': args.seed, 'noise': args.noise, 'noise_sigma_hz': args.noise_sigma_hz,
+             'target_timesteps': args.target_timesteps, 'dropout': args.dropout}
+    if args.constant_lr:
+        flags['cosine_decay'] = False
+    return {name: value for name, value in flags.items() if value is not None}
+
+
 def _check_numbers(args: argparse.Namespace) -> None:
-    checks = (('--epochs', args.epochs >= 1, 'must be >= 1'),
-              ('--batch-size', args.batch_size >= 1, 'must be >= 1'),
-              ('--lr', math.isfinite(args.lr) and args.lr > 0, 'must be > 0'),
-              ('--noise-sigma-hz', math.isfinite(args.noise_sigma_hz)
-               and args.noise_sigma_hz >= 0, 'must be >= 0'),
-              ('--target-timesteps', args.target_timesteps >= 1, 'must be >= 1'),
-              ('--dropout', 0.0 <= args.dropout < 1.0, 'must be in [0, 1)'),
+    given = _given(args)
+    checks = (('--epochs', given.get('epochs', 1) >= 1, 'must be >= 1'),
+              ('--batch-size', given.get('batch_size', 1) >= 1, 'must be >= 1'),
+              ('--lr', math.isfinite(given.get('learning_rate', 1)) and
+               given.get('learning_rate', 1) > 0, 'must be > 0'),
+              ('--noise-sigma-hz', math.isfinite(given.get('noise_sigma_hz', 0))
+               and given.get('noise_sigma_hz', 0) >= 0, 'must be >= 0'),
+              ('--target-timesteps', given.get('target_timesteps', 1) >= 1, 'must be >= 1'),
+              ('--dropout', 0.0 <= given.get('dropout', 0) < 1.0, 'must be in [0, 1)'),
               ('--validation-fraction', 0.0 <= args.validation_fraction <= 0.5,
                'must be in [0, 0.5]'))
     for flag, ok, rule in checks:
@@ -180,6 +192,7 @@ def write_plot(path: Path, history: Sequence[Any], title: str) -> None:
 
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     epochs = [h.epoch for h in history]
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
@@ -191,6 +204,8 @@ def write_plot(path: Path, history: Sequence[Any], title: str) -> None:
                    label='validation')
     right.set(xlabel='epoch', ylabel='accuracy (rate network, no noise)', title='accuracy')
     right.legend()
+    for axis in (left, right):
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.suptitle(title)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -210,12 +225,8 @@ def _main(argv: list[str] | None) -> None:
     train = _import_training()
     dataset = load(args.dataset)
     amplitude = args.amplitude if args.rate_gain is None else MNIST_AMPLITUDE / args.rate_gain
-    config = build_config(dataset, hidden, amplitude, args.seed, args.arch)
-    settings = train.TrainSettings(
-        epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
-        seed=args.seed, noise=args.noise, noise_sigma_hz=args.noise_sigma_hz,
-        target_timesteps=args.target_timesteps, dropout=args.dropout,
-        cosine_decay=not args.constant_lr)
+    settings = train.TrainSettings(**_given(args))
+    config = build_config(dataset, hidden, amplitude, settings.seed, args.arch)
     if args.validation_fraction > 0:
         split = validation_split(dataset, args.validation_fraction)
         fit, validation = (split.train_images, split.train_labels), (split.test_images,
@@ -264,10 +275,10 @@ def _main(argv: list[str] | None) -> None:
     write_json(args.out.with_suffix('.json'), {**metadata, 'config': config.to_dict()})
     if args.plot is not None:
         write_plot(args.plot, result.history,
-                   f'{dataset.name} {args.arch}, noise {args.noise}, seed {args.seed}: '
+                   f'{dataset.name} {args.arch}, noise {settings.noise}, seed {settings.seed}: '
                    f'test {soft:.3f}')
-    print(f'{dataset.name}: arch {args.arch}, {settings.epochs} epochs, noise {args.noise}, '
-          f'gain {MNIST_AMPLITUDE / config.lif.amplitude:g}, seed {args.seed}: rate-network '
+    print(f'{dataset.name}: arch {args.arch}, {settings.epochs} epochs, noise {settings.noise}, '
+          f'gain {MNIST_AMPLITUDE / config.lif.amplitude:g}, seed {settings.seed}: rate-network '
           f'test accuracy {soft:.4f} (soft-LIF) / {hard:.4f} (LIF) on '
           f'{len(dataset.test_labels)} samples, trained in {result.seconds:.1f} s; '
           f'saved {args.out}')

@@ -41,8 +41,8 @@ class TrainSettings:
     ``target_timesteps`` (T, steps of the config's dt) by ``count``."""
 
     epochs: int = 20
-    batch_size: int = 32
-    learning_rate: float = 1e-3
+    batch_size: int = 64
+    learning_rate: float = 2e-3
     seed: int = 0
     noise: str = 'count'
     noise_sigma_hz: float = 10.0
