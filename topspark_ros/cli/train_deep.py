@@ -1,6 +1,6 @@
 """topspark-train-deep: train the spiking deep network offline as a soft-LIF rate network.
 
-    topspark-train-deep --dataset mnist_5k --arch cnn --epochs 20 --noise count \
+    topspark-train-deep --dataset mnist_5k --arch cnn --epochs 30 --noise count \
         --target-timesteps 10 --rate-gain 4 --seed 0 --out cnn.npz --plot cnn.png
 
 Writes OUT (a deep_lif checkpoint, rewritten atomically after every epoch; its metadata says
@@ -54,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "'conv:16:5:2:0,avgpool:2,dense:128' (conv:SIZE:KERNEL[:STRIDE"
                              "[:PADDING]], dense:SIZE, avgpool:K, sumpool:K); the dense readout "
                              'is appended')
-    parser.add_argument('--epochs', type=int, help='passes over the training images (default 20)')
+    parser.add_argument('--epochs', type=int, help='passes over the training images (default 30)')
     parser.add_argument('--batch-size', type=int, help='images per Adam step (default 64)')
     parser.add_argument('--lr', type=float, help='Adam learning rate (default '
                         '2e-3, cosine-decayed to 0 unless --constant-lr)')

@@ -40,7 +40,7 @@ class TrainSettings:
     """How the rate network is trained. ``noise_sigma_hz`` is read by ``gaussian``,
     ``target_timesteps`` (T, steps of the config's dt) by ``count``."""
 
-    epochs: int = 20
+    epochs: int = 30
     batch_size: int = 64
     learning_rate: float = 2e-3
     seed: int = 0
