@@ -11,11 +11,12 @@ export ROS_PYTHON_CHECK_FIELDS := 1
 
 venv: $(STAMP)
 
-$(STAMP): requirements.txt requirements-ros.txt requirements-test.txt setup.py
+$(STAMP): requirements.txt requirements-ros.txt requirements-test.txt requirements-deep.txt \
+		setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel
 	$(BIN)/python -m pip install --quiet -r requirements.txt -r requirements-ros.txt \
-		-r requirements-test.txt
+		-r requirements-test.txt -r requirements-deep.txt
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 

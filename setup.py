@@ -34,7 +34,9 @@ setup(
     # ROS convention: run-time dependencies are declared in package.xml (rosdep); the pip
     # environment of the README commands installs them from requirements.txt.
     install_requires=['setuptools'],
-    extras_require={'test': ['pytest']},
+    extras_require={'test': ['pytest'],
+                    # topspark-train-deep: CPU JAX + optax (requirements-deep.txt)
+                    'deep': ['jax==0.10.2', 'jaxlib==0.10.2', 'optax==0.2.8']},
     zip_safe=True,
     maintainer='topspark_ros maintainers',
     maintainer_email='maintainers@topspark-ros.dev',

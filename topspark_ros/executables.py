@@ -32,6 +32,7 @@ NODES: dict[str, NodeExecutable] = {
 # Command-line tools: name -> the module whose main() runs it.
 TOOLS: dict[str, str] = {
     'topspark-train': 'topspark_ros.cli.train',
+    'topspark-train-deep': 'topspark_ros.cli.train_deep',
     'topspark-evaluate': 'topspark_ros.cli.evaluate',
     'topspark-profile': 'topspark_ros.cli.profile',
     'topspark-select': 'topspark_ros.cli.select',

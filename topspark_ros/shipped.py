@@ -13,6 +13,8 @@ import sys
 PACKAGE = 'topspark_ros'
 MODEL = 'config/model_n400.npz'
 PROFILE = 'config/profile_n400'
+DEEP_MODEL = 'config/model_deep_cnn.npz'
+DEEP_PROFILE = 'config/profile_deep_cnn'
 
 
 def share_candidates() -> list[Path]:

@@ -1,6 +1,7 @@
 """topspark-demo: the closed loop, watched: battery drains, the governor lowers T, energy falls.
 
-    topspark-demo                       # 45 s with the governor, then 20 s at T0 = 350 without
+    topspark-demo                       # 45 s with the governor, then 20 s at T0 without
+    topspark-demo --model deep          # the same loop with the spiking deep network
     topspark-demo --duration 90 --baseline-duration 0 --out runs/demo
 
 Runs launch/demo.launch.xml in this process (the same path as `topspark-bringup`), plus a
@@ -25,12 +26,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .. import bringup
-from ..snn import load_checkpoint
+from .. import bringup, shipped
+from ..models import load_model
 from ..topspark import load_profile
 from .common import check_out_dir, CliError, run_cli, write_json
 
 TABLE_PERIOD_S = 3.0
+SHIPPED = {
+    'stdp': {'model_path': shipped.MODEL, 'profile_path': shipped.PROFILE},
+    'deep': {'model_path': shipped.DEEP_MODEL, 'profile_path': shipped.DEEP_PROFILE},
+}
+"""The shipped model and profile of each ``--model``, relative to the package share."""
 
 
 @dataclasses.dataclass
@@ -211,6 +217,12 @@ def summarize(phase: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def baseline_label(baseline: dict[str, Any] | None) -> str:
+    """'T0 = 350': the fixed T the run without the governor used."""
+    steps = [x.timesteps for x in (baseline or {}).get('samples', [])]
+    return f'T0 = {max(steps)}' if steps else 'T0'
+
+
 def plot_timeline(governed: dict[str, Any], baseline: dict[str, Any] | None, path: Path) -> None:
     import matplotlib
 
@@ -218,7 +230,8 @@ def plot_timeline(governed: dict[str, Any], baseline: dict[str, Any] | None, pat
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(4, 1, figsize=(7.5, 8.5), sharex=True)
-    for phase, style, name in ((governed, '-', 'governor on'), (baseline, '--', 'T0 = 350')):
+    for phase, style, name in ((governed, '-', 'governor on'),
+                               (baseline, '--', baseline_label(baseline))):
         if not phase:
             continue
         b = phase['battery']
@@ -254,10 +267,25 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('--baseline-duration', type=float, default=20.0,
                         help='seconds of the comparison run at T0 without the governor '
                              '(default 20; 0 skips it)')
+    parser.add_argument('--model', choices=sorted(SHIPPED), default='stdp',
+                        help="the shipped model and profile to run: 'stdp' (Diehl & Cook N400, "
+                             "default) or 'deep' (the spiking deep CNN); model_path:= and "
+                             'profile_path:= override them')
     parser.add_argument('--out', type=Path, default=Path('runs/demo'))
     parser.add_argument('overrides', nargs='*', metavar='NAME:=VALUE',
                         help='launch arguments, e.g. model_path:=my.npz')
     return parser
+
+
+def launch_arguments(model: str, overrides: dict[str, str], share: Path) -> dict[str, str]:
+    """The launch arguments for ``--model``: its shipped model and profile, and its T0 (from
+    the model file) as ``baseline_timesteps``; explicit ``name:=value`` arguments win."""
+    arguments = {name: str(share / path) for name, path in SHIPPED[model].items()}
+    arguments.update(overrides)
+    if 'baseline_timesteps' not in overrides:
+        loaded, _ = load_model(arguments['model_path'])
+        arguments['baseline_timesteps'] = str(loaded.baseline_timesteps)
+    return arguments
 
 
 def check_model_and_profile(spec: bringup.LaunchSpec) -> None:
@@ -269,8 +297,8 @@ def check_model_and_profile(spec: bringup.LaunchSpec) -> None:
         params = dict(node.params)
         model, profile = params.get('model_path'), params.get('profile_path')
         if model and profile:
-            network, _, _ = load_checkpoint(model)
-            load_profile(profile).check_model(network.config, 'frames')
+            loaded, _ = load_model(model)
+            loaded.check_profile(load_profile(profile))
 
 
 class _Sigterm:
@@ -299,7 +327,10 @@ def _main(argv: list[str] | None) -> None:
     share = bringup.find_package_share('topspark_ros')
     launch = args.launch or share / 'launch' / 'demo.launch.xml'
     try:
-        spec = bringup.load_launch(launch, bringup.parse_overrides(args.overrides))
+        overrides = bringup.parse_overrides(args.overrides)
+        if args.launch is None:
+            overrides = launch_arguments(args.model, overrides, share)
+        spec = bringup.load_launch(launch, overrides)
     except (bringup.LaunchFileError, bringup.BringupError) as exc:
         raise CliError(str(exc)) from None
     check_model_and_profile(spec)
@@ -309,7 +340,8 @@ def _main(argv: list[str] | None) -> None:
         if args.baseline_duration and not governed['interrupted']:
             fixed = dataclasses.replace(spec, nodes=tuple(n for n in spec.nodes
                                                           if n.executable != 'governor_node'))
-            baseline = run_phase(fixed, args.baseline_duration, 'governor off, T0 = 350')
+            baseline = run_phase(fixed, args.baseline_duration,
+                                 f'governor off, T0 = {spec.arguments.get("baseline_timesteps")}')
     write_outputs(args.out, governed, baseline)
     if governed['interrupted'] or (baseline or {}).get('interrupted'):
         raise KeyboardInterrupt
@@ -334,7 +366,7 @@ def write_outputs(out: Path, governed: dict[str, Any], baseline: dict[str, Any] 
                   '']
     lines += ['| run | samples | accuracy | mean energy per sample (uJ, Loihi) | battery | '
               'timesteps used |', '|---|---|---|---|---|---|']
-    for name, s in (('governor on', g), ('governor off (T0 = 350)', b)):
+    for name, s in (('governor on', g), (f'governor off ({baseline_label(baseline)})', b)):
         if not s or not s['samples']:
             continue
         battery = (f"{100 * s['battery_start']:.0f} -> {100 * s['battery_end']:.0f} %"

@@ -1,0 +1,327 @@
+"""Offline training of the spiking deep network (topspark_ros.deep.train, topspark-train-deep):
+the JAX rate network against the NumPy reference, the soft-LIF curve, noise, training,
+checkpoints, refusals of the tool, and inference never importing JAX."""
+
+import dataclasses
+import json
+import math
+import subprocess
+import sys
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from topspark_ros.cli import train_deep
+from topspark_ros.datasets import digits
+from topspark_ros.deep import rates, train
+from topspark_ros.deep.checkpoint import load_deep_checkpoint, save_deep_checkpoint
+from topspark_ros.deep.config import DeepConfig, LayerSpec, LifParams
+from topspark_ros.deep.network import DeepNetwork
+
+LIF = LifParams()
+
+
+def closed_form_soft_lif(j: float, lif: LifParams) -> float:
+    """r = 1 / (tau_ref + tau_rc log(1 + v_th / rho)), rho = gamma log(1 + e^((j - v_th) /
+    gamma)), evaluated in float64 with rho's logarithm taken exactly."""
+    z = (j - lif.v_thresh) / lif.gamma
+    if z > 0:
+        log_softplus = math.log(z + math.log1p(math.exp(-z)))
+    elif z > -30:
+        log_softplus = math.log(math.log1p(math.exp(z)))
+    else:                            # log(log(1 + e^z)) = z + log(1 - e^z / 2 + ...)
+        log_softplus = z + math.log1p(-math.exp(z) / 2)
+    log_rho = math.log(lif.gamma) + log_softplus
+    log_term = math.log(lif.v_thresh + math.exp(log_rho)) - log_rho if log_rho > -30 else \
+        math.log(lif.v_thresh) - log_rho
+    return 1.0 / (lif.tau_ref_ms / 1000 + lif.tau_rc_ms / 1000 * log_term)
+
+
+def random_network(config: DeepConfig, seed: int) -> DeepNetwork:
+    """He-initialised weights with biases around threshold, so units fire and stay silent."""
+    network = DeepNetwork.initialised(config, seed)
+    rng = np.random.default_rng(seed)
+    biases = [None if b is None else rng.normal(0.8, 1.0, b.shape) for b in network.biases]
+    return DeepNetwork(config, network.weights, biases)
+
+
+CNN = DeepConfig(layers=(LayerSpec('conv', 6, 5, 2), LayerSpec('conv', 8, 3, 1, 1),
+                         LayerSpec('avgpool', kernel=2), LayerSpec('sumpool', kernel=2),
+                         LayerSpec('dense', 20), LayerSpec('dense', 10)))
+MLP = DeepConfig(layers=(LayerSpec('dense', 50), LayerSpec('dense', 30), LayerSpec('dense', 10)))
+
+
+@pytest.mark.parametrize('config', [MLP, CNN], ids=['mlp', 'cnn'])
+def test_jax_forward_equals_the_numpy_reference(config):
+    network = random_network(config, 3)
+    images = np.random.default_rng(0).random((5, 1, 28, 28)).astype(np.float32)
+    expected = np.stack([rates.forward_rates(config, network.weights, network.biases, image)
+                         for image in images])
+    got = np.asarray(train.forward(config, train.params_of(network), jnp.asarray(images)))
+    assert np.abs(expected).max() > 1.0         # the comparison is not between zeros
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-5 * np.abs(expected).max())
+    hard = np.stack([network.rate_scores(image, soft=False) for image in images])
+    got = np.asarray(train.forward(config, train.params_of(network), jnp.asarray(images),
+                                   soft=False))
+    np.testing.assert_allclose(got, hard, rtol=0, atol=1e-5 * np.abs(hard).max())
+
+
+def test_soft_lif_follows_its_closed_form_far_below_and_above_threshold():
+    currents = [-20.0, -5.0, 0.0, 0.5, 0.99, 1.0, 1.01, 1.5, 3.0, 50.0]
+    expected = np.array([closed_form_soft_lif(j, LIF) for j in currents])
+    got = np.asarray(train.soft_lif_rate(jnp.asarray(currents, jnp.float32), LIF))
+    np.testing.assert_allclose(got, expected, rtol=2e-6)
+    inside = np.array(currents) > -10            # the float64 reference underflows further out
+    np.testing.assert_allclose(rates.soft_lif_rate(np.array(currents)[inside], LIF),
+                               expected[inside], rtol=1e-9)
+    grad = jax.vmap(jax.grad(lambda j: train.soft_lif_rate(j, LIF)))(
+        jnp.linspace(-100.0, 100.0, 20001))
+    assert bool(jnp.all(jnp.isfinite(grad))) and bool(jnp.all(grad > 0))
+
+
+def test_soft_lif_tends_to_the_lif_curve_as_gamma_shrinks():
+    j = np.linspace(-2.0, 10.0, 6001)
+    lif_curve = rates.lif_rate(j, LIF)
+    away = np.abs(j - LIF.v_thresh) > 0.1
+    errors = []
+    for gamma in (0.1, 0.02, 0.002, 0.0002):
+        lif = dataclasses.replace(LIF, gamma=gamma)
+        soft = np.asarray(train.soft_lif_rate(jnp.asarray(j, jnp.float32), lif), np.float64)
+        errors.append(np.abs(soft - lif_curve)[away].max())
+        finite = (j - LIF.v_thresh) / gamma > -700       # rho of the float64 reference > 0
+        np.testing.assert_allclose(soft[finite], rates.soft_lif_rate(j[finite], lif), rtol=1e-5)
+    assert all(a > b for a, b in zip(errors, errors[1:])), errors
+    assert errors[-1] < 1e-3 * lif_curve.max()
+
+
+def test_count_noise_is_whole_spikes_unbiased_with_the_soft_lif_gradient():
+    settings = train.TrainSettings(noise='count', target_timesteps=10)
+    j = jnp.full((20000,), 1.6)
+    rate = train.noisy_rate(j, LIF, settings, 1.0, jax.random.PRNGKey(0))
+    counts = np.asarray(rate) * 10 * 1e-3
+    np.testing.assert_allclose(counts, np.round(counts), atol=1e-4)
+    expected = float(train.lif_rate(jnp.float32(1.6), LIF)) * 10e-3
+    assert set(np.round(counts).astype(int)) == {math.floor(expected), math.ceil(expected)}
+    assert abs(counts.mean() - expected) < 0.02
+    silent = train.noisy_rate(jnp.full((100,), 0.9), LIF, settings, 1.0, jax.random.PRNGKey(1))
+    assert float(jnp.abs(silent).max()) == 0.0
+    grad = jax.grad(lambda v: train.noisy_rate(v, LIF, settings, 1.0,
+                                               jax.random.PRNGKey(2)).sum())(j[:5])
+    soft_grad = jax.grad(lambda v: train.soft_lif_rate(v, LIF).sum())(j[:5])
+    np.testing.assert_allclose(grad, soft_grad, rtol=1e-6)
+
+
+def test_gaussian_noise_only_where_the_neuron_fires():
+    settings = train.TrainSettings(noise='gaussian', noise_sigma_hz=10.0)
+    j = jnp.concatenate([jnp.full((20000,), 0.9), jnp.full((20000,), 2.0)])
+    noisy = np.asarray(train.noisy_rate(j, LIF, settings, 1.0, jax.random.PRNGKey(0)))
+    clean = np.asarray(train.soft_lif_rate(j, LIF))
+    assert np.array_equal(noisy[:20000], clean[:20000])
+    assert abs(np.std(noisy[20000:] - clean[20000:]) - 10.0) < 0.3
+
+
+@pytest.fixture(scope='module')
+def small_digits():
+    ds = digits()
+    to_unit = train_deep.unit_images
+    return (to_unit(ds.train_images[:600]), ds.train_labels[:600],
+            to_unit(ds.test_images), ds.test_labels)
+
+
+DIGITS_MLP = DeepConfig(input_shape=(1, 8, 8),
+                        layers=(LayerSpec('dense', 64), LayerSpec('dense', 10)))
+
+
+def quick_train(data, **settings):
+    x, y = data[0], data[1]
+    options = {'epochs': 2, 'batch_size': 50, 'learning_rate': 3e-3, **settings}
+    return train.train_network(DIGITS_MLP, train.TrainSettings(**options), x, y)
+
+
+def test_training_a_tiny_mlp_on_digits_beats_chance_and_reports_history(small_digits):
+    x, y, tx, ty = small_digits
+    before = train.rate_accuracy(DeepNetwork.initialised(DIGITS_MLP, 0), tx, ty)
+    result = train.train_network(
+        DIGITS_MLP, train.TrainSettings(epochs=4, batch_size=50, learning_rate=1e-2), x, y,
+        tx[:100], ty[:100])
+    after = train.rate_accuracy(result.network, tx, ty)
+    assert after > 0.7 and after > before + 0.3, (before, after)
+    assert [h.epoch for h in result.history] == [1, 2, 3, 4]
+    assert result.history[-1].loss < result.history[0].loss
+    assert result.history[-1].validation_accuracy > 0.5
+    assert all(w.dtype == np.float32 for w in result.network.weights)
+
+
+def test_noise_changes_the_result_and_each_setting_is_deterministic(small_digits):
+    runs = {noise: quick_train(small_digits, noise=noise).network.weights[0]
+            for noise in ('none', 'gaussian', 'count')}
+    assert not np.array_equal(runs['none'], runs['gaussian'])
+    assert not np.array_equal(runs['none'], runs['count'])
+    assert not np.array_equal(runs['gaussian'], runs['count'])
+    again = quick_train(small_digits, noise='count').network.weights[0]
+    assert np.array_equal(again, runs['count'])
+    other_seed = quick_train(small_digits, noise='count', seed=1).network.weights[0]
+    assert not np.array_equal(other_seed, runs['count'])
+
+
+def test_trained_network_round_trips_through_a_checkpoint(tmp_path, small_digits):
+    result = quick_train(small_digits, epochs=1, dropout=0.2)
+    path = save_deep_checkpoint(tmp_path / 'deep.npz', result.network, {'seed': 0})
+    loaded, metadata = load_deep_checkpoint(path)
+    assert metadata == {'seed': 0} and loaded.config == DIGITS_MLP
+    for a, b in zip(loaded.weights + loaded.biases,
+                    result.network.weights + result.network.biases):
+        assert np.array_equal(a, b)
+    image = small_digits[2][0]
+    jax_scores = np.asarray(train.forward(DIGITS_MLP, train.params_of(loaded),
+                                          jnp.asarray(image[None, None])))[0]
+    np.testing.assert_allclose(loaded.rate_scores(image), jax_scores, rtol=1e-4, atol=1e-5)
+
+
+def test_settings_refuse_bad_values():
+    for bad in ({'epochs': 0}, {'noise': 'poisson'}, {'dropout': 1.0},
+                {'learning_rate': float('nan')}, {'target_timesteps': 0}):
+        with pytest.raises(ValueError):
+            train.TrainSettings(**bad)
+
+
+# --- the command-line tool ---------------------------------------------------------------
+
+@pytest.fixture
+def digits_npz(tmp_path):
+    ds = digits()
+    path = tmp_path / 'small.npz'
+    np.savez(path, train_images=ds.train_images[:300], train_labels=ds.train_labels[:300],
+             test_images=ds.test_images[:100], test_labels=ds.test_labels[:100])
+    return path
+
+
+def test_tool_trains_writes_checkpoint_metadata_json_and_plot(tmp_path, digits_npz, capsys):
+    out, plot = tmp_path / 'models' / 'deep.npz', tmp_path / 'deep.png'
+    rc = train_deep.main(['--dataset', str(digits_npz), '--arch', 'dense:32', '--epochs', '2',
+                          '--batch-size', '50', '--noise', 'gaussian', '--rate-gain', '2',
+                          '--seed', '3', '--out', str(out), '--plot', str(plot), '--quiet'])
+    assert rc == 0, capsys.readouterr().err
+    network, metadata = load_deep_checkpoint(out)
+    assert network.config.input_shape == (1, 8, 8)
+    assert [layer.size for layer in network.config.layers] == [32, 10]
+    assert network.config.lif.amplitude == pytest.approx(0.063 / 2)
+    assert metadata['complete'] and metadata['epochs_done'] == 2
+    assert metadata['training']['noise'] == 'gaussian' and metadata['training']['seed'] == 3
+    assert (metadata['n_train'], metadata['n_validation'], metadata['n_test']) == (270, 30, 100)
+    assert 0.0 <= metadata['test_accuracy_soft_lif'] <= 1.0
+    assert len(metadata['history']) == 2 and metadata['package_version']
+    assert json.loads(out.with_suffix('.json').read_text())['config']['layers'][0]['size'] == 32
+    assert plot.stat().st_size > 1000
+    assert 'rate-network test accuracy' in capsys.readouterr().out
+
+
+def test_tool_writes_a_loadable_checkpoint_after_every_epoch(tmp_path, digits_npz, monkeypatch):
+    out = tmp_path / 'deep.npz'
+    seen = []
+    real_save = train_deep.save_deep_checkpoint
+
+    def spy(path, network, metadata):
+        written = real_save(path, network, metadata)
+        seen.append(load_deep_checkpoint(written)[1]['epochs_done'])
+        return written
+
+    monkeypatch.setattr(train_deep, 'save_deep_checkpoint', spy)
+    assert train_deep.main(['--dataset', str(digits_npz), '--arch', 'dense:16', '--epochs',
+                            '3', '--out', str(out), '--quiet']) == 0
+    assert seen == [1, 2, 3, 3]
+
+
+def test_tool_defaults_are_the_train_settings_defaults():
+    args = train_deep.build_parser().parse_args(['--out', 'm.npz'])
+    assert train_deep._given(args) == {}            # every unset flag keeps TrainSettings'
+    assert train_deep.NOISE_CHOICES == train.NOISE_KINDS
+    args = train_deep.build_parser().parse_args(['--out', 'm.npz', '--seed', '4', '--lr', '0.1',
+                                                 '--constant-lr'])
+    assert train_deep._given(args) == {'seed': 4, 'learning_rate': 0.1, 'cosine_decay': False}
+
+
+def run_tool(argv):
+    try:
+        return train_deep.main(argv)
+    except SystemExit as exc:        # argparse's own refusals
+        return exc.code
+
+
+@pytest.mark.parametrize('flags, message', [
+    (['--epochs', '0'], '--epochs must be >= 1'),
+    (['--batch-size', '-1'], '--batch-size must be >= 1'),
+    (['--lr', 'nan'], '--lr must be > 0'),
+    (['--noise-sigma-hz', '-1'], '--noise-sigma-hz must be >= 0'),
+    (['--target-timesteps', '0'], '--target-timesteps must be >= 1'),
+    (['--dropout', '1'], '--dropout must be in [0, 1)'),
+    (['--validation-fraction', '0.9'], '--validation-fraction must be in [0, 0.5]'),
+    (['--rate-gain', '0'], '--rate-gain must be > 0'),
+    (['--amplitude', 'inf'], '--amplitude must be > 0'),
+    (['--amplitude', '0.01', '--rate-gain', '2'], 'not allowed with argument'),
+    (['--epochs', 'three'], "--epochs: invalid int value: 'three'"),
+    (['--noise', 'poisson'], "--noise: invalid choice: 'poisson'"),
+    (['--arch', 'resnet'], "unknown layer 'resnet'"),
+    (['--arch', 'conv:16'], "--arch 'conv:16': 'conv:16' needs 2..4 fields"),
+    (['--arch', 'dense:x'], 'non-integer field'),
+    (['--out', 'OUTDIR/model.txt'], '--out OUTDIR/model.txt: must be a .npz file'),
+    (['--out', 'OUTDIR/adir.npz'], 'exists and is not a file'),
+    (['--out', 'OUTDIR/afile/model.npz'], 'is not a directory'),
+    (['--plot', 'OUTDIR/plot.jpg'], '--plot OUTDIR/plot.jpg: must be a .png file'),
+])
+def test_tool_refuses_bad_flags_in_one_line_before_any_work(
+        tmp_path, capsys, monkeypatch, flags, message):
+    (tmp_path / 'adir.npz').mkdir()
+    (tmp_path / 'afile').write_text('x')
+
+    def no_work(name):
+        raise AssertionError('the dataset was loaded before the flags were checked')
+
+    monkeypatch.setattr(train_deep, 'load', no_work)
+    flags = [f.replace('OUTDIR', str(tmp_path)) for f in flags]
+    argv = ['--dataset', 'digits', '--out', str(tmp_path / 'm.npz')] + flags
+    assert run_tool(argv) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and message.replace('OUTDIR', str(tmp_path)) \
+        in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['adir.npz', 'afile']
+
+
+@pytest.mark.parametrize('flags, message', [
+    (['--dataset', 'imagenet'], "unknown dataset 'imagenet'"),
+    (['--dataset', 'digits', '--arch', 'cnn'], "--arch 'cnn' on 8x8 digits images"),
+])
+def test_tool_refuses_datasets_and_architectures_that_do_not_fit(
+        tmp_path, capsys, flags, message):
+    out = tmp_path / 'm.npz'
+    assert run_tool(flags + ['--out', str(out)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and message in err, err
+    assert not out.exists()
+
+
+def test_tool_without_jax_fails_in_one_line_with_the_install_hint(tmp_path):
+    code = ('import sys; sys.modules["jax"] = None; '
+            'from topspark_ros.cli.train_deep import main; '
+            f'sys.exit(main(["--dataset", "digits", "--out", r"{tmp_path / "m.npz"}"]))')
+    proc = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 2
+    assert len(proc.stderr.strip().splitlines()) == 1 and 'pip install jax optax' in proc.stderr
+    assert not (tmp_path / 'm.npz').exists()
+
+
+def test_inference_modules_and_the_tool_module_do_not_import_jax():
+    code = ('import sys\n'
+            'import topspark_ros.deep.config, topspark_ros.deep.rates\n'
+            'import topspark_ros.deep.network, topspark_ros.deep.checkpoint\n'
+            'import topspark_ros.models, topspark_ros.nodes.perception\n'
+            'import topspark_ros.cli.train_deep\n'
+            'loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("jax", "optax"))\n'
+            'print(",".join(loaded))\n')
+    proc = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == ''

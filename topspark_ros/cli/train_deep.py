@@ -1,0 +1,292 @@
+"""topspark-train-deep: train the spiking deep network offline as a soft-LIF rate network.
+
+    topspark-train-deep --dataset mnist_5k --arch cnn --epochs 30 --noise count \
+        --target-timesteps 10 --rate-gain 4 --seed 0 --out cnn.npz --plot cnn.png
+
+Writes OUT (a deep_lif checkpoint, rewritten atomically after every epoch; its metadata says
+whether training completed) and OUT with .json (provenance and per-epoch history). Needs the
+optional training extra: pip install -r requirements-deep.txt (JAX and optax, CPU).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import math
+import os
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from .. import __version__
+from ..datasets import Dataset, validation_split
+from ..deep.checkpoint import save_deep_checkpoint
+from ..deep.config import DeepConfig, DeepConfigError, LayerSpec, LifParams
+from ..snn.encoding import to_intensity
+from .common import CliError, add_dataset_argument, load, run_cli, write_json
+
+MNIST_AMPLITUDE = 0.063     # Hunsberger & Eliasmith's MNIST amplitude: rate gain 1
+ARCHITECTURES = {           # hidden layers; the dense readout of n_classes is appended
+    'mlp': 'dense:500,dense:200',
+    'cnn': 'conv:16:5:2,conv:32:3:2,dense:128',
+}
+NOISE_CHOICES = ('none', 'gaussian', 'count')    # train.NOISE_KINDS (not imported: no JAX)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse whose usage errors are one line (exit 2), like every other refusal here."""
+
+    def error(self, message: str) -> None:
+        print(f'error: {message}', file=sys.stderr)
+        raise SystemExit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog='topspark-train-deep', description=__doc__.split('\n')[0])
+    add_dataset_argument(parser)
+    parser.add_argument('--arch', default='mlp',
+                        help="'mlp' (784-500-200-10), 'cnn' (conv 5x5/2 x16, conv 3x3/2 x32, "
+                             "dense 128, dense 10) or hidden layers such as "
+                             "'conv:16:5:2:0,avgpool:2,dense:128' (conv:SIZE:KERNEL[:STRIDE"
+                             "[:PADDING]], dense:SIZE, avgpool:K, sumpool:K); the dense readout "
+                             'is appended')
+    parser.add_argument('--epochs', type=int, help='passes over the training images (default 30)')
+    parser.add_argument('--batch-size', type=int, help='images per Adam step (default 64)')
+    parser.add_argument('--lr', type=float, help='Adam learning rate (default '
+                        '2e-3, cosine-decayed to 0 unless --constant-lr)')
+    parser.add_argument('--constant-lr', action='store_true', help='no learning-rate decay')
+    parser.add_argument('--seed', type=int,
+                        help='seed of initial weights, batch order, noise and dropout (default 0)')
+    parser.add_argument('--noise', choices=NOISE_CHOICES,
+                        help="training noise: 'gaussian' (N(0, sigma) Hz where firing), "
+                             "'count' (spike-count quantisation at --target-timesteps) or "
+                             "'none' (default count)")
+    parser.add_argument('--noise-sigma-hz', type=float,
+                        help='sigma of the gaussian noise (Hz, default 10)')
+    parser.add_argument('--target-timesteps', type=int,
+                        help='T whose spike counts the count noise models (default 10)')
+    gain = parser.add_mutually_exclusive_group()
+    gain.add_argument('--amplitude', type=float,
+                      help='activation per Hz of a hidden neuron (LifParams.amplitude)')
+    gain.add_argument('--rate-gain', type=float,
+                      help=f'train at G x the rates of amplitude {MNIST_AMPLITUDE}: amplitude '
+                           f'= {MNIST_AMPLITUDE} / G (default 4)')
+    parser.add_argument('--dropout', type=float,
+                        help='dropout on hidden activations while training (default 0)')
+    parser.add_argument('--validation-fraction', type=float, default=0.1,
+                        help='part of the training split held out for per-epoch validation '
+                             '(default 0.1; 0 trains on all of it)')
+    parser.add_argument('--out', type=Path, required=True, help='checkpoint path (.npz)')
+    parser.add_argument('--plot', type=Path, help='loss and accuracy per epoch (.png)')
+    parser.add_argument('--quiet', action='store_true', help='no progress bar')
+    return parser
+
+
+def parse_layers(spec: str) -> tuple[LayerSpec, ...]:
+    """Hidden layers from ``--arch``: a name in ARCHITECTURES or a comma-separated spec."""
+    text = ARCHITECTURES.get(spec, spec)
+    layers = []
+    for item in text.split(','):
+        kind, *numbers = item.strip().split(':')
+        try:
+            values = [int(v) for v in numbers]
+        except ValueError:
+            raise CliError(f'--arch {spec!r}: {item!r} has a non-integer field') from None
+        counts = {'conv': (2, 4), 'dense': (1, 1), 'avgpool': (1, 1), 'sumpool': (1, 1)}
+        if kind not in counts:
+            raise CliError(f"--arch {spec!r}: unknown layer {kind!r} (use 'mlp', 'cnn' or "
+                           'conv/dense/avgpool/sumpool layers)')
+        low, high = counts[kind]
+        if not low <= len(values) <= high or min(values) < 0:
+            raise CliError(f'--arch {spec!r}: {item!r} needs {low}..{high} fields >= 0')
+        if kind == 'conv':
+            layers.append(LayerSpec('conv', values[0], values[1], *values[2:]))
+        elif kind == 'dense':
+            layers.append(LayerSpec('dense', values[0]))
+        else:
+            layers.append(LayerSpec(kind, kernel=values[0]))
+    return tuple(layers)
+
+
+def _given(args: argparse.Namespace) -> dict[str, Any]:
+    """The TrainSettings fields set on the command line (the others keep their defaults)."""
+    flags = {'epochs': args.epochs, 'batch_size': args.batch_size, 'learning_rate': args.lr,
+             'seed': args.seed, 'noise': args.noise, 'noise_sigma_hz': args.noise_sigma_hz,
+             'target_timesteps': args.target_timesteps, 'dropout': args.dropout}
+    if args.constant_lr:
+        flags['cosine_decay'] = False
+    return {name: value for name, value in flags.items() if value is not None}
+
+
+def _check_numbers(args: argparse.Namespace) -> None:
+    given = _given(args)
+    checks = (('--epochs', given.get('epochs', 1) >= 1, 'must be >= 1'),
+              ('--batch-size', given.get('batch_size', 1) >= 1, 'must be >= 1'),
+              ('--lr', math.isfinite(given.get('learning_rate', 1)) and
+               given.get('learning_rate', 1) > 0, 'must be > 0'),
+              ('--noise-sigma-hz', math.isfinite(given.get('noise_sigma_hz', 0))
+               and given.get('noise_sigma_hz', 0) >= 0, 'must be >= 0'),
+              ('--target-timesteps', given.get('target_timesteps', 1) >= 1, 'must be >= 1'),
+              ('--dropout', 0.0 <= given.get('dropout', 0) < 1.0, 'must be in [0, 1)'),
+              ('--validation-fraction', 0.0 <= args.validation_fraction <= 0.5,
+               'must be in [0, 0.5]'))
+    for flag, ok, rule in checks:
+        if not ok:
+            value = getattr(args, flag[2:].replace('-', '_'))
+            raise CliError(f'{flag} {rule}, got {value}')
+    for flag, value in (('--amplitude', args.amplitude), ('--rate-gain', args.rate_gain)):
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise CliError(f'{flag} must be > 0, got {value}')
+
+
+def _check_writable(flag: str, path: Path, suffix: str) -> None:
+    """Refuse an output path that cannot be written, before any work."""
+    if path.suffix != suffix:
+        raise CliError(f'{flag} {path}: must be a {suffix} file')
+    if path.exists() and not path.is_file():
+        raise CliError(f'{flag} {path}: exists and is not a file')
+    if path.exists() and not os.access(path, os.W_OK):
+        raise CliError(f'{flag} {path}: file is not writable')
+    ancestor = path.parent
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise CliError(f'{flag} {path}: {ancestor} is not a directory')
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise CliError(f'{flag} {path}: directory {ancestor} is not writable')
+
+
+def _import_training():
+    try:
+        from ..deep import train
+    except ImportError as exc:
+        raise CliError(f'training needs JAX and optax ({exc}): pip install jax optax '
+                       '(or pip install -r requirements-deep.txt)') from None
+    return train
+
+
+def build_config(dataset: Dataset, hidden: tuple[LayerSpec, ...], amplitude: float | None,
+                 seed: int, arch: str) -> DeepConfig:
+    height, width = dataset.train_images.shape[1:3]
+    lif = LifParams() if amplitude is None else LifParams(amplitude=amplitude)
+    try:
+        return DeepConfig(input_shape=(1, int(height), int(width)),
+                          layers=hidden + (LayerSpec('dense', dataset.n_classes),),
+                          lif=lif, n_classes=dataset.n_classes, seed=seed)
+    except DeepConfigError as exc:
+        raise CliError(f'--arch {arch!r} on {height}x{width} {dataset.name} images: '
+                       f'{exc}') from None
+
+
+def unit_images(images: np.ndarray) -> np.ndarray:
+    """(n, h, w) frames as float32 intensities in [0, 1], as perception reads them."""
+    return np.stack([to_intensity(img) for img in images]).astype(np.float32)
+
+
+def write_plot(path: Path, history: Sequence[Any], title: str) -> None:
+    import matplotlib
+
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    epochs = [h.epoch for h in history]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    left.plot(epochs, [h.loss for h in history], marker='o')
+    left.set(xlabel='epoch', ylabel='training loss (with noise)', title='loss')
+    right.plot(epochs, [h.train_accuracy for h in history], marker='o', label='train')
+    if history and history[0].validation_accuracy is not None:
+        right.plot(epochs, [h.validation_accuracy for h in history], marker='o',
+                   label='validation')
+    right.set(xlabel='epoch', ylabel='accuracy (rate network, no noise)', title='accuracy')
+    right.legend()
+    for axis in (left, right):
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+    fig.suptitle(title)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp.png')
+    fig.savefig(tmp, dpi=100)
+    plt.close(fig)
+    os.replace(tmp, path)
+
+
+def _main(argv: list[str] | None) -> None:
+    args = build_parser().parse_args(argv)
+    _check_numbers(args)
+    _check_writable('--out', args.out, '.npz')
+    if args.plot is not None:
+        _check_writable('--plot', args.plot, '.png')
+    hidden = parse_layers(args.arch)
+    train = _import_training()
+    dataset = load(args.dataset)
+    amplitude = args.amplitude if args.rate_gain is None else MNIST_AMPLITUDE / args.rate_gain
+    settings = train.TrainSettings(**_given(args))
+    config = build_config(dataset, hidden, amplitude, settings.seed, args.arch)
+    if args.validation_fraction > 0:
+        split = validation_split(dataset, args.validation_fraction)
+        fit, validation = (split.train_images, split.train_labels), (split.test_images,
+                                                                     split.test_labels)
+    else:
+        fit, validation = (dataset.train_images, dataset.train_labels), (None, None)
+    provenance = {
+        'tool': 'topspark-train-deep', 'package_version': __version__,
+        'jax_version': train.jax.__version__, 'optax_version': train.optax.__version__,
+        'trained_at': datetime.now(timezone.utc).isoformat(timespec='seconds'),
+        'dataset': dataset.name, 'n_train': len(fit[1]),
+        'n_validation': 0 if validation[1] is None else len(validation[1]),
+        'n_test': len(dataset.test_labels), 'arch': args.arch,
+        'amplitude': config.lif.amplitude,
+        'training_rate_gain': MNIST_AMPLITUDE / config.lif.amplitude,
+        'validation_fraction': args.validation_fraction,
+        'training': {'epochs': settings.epochs, 'batch_size': settings.batch_size,
+                     'learning_rate': settings.learning_rate,
+                     'cosine_decay': settings.cosine_decay, 'seed': settings.seed,
+                     'noise': settings.noise, 'noise_sigma_hz': settings.noise_sigma_hz,
+                     'target_timesteps': settings.target_timesteps,
+                     'dropout': settings.dropout},
+    }
+
+    def history_dicts(history) -> list[dict[str, Any]]:
+        return [dataclasses.asdict(h) for h in history]
+
+    def on_epoch(network, history) -> None:
+        save_deep_checkpoint(args.out, network, {
+            **provenance, 'complete': False, 'epochs_done': len(history),
+            'history': history_dicts(history)})
+
+    train_x = unit_images(fit[0])
+    val_x = None if validation[0] is None else unit_images(validation[0])
+    started = time.perf_counter()
+    result = train.train_network(config, settings, train_x, fit[1], val_x, validation[1],
+                                 on_epoch=on_epoch, progress=not args.quiet)
+    test_x = unit_images(dataset.test_images)
+    soft = train.rate_accuracy(result.network, test_x, dataset.test_labels, soft=True)
+    hard = train.rate_accuracy(result.network, test_x, dataset.test_labels, soft=False)
+    metadata = {**provenance, 'complete': True, 'epochs_done': len(result.history),
+                'history': history_dicts(result.history), 'test_accuracy_soft_lif': soft,
+                'test_accuracy_lif': hard, 'training_seconds': result.seconds,
+                'wall_seconds_total': time.perf_counter() - started}
+    save_deep_checkpoint(args.out, result.network, metadata)
+    write_json(args.out.with_suffix('.json'), {**metadata, 'config': config.to_dict()})
+    if args.plot is not None:
+        write_plot(args.plot, result.history,
+                   f'{dataset.name} {args.arch}, noise {settings.noise}, seed {settings.seed}: '
+                   f'test {soft:.3f}')
+    print(f'{dataset.name}: arch {args.arch}, {settings.epochs} epochs, noise {settings.noise}, '
+          f'gain {MNIST_AMPLITUDE / config.lif.amplitude:g}, seed {settings.seed}: rate-network '
+          f'test accuracy {soft:.4f} (soft-LIF) / {hard:.4f} (LIF) on '
+          f'{len(dataset.test_labels)} samples, trained in {result.seconds:.1f} s; '
+          f'saved {args.out}')
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_cli(_main, argv)
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())
