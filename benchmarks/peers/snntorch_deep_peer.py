@@ -1,4 +1,4 @@
-"""The spiking deep network in snnTorch beside ours: same weights, same T, one sample at a time.
+r"""The spiking deep network in snnTorch beside ours: same weights, same T, one sample at a time.
 
     bash benchmarks/peers/setup_nir_peers.sh          # snnTorch 1.0.0 on CPU torch 2.13.0
     PYTHONPATH=. .venv-nir-peers/bin/python benchmarks/peers/snntorch_deep_peer.py \\
