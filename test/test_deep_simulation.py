@@ -1,6 +1,8 @@
 """The spiking deep network: LIF dynamics against the rate curve, layers against their rate
 (ANN) counterparts, input codings, operation counts, checkpoints, and the model interface."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -210,3 +212,22 @@ def test_a_profile_for_another_model_family_is_refused(tmp_path):
     other_path = save_deep_checkpoint(tmp_path / 'other.npz', other)
     with pytest.raises(ModelStartError, match='T0=50.*T0=100'):
         ModelService.open(ModelFiles(str(other_path)), str(tmp_path / 'deep.yaml'))
+
+
+def test_topspark_evaluate_runs_a_deep_checkpoint(tmp_path):
+    from topspark_ros.cli import evaluate
+    from topspark_ros.deep.config import DeepConfig, LayerSpec
+
+    config = DeepConfig(input_shape=(1, 8, 8), layers=(LayerSpec('dense', 16),
+                                                       LayerSpec('dense', 10)), timesteps=20)
+    path = save_deep_checkpoint(tmp_path / 'd.npz', DeepNetwork.initialised(config, 1))
+    out = tmp_path / 'r.json'
+    assert evaluate.main(['--model', str(path), '--dataset', 'digits', '--out', str(out),
+                          '--quiet']) == 0
+    result = json.loads(out.read_text())
+    assert result['model_kind'] == 'deep_lif' and result['timesteps'] == 20
+    n = result['samples']
+    assert n > 300 and sum(map(sum, result['confusion'])) == n
+    assert (tmp_path / 'r.png').is_file()
+    assert evaluate.main(['--model', str(path), '--dataset', 'digits', '--relabel', '--out',
+                          str(tmp_path / 'x.json')]) == 2

@@ -14,14 +14,17 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+import time
 
 import numpy as np
 
+from ..deep.checkpoint import checkpoint_kind, MODEL_KIND as DEEP_KIND
+from ..models.deep import DeepModel
 from ..snn import load_checkpoint, replace_params
 from ..snn.experiment import evaluate, label
-from ..topspark import load_profile
-from .common import (add_dataset_argument, check_memory, check_out_file, check_positive, load,
-                     run_cli, write_json)
+from ..topspark import deep_profile, load_profile
+from .common import (add_dataset_argument, check_memory, check_out_file, check_positive, CliError,
+                     load, run_cli, write_json)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -73,6 +76,9 @@ def _main(argv: list[str] | None) -> None:
     check_out_file('--out', args.out)
     png = args.confusion_png or args.out.with_suffix('.png')
     check_out_file('--confusion-png', png)
+    if checkpoint_kind(args.model) == DEEP_KIND:
+        evaluate_deep(args, png)
+        return
     network, readout, meta = load_checkpoint(args.model)
     T = int(args.timesteps if args.timesteps is not None else network.config.timesteps)
     check_memory(network.config, T, '--timesteps')
@@ -107,6 +113,39 @@ def _main(argv: list[str] | None) -> None:
     if differs and 'test_accuracy' in meta:
         print(f'note: topspark-train printed {meta["test_accuracy"]:.4f}; this differs as '
               f'{"; ".join(differs)}')
+
+
+def evaluate_deep(args: argparse.Namespace, png: Path) -> None:
+    """The spiking deep network on the test split at T (default its T0), with the profile's
+    constants for that T when --profile is given; same outputs as for the STDP network."""
+    if args.relabel:
+        raise CliError('--relabel: a deep network has no neuron labels (it is trained '
+                       'offline with topspark-train-deep)')
+    model, meta = DeepModel.load(args.model)
+    T = int(args.timesteps if args.timesteps is not None else model.baseline_timesteps)
+    params = {}
+    if args.profile:
+        profile = load_profile(args.profile)
+        model.check_profile(profile)
+        params = profile.params_at(T)
+    dataset = load(args.dataset)
+    dataset.check_classes(model.config.n_classes)
+    started = time.perf_counter()
+    result = deep_profile.evaluate(model.network, dataset.test_images, dataset.test_labels, T,
+                                   params, confusion=True, progress=not args.quiet)
+    seconds = time.perf_counter() - started
+    n = len(dataset.test_labels)
+    summary = {'model': str(args.model), 'dataset': dataset.name, 'model_kind': model.kind,
+               'checkpoint': meta, 'profile_params': params, 'timesteps': T,
+               'accuracy': result.accuracy, 'samples': n, 'seconds': seconds,
+               'mean_ops': result.mean_ops, 'confusion': result.confusion.tolist()}
+    write_json(args.out, summary)
+    plot_confusion(result.confusion, f'{dataset.name}, T={T}: accuracy {result.accuracy:.3f}',
+                   png)
+    print(f'{dataset.name}: T={T} accuracy {result.accuracy:.4f} on {n} samples in '
+          f'{seconds:.2f} s ({n / max(seconds, 1e-9):.0f} samples/s), '
+          f'{result.mean_ops["exc_spikes"]:.0f} hidden spikes per sample; wrote {args.out} '
+          f'and {png}')
 
 
 def _differs_from_training(meta: dict, T: int, params: dict, relabelled: bool,

@@ -90,9 +90,10 @@ def _main(argv: list[str] | None) -> None:
     effects = deep_profile.sensitivity(network, val_images, val_labels,
                                        args.sensitivity_timesteps)
     step('step 2: sensitivity')
+    knobs = deep_profile.knobs_that_help(effects, network)
     enhanced = {}
     for T in grid:
-        enhanced[T] = deep_profile.enhance(network, val_images, val_labels, T)
+        enhanced[T] = deep_profile.enhance(network, val_images, val_labels, T, knobs)
         step(f'step 3: T={T}')
     profile = deep_profile.build_profile(
         network, test_images, test_labels, {T: e.overrides for T, e in enhanced.items()},
@@ -106,6 +107,7 @@ def _main(argv: list[str] | None) -> None:
     write_json(args.out / 'details.json', {
         'naive_validation': {T: e.accuracy for T, e in naive.items()},
         'sensitivity': [{'knob': k, 'value': v, 'accuracy_change': d} for k, v, d in effects],
+        'knobs_combined': {k: list(v) for k, v in knobs.items()},
         'enhanced_validation': {T: {'accuracy': e.accuracy, 'overrides': e.overrides,
                                     'mean_ops': e.mean_ops} for T, e in enhanced.items()}})
     plot(profile, args.out / 'accuracy_vs_timesteps.png')

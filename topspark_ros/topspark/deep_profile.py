@@ -5,10 +5,10 @@ The four steps, as for the STDP network (docs/topspark.md), on a trained (conver
 that does not learn on the robot:
 
 1. accuracy vs T with the network's own (naive conversion) constants;
-2. sensitivity: each run-time constant that matters at short T (``KNOBS``: rate gain, initial
-   membrane voltage, synapse, input coding, threshold) moved alone, at a short T;
-3. enhancement: for every T, the combination of those constants with the best validation
-   accuracy (ties: fewer synaptic events);
+2. sensitivity: each run-time constant that may matter at short T (``KNOBS``: rate gain,
+   initial membrane voltage, synapse, input coding, threshold) moved alone, at a short T;
+3. enhancement: for every T, the combination of the values that helped in step 2 with the
+   best validation accuracy (ties: fewer synaptic events);
 4. trade-off: accuracy, latency and energy per sample at every T on the test split, with the
    enhanced and with the naive constants, written as a profile the governor reads.
 
@@ -24,6 +24,7 @@ import time
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
+from tqdm import tqdm
 
 from ..deep.config import replace_params
 from ..deep.network import DeepNetwork, Simulator
@@ -53,25 +54,33 @@ class Evaluation:
     accuracy: float
     mean_ops: dict[str, float]
     latency_s: float            # mean wall time per sample, one thread
+    confusion: np.ndarray | None = None     # (true class, predicted class), when asked for
 
 
 def evaluate(network: DeepNetwork, images: np.ndarray, labels: np.ndarray, timesteps: int,
-             overrides: Mapping[str, Any] | None = None, timed: bool = False) -> Evaluation:
-    """Accuracy and mean operation counts of the spiking network at ``timesteps``."""
+             overrides: Mapping[str, Any] | None = None, timed: bool = False,
+             confusion: bool = False, progress: bool = False) -> Evaluation:
+    """Accuracy and mean operation counts of the spiking network at ``timesteps`` (sample k
+    uses seed k, so Poisson-coded runs repeat)."""
     config = replace_params(network.config, overrides or {})
     simulator = Simulator(network)
-    correct = 0
+    predictions = np.zeros(len(labels), np.int64)
     totals = np.zeros(len(OP_NAMES))
     started = time.perf_counter()
-    for k, (image, label) in enumerate(zip(images, labels)):
+    for k, image in enumerate(tqdm(images, disable=not progress, desc=f'T={timesteps}')):
         scores, ops = simulator.run_frame(image, timesteps, config, seed=k)
-        correct += int(np.argmax(scores) == label)
+        predictions[k] = int(np.argmax(scores))
         totals += [getattr(ops, name) for name in OP_NAMES]
     elapsed = time.perf_counter() - started
     n = max(len(labels), 1)
-    return Evaluation(timesteps, dict(overrides or {}), correct / n,
-                      dict(zip(OP_NAMES, (totals / n).tolist())),
-                      elapsed / n if timed else float('nan'))
+    matrix = None
+    if confusion:
+        # columns as the STDP network's matrices: one per class, then 'none' (never, here)
+        matrix = np.zeros((config.n_classes, config.n_classes + 1), np.int64)
+        np.add.at(matrix, (np.asarray(labels, np.int64), predictions), 1)
+    return Evaluation(timesteps, dict(overrides or {}), float(np.mean(predictions == labels))
+                      if len(labels) else 0.0, dict(zip(OP_NAMES, (totals / n).tolist())),
+                      elapsed / n if timed else float('nan'), matrix)
 
 
 def sensitivity(network: DeepNetwork, images: np.ndarray, labels: np.ndarray, timesteps: int,
@@ -88,6 +97,18 @@ def sensitivity(network: DeepNetwork, images: np.ndarray, labels: np.ndarray, ti
                 accuracy = evaluate(network, images, labels, timesteps, {knob: value}).accuracy
                 effects.append((knob, value, accuracy - base))
     return sorted(effects, key=lambda e: -abs(e[2]))
+
+
+def knobs_that_help(effects: Sequence[tuple[str, Any, float]],
+                    network: DeepNetwork) -> dict[str, tuple[Any, ...]]:
+    """Step 2 -> step 3: the knobs some value of which raised accuracy at the short T, each
+    with its own value and the values that helped (the combinations step 3 tries)."""
+    config = network.config.to_dict()
+    helped: dict[str, list[Any]] = {}
+    for knob, value, change in effects:
+        if change > 0:
+            helped.setdefault(knob, [_lookup(config, knob)]).append(value)
+    return {knob: tuple(values) for knob, values in helped.items()}
 
 
 def enhance(network: DeepNetwork, images: np.ndarray, labels: np.ndarray, timesteps: int,
