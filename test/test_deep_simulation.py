@@ -81,7 +81,7 @@ def test_every_layers_fan_out_is_its_linear_map(pool):
                                  spec.stride, spec.padding)
         out = np.zeros(packed.n_neurons)
         ops = np.zeros(7, np.int64)
-        K.deliver_activation(packed.table, packed.weights, layer, hwc(activation), 1.0, out,
+        K.deliver_activation(packed.fanout, packed.weights, layer, hwc(activation), 1.0, out,
                              ops)
         offset = packed.table[target, K.N_OFF]
         np.testing.assert_allclose(out[offset:offset + expected.size], hwc(expected),

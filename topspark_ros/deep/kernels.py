@@ -64,75 +64,99 @@ def _add_scaled(target, source, value):
         target[o] += source[o] * value
 
 
+class Fanout(NamedTuple):
+    """Where each spike goes, precomputed (``network.fanout_segments``): source neuron g (of a
+    population: the input, or a layer's output) adds ``scale x weights[weight:weight + length]``
+    to ``inp[target:target + length]`` for each of its segments ``start[g]:start[g + 1]``.
+    Pooling on the way is folded into the targets and scales."""
+
+    start: np.ndarray           # int64 (n_sources + 1,)
+    target: np.ndarray          # int64 (n_segments,): first neuron (channels-last, global)
+    weight: np.ndarray          # int64: first weight in the flat weights
+    length: np.ndarray          # int64: consecutive neurons and weights (the out channels)
+    scale: np.ndarray           # float64: 1, or 1 / k^2 through an average pool
+    base: np.ndarray            # int64 (n_layers,): first source of the population feeding
+    #                             layer L (-1 where no population feeds it)
+
+
 @numba.njit(cache=True, nogil=True, fastmath=True, inline='always')
-def _deliver(layers, weights, inp, layer, index, value, ops):
-    """Add a spike (``index`` in layer ``layer - 1``'s channels-last output, carrying
-    ``value``) to the inputs of layer ``layer``, through any pooling layers on the way."""
-    while layers[layer, KIND] == AVGPOOL or layers[layer, KIND] == SUMPOOL:
-        c_in, w_in = layers[layer, C_IN], layers[layer, W_IN]
-        k = layers[layer, KERNEL]
-        pixel, c = divmod(index, c_in)
-        y, x = divmod(pixel, w_in)
-        py, px = y // k, x // k
-        if py >= layers[layer, H_OUT] or px >= layers[layer, W_OUT]:
-            return                              # the edge rows a pooling window leaves out
-        index = (py * layers[layer, W_OUT] + px) * c_in + c
-        if layers[layer, KIND] == AVGPOOL:
-            value /= k * k
-        layer += 1
-    c_in, h_in, w_in = layers[layer, C_IN], layers[layer, H_IN], layers[layer, W_IN]
-    c_out, h_out, w_out = layers[layer, C_OUT], layers[layer, H_OUT], layers[layer, W_OUT]
-    w_off, n_off = layers[layer, W_OFF], layers[layer, N_OFF]
-    pixel, c = divmod(index, c_in)
-    if layers[layer, KIND] == DENSE:
-        y, x = divmod(pixel, w_in)
-        row = w_off + ((c * h_in + y) * w_in + x) * c_out      # weights are (c, h, w) x out
-        _add_scaled(inp[n_off:n_off + c_out], weights[row:row + c_out], value)
-        ops[OP_SYNAPTIC] += c_out
-        return
-    k, stride, pad = layers[layer, KERNEL], layers[layer, STRIDE], layers[layer, PAD]
-    y, x = divmod(pixel, w_in)
-    # the kernel rows (columns) that map this input onto an output: ky = y + pad - stride oy
-    for ky in range((y + pad) % stride, k, stride):
-        oy = (y + pad - ky) // stride
-        if oy < 0:
-            break
-        if oy >= h_out:
-            continue
-        for kx in range((x + pad) % stride, k, stride):
-            ox = (x + pad - kx) // stride
-            if ox < 0:
-                break
-            if ox >= w_out:
-                continue
-            base = w_off + ((c * k + ky) * k + kx) * c_out      # weights are (c, k, k) x out
-            target = n_off + (oy * w_out + ox) * c_out
-            _add_scaled(inp[target:target + c_out], weights[base:base + c_out], value)
-            ops[OP_SYNAPTIC] += c_out
-
-
-@numba.njit(cache=True, nogil=True)
-def deliver_activation(layers, weights, layer, activation_hwc, scale, out, ops):
-    """Add W (scale x activation) of layer ``layer`` (through any pooling layers from there)
-    to ``out``: the linear part of a layer, by the same fan-out a spike takes. The first
-    layer's current for a constant frame is computed this way, once per sample."""
-    for i in range(activation_hwc.size):
-        if activation_hwc[i] != 0.0:
-            _deliver(layers, weights, out, layer, i, scale * activation_hwc[i], ops)
-
-
-@numba.njit(cache=True, nogil=True)
-def _first_layer_current(layers, weights, biases, image_hwc, gain, current, ops):
-    """J = gain (W x + b) of the first layer for a constant input (channels-last)."""
-    deliver_activation(layers, weights, 0, image_hwc, gain, current, ops)
-    n_off, b_off = layers[0, N_OFF], layers[0, B_OFF]
-    c_out = layers[0, C_OUT]
-    for i in range(c_out * layers[0, H_OUT] * layers[0, W_OUT]):
-        current[n_off + i] += gain * biases[b_off + i % c_out]
+def _deliver(fanout, weights, inp, source, value, ops):
+    """Add one spike of global source ``source``, carrying ``value``, to its targets' input."""
+    for s in range(fanout.start[source], fanout.start[source + 1]):
+        t, w, n = fanout.target[s], fanout.weight[s], fanout.length[s]
+        _add_scaled(inp[t:t + n], weights[w:w + n], value * fanout.scale[s])
+        ops[OP_SYNAPTIC] += n
 
 
 @numba.njit(cache=True, nogil=True, fastmath=True)
-def simulate(layers, weights, biases, image_hwc, step_ptr, spike_index, timesteps,
+def _integrate(syn, inp, constant, current, v, refractory, keep, take, inv_thresh, leak):
+    """One step of one layer, branch-free (vectorised): the input through the synapse, the
+    current in units of the threshold, and a whole step of leak for every neuron outside its
+    refractory period (those in it are handled one by one, with the spikes). A function of its
+    own, on views of one layer: inside ``simulate`` the same loop ran about 5x slower."""
+    for i in range(v.size):
+        syn[i] = keep * syn[i] + take * inp[i]
+        inp[i] = 0.0
+        current[i] = (constant[i] + syn[i]) * inv_thresh
+        free = refractory[i] == 0.0
+        v[i] = v[i] + (current[i] - v[i]) * leak if free else v[i]
+
+
+@numba.njit(cache=True, nogil=True, fastmath=True)
+def _fire(v, refractory, current, counts, dt, tau_rc, tau_ref, spikes):
+    """After ``_integrate``: the neurons in or leaving their refractory period, and the
+    spikes, written to ``spikes`` (indices in the layer); returns how many fired."""
+    fired = 0
+    for i in range(v.size):
+        left = refractory[i]
+        if left != 0.0:
+            # refractory time left at this step's start; negative: the last spike came that
+            # long before this step began, and the neuron integrates for it too
+            if left < dt:
+                v[i] -= (current[i] - v[i]) * math.expm1((left - dt) / tau_rc)
+            refractory[i] = left - dt if left > dt else 0.0
+        if v[i] > 1.0:
+            # the spike's time within the step, where v crossed 1: the refractory period
+            # starts there, not at the step's end
+            t_spike = dt + tau_rc * math.log1p(-(v[i] - 1.0) / (current[i] - 1.0))
+            refractory[i] = tau_ref + t_spike - dt              # >= -dt
+            v[i] = 0.0
+            counts[i] += 1
+            spikes[fired] = i
+            fired += 1
+    return fired
+
+
+@numba.njit(cache=True, nogil=True)
+def deliver_activation(fanout, weights, layer, activation_hwc, scale, out, ops):
+    """Add W (scale x activation) of layer ``layer`` (through any pooling layers from there)
+    to ``out``: the linear part of a layer, by the same fan-out a spike takes. The first
+    layer's current for a constant frame is computed this way, once per sample."""
+    base = fanout.base[layer]
+    for i in range(activation_hwc.size):
+        if activation_hwc[i] != 0.0:
+            _deliver(fanout, weights, out, base + i, scale * activation_hwc[i], ops)
+
+
+@numba.njit(cache=True, nogil=True)
+def _first_layer_current(layers, fanout, weights, biases, image_hwc, gain, current, ops):
+    """J = gain (W x + b) of the first layer for a constant input (channels-last)."""
+    deliver_activation(fanout, weights, 0, image_hwc, gain, current, ops)
+    _add_bias(layers, biases, 0, gain, current)
+
+
+@numba.njit(cache=True, nogil=True, fastmath=True)
+def _add_bias(layers, biases, layer, scale, out):
+    """out += scale x bias for every neuron of ``layer`` (channels-last: the bias repeats
+    every C_OUT neurons)."""
+    c_out, n_off, b_off = layers[layer, C_OUT], layers[layer, N_OFF], layers[layer, B_OFF]
+    bias = biases[b_off:b_off + c_out]
+    for pixel in range(layers[layer, H_OUT] * layers[layer, W_OUT]):
+        _add_scaled(out[n_off + pixel * c_out:n_off + (pixel + 1) * c_out], bias, scale)
+
+
+@numba.njit(cache=True, nogil=True, fastmath=True)
+def simulate(layers, fanout, weights, biases, image_hwc, step_ptr, spike_index, timesteps,
              k: SimConstants, seed, v, refractory, inp, syn, constant, counts, scores, ops):
     """Run one sample for ``timesteps`` steps: a frame (``image_hwc``, channels-last, in
     [0, 1]) coded as ``k.coding`` says, or with CODING_SPIKES the input spikes of each step
@@ -155,23 +179,19 @@ def simulate(layers, weights, biases, image_hwc, step_ptr, spike_index, timestep
     keep = k.syn_decay                          # synapse: s <- keep s + take input
     take = 1.0 - k.syn_decay
     current = np.empty(n_total)
+    spikes = np.empty(n_total, np.int64)        # one layer's spikes of one step
     spike_value = k.amplitude / k.dt
+    input_base = fanout.base[0]
     n_inputs = image_hwc.size
     if k.coding == CODING_CURRENT:
-        _first_layer_current(layers, weights, biases, image_hwc, k.gain, constant, ops)
+        _first_layer_current(layers, fanout, weights, biases, image_hwc, k.gain, constant, ops)
     else:
-        first_out = layers[0, C_OUT] * layers[0, H_OUT] * layers[0, W_OUT]
-        for i in range(first_out):
-            constant[layers[0, N_OFF] + i] = k.gain * biases[layers[0, B_OFF] + i %
-                                                             layers[0, C_OUT]]
+        _add_bias(layers, biases, 0, k.gain, constant)
     for layer in range(1, n_layers):
         kind = layers[layer, KIND]
-        if kind == CONV or kind == DENSE:
-            n = layers[layer, C_OUT] * layers[layer, H_OUT] * layers[layer, W_OUT]
-            scale = 1.0 if (layer < last or k.readout_counts) else 1.0 / k.gain
-            for i in range(n):
-                constant[layers[layer, N_OFF] + i] = (
-                    biases[layers[layer, B_OFF] + i % layers[layer, C_OUT]] * k.gain * scale)
+        if kind == CONV or kind == DENSE:       # the readout's: its mean input / gain + b
+            _add_bias(layers, biases, layer,
+                      k.gain if (layer < last or k.readout_counts) else 1.0, constant)
     if k.coding != CODING_CURRENT:
         np.random.seed(seed)
         phase = np.full(n_inputs, 0.5)
@@ -182,18 +202,19 @@ def simulate(layers, weights, biases, image_hwc, step_ptr, spike_index, timestep
             for i in range(n_inputs):
                 if image_hwc[i] > 0.0 and np.random.random() < image_hwc[i] * p_step:
                     ops[OP_INPUT] += 1
-                    _deliver(layers, weights, inp, 0, i, input_value, ops)
+                    _deliver(fanout, weights, inp, input_base + i, input_value, ops)
         elif k.coding == CODING_SPIKES:
             for j in range(step_ptr[step], step_ptr[step + 1]):
                 ops[OP_INPUT] += 1
-                _deliver(layers, weights, inp, 0, spike_index[j], input_value, ops)
+                _deliver(fanout, weights, inp, input_base + spike_index[j], input_value,
+                         ops)
         elif k.coding == CODING_REGULAR:
             for i in range(n_inputs):
                 phase[i] += image_hwc[i] * p_step
                 if phase[i] >= 1.0:
                     phase[i] -= 1.0
                     ops[OP_INPUT] += 1
-                    _deliver(layers, weights, inp, 0, i, input_value, ops)
+                    _deliver(fanout, weights, inp, input_base + i, input_value, ops)
         for layer in range(n_layers):
             kind = layers[layer, KIND]
             if kind == AVGPOOL or kind == SUMPOOL:
@@ -207,34 +228,17 @@ def simulate(layers, weights, biases, image_hwc, step_ptr, spike_index, timestep
                 ops[OP_UPDATES] += n
                 continue
             ops[OP_UPDATES] += n
-            # pass 1, branch-free (vectorised): input through the synapse, current, and a
-            # whole step of leak for every neuron outside its refractory period
-            for i in range(n_off, n_off + n):
-                syn[i] = keep * syn[i] + take * inp[i]
-                inp[i] = 0.0
-                current[i] = (constant[i] + syn[i]) * inv_thresh    # in units of threshold
-                free = refractory[i] == 0.0
-                v[i] = v[i] + (current[i] - v[i]) * leak if free else v[i]
-            # pass 2: the few neurons in or leaving a refractory period, and the spikes
-            for i in range(n_off, n_off + n):
-                left = refractory[i]
-                if left != 0.0:
-                    # refractory time left at this step's start; negative: the last spike
-                    # came that long before this step began, and the neuron integrates for
-                    # it too
-                    if left < k.dt:
-                        v[i] -= (current[i] - v[i]) * math.expm1((left - k.dt) / k.tau_rc)
-                    refractory[i] = left - k.dt if left > k.dt else 0.0
-                if v[i] > 1.0:
-                    # the spike's time within the step, where v crossed 1: the refractory
-                    # period starts there, not at the step's end
-                    t_spike = k.dt + k.tau_rc * math.log1p(-(v[i] - 1.0) / (current[i] - 1.0))
-                    refractory[i] = k.tau_ref + t_spike - k.dt      # >= -dt
-                    v[i] = 0.0
-                    counts[i] += 1
-                    ops[OP_HIDDEN] += 1
-                    if layer < last:
-                        _deliver(layers, weights, inp, layer + 1, (i - n_off), spike_value, ops)
+            _integrate(syn[n_off:n_off + n], inp[n_off:n_off + n], constant[n_off:n_off + n],
+                       current[n_off:n_off + n], v[n_off:n_off + n],
+                       refractory[n_off:n_off + n], keep, take, inv_thresh, leak)
+            fired = _fire(v[n_off:n_off + n], refractory[n_off:n_off + n],
+                          current[n_off:n_off + n], counts[n_off:n_off + n], k.dt, k.tau_rc,
+                          k.tau_ref, spikes)
+            ops[OP_HIDDEN] += fired
+            if layer < last:
+                base = fanout.base[layer + 1]
+                for j in range(fired):
+                    _deliver(fanout, weights, inp, base + spikes[j], spike_value, ops)
     if k.readout_counts:
         n_off = layers[last, N_OFF]
         for i in range(scores.size):

@@ -75,6 +75,7 @@ class PackedLayers(NamedTuple):
     weights: np.ndarray         # float64, every layer's weights in kernel order
     biases: np.ndarray          # float64
     n_neurons: int              # conv and dense units of every layer
+    fanout: K.Fanout            # where every input and hidden neuron's spike goes
 
 
 def pack_layers(config: DeepConfig, weights: Sequence[np.ndarray | None],
@@ -101,7 +102,72 @@ def pack_layers(config: DeepConfig, weights: Sequence[np.ndarray | None],
             n_off += int(np.prod(out))
         rows.append(row)
         previous = out
-    return PackedLayers(np.stack(rows), np.concatenate(flat_w), np.concatenate(flat_b), n_off)
+    table = np.stack(rows)
+    return PackedLayers(table, np.concatenate(flat_w), np.concatenate(flat_b), n_off,
+                        fanout_segments(table))
+
+
+def fanout_segments(table: np.ndarray) -> K.Fanout:
+    """Every source neuron's targets, as runs of consecutive output channels: the input
+    pixels (feeding layer 0) and each conv/dense layer's outputs but the readout's (feeding
+    the next layer, through pooling). Computed once per network, so that a spike's delivery
+    is a few vectorised adds (``kernels._deliver``)."""
+    n_layers = len(table)
+    base = np.full(n_layers, -1, np.int64)
+    feeds = [0] + [k + 1 for k in range(n_layers - 1)
+                   if table[k, K.KIND] in (K.CONV, K.DENSE)]
+    start, target, weight, length, scale = [0], [], [], [], []
+    sources = 0
+    for layer in feeds:
+        base[layer] = sources
+        n_in = int(np.prod(table[layer, [K.C_IN, K.H_IN, K.W_IN]]))
+        for index in range(n_in):
+            for t, w, n, f in _segments(table, layer, index):
+                target.append(t)
+                weight.append(w)
+                length.append(n)
+                scale.append(f)
+            start.append(len(target))
+        sources += n_in
+    as_int = [np.asarray(a, np.int64) for a in (start, target, weight, length)]
+    return K.Fanout(*as_int, np.asarray(scale, np.float64), base)
+
+
+def _segments(table: np.ndarray, layer: int, index: int) -> list[tuple[int, int, int, float]]:
+    """(target, weight, length, scale) of one source: neuron ``index`` (channels-last) of the
+    population feeding ``layer``."""
+    factor = 1.0
+    while table[layer, K.KIND] in (K.AVGPOOL, K.SUMPOOL):
+        c_in, w_in, k = table[layer, K.C_IN], table[layer, K.W_IN], table[layer, K.KERNEL]
+        pixel, c = divmod(index, c_in)
+        y, x = divmod(pixel, w_in)
+        if y // k >= table[layer, K.H_OUT] or x // k >= table[layer, K.W_OUT]:
+            return []                           # the edge rows a pooling window leaves out
+        index = ((y // k) * table[layer, K.W_OUT] + x // k) * c_in + c
+        if table[layer, K.KIND] == K.AVGPOOL:
+            factor /= k * k
+        layer += 1
+    row = table[layer]
+    c_in, h_in, w_in = row[K.C_IN], row[K.H_IN], row[K.W_IN]
+    c_out, h_out, w_out = row[K.C_OUT], row[K.H_OUT], row[K.W_OUT]
+    w_off, n_off = row[K.W_OFF], row[K.N_OFF]
+    pixel, c = divmod(index, c_in)
+    y, x = divmod(pixel, w_in)
+    if row[K.KIND] == K.DENSE:                  # weights are (c, h, w) x out
+        return [(n_off, w_off + ((c * h_in + y) * w_in + x) * c_out, c_out, factor)]
+    k, stride, pad = row[K.KERNEL], row[K.STRIDE], row[K.PAD]
+    out = []
+    for ky in range(k):                         # ky = y + pad - stride oy
+        ty = y + pad - ky
+        if ty < 0 or ty % stride or ty // stride >= h_out:
+            continue
+        for kx in range(k):
+            tx = x + pad - kx
+            if tx < 0 or tx % stride or tx // stride >= w_out:
+                continue
+            out.append((n_off + ((ty // stride) * w_out + tx // stride) * c_out,
+                        w_off + ((c * k + ky) * k + kx) * c_out, c_out, factor))
+    return out
 
 
 def sim_constants(config: DeepConfig) -> K.SimConstants:
@@ -176,10 +242,10 @@ class Simulator:
             raise ValueError(f'timesteps must be >= 1, got {timesteps}')
         scores = np.zeros(config.n_classes)
         packed = self.packed
-        K.simulate(packed.table, packed.weights, packed.biases, x, step_ptr, index,
-                   int(timesteps), constants or sim_constants(config), int(seed), self._v,
-                   self._refractory, self._inp, self._syn, self._constant, self._counts,
-                   scores, self._ops)
+        K.simulate(packed.table, packed.fanout, packed.weights, packed.biases, x, step_ptr,
+                   index, int(timesteps), constants or sim_constants(config), int(seed),
+                   self._v, self._refractory, self._inp, self._syn, self._constant,
+                   self._counts, scores, self._ops)
         return scores, OpCounts.from_array(self._ops)
 
     def hidden_counts(self) -> np.ndarray:
