@@ -101,6 +101,10 @@ def _uniform(values: np.ndarray, name: str, what: str) -> float:
 
 def _input_shape(graph: Any, name: str, options: ImportOptions) -> tuple[int, int, int]:
     shape = tuple(int(v) for v in np.atleast_1d(graph.nodes[name].input_type['input']))
+    while len(shape) > 3 or (len(shape) == 2 and shape[0] == 1):
+        if shape[0] != 1:
+            break
+        shape = shape[1:]                   # a writer's batch dimension of 1 (snnTorch)
     if options.input_shape is not None:
         if math.prod(options.input_shape) != math.prod(shape):
             raise NirError(f'node {name}: input of {shape}, --input-shape '
