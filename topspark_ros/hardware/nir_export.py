@@ -116,6 +116,9 @@ def deep_to_nir(network: DeepNetwork):
     for k, (layer, shape) in enumerate(zip(config.layers, layer_shapes(config))):
         weight, bias = network.weights[k], network.biases[k]
         if layer.kind in ('avgpool', 'sumpool'):
+            if len(previous_shape) != 3:
+                raise NirError(f'layers[{k}] ({layer.kind}): NIR pools 2-D maps; this one '
+                               'follows a dense layer')
             pool = nir.AvgPool2d if layer.kind == 'avgpool' else nir.SumPool2d
             add(f'pool{k}', pool(kernel_size=np.array([layer.kernel] * 2),
                                  stride=np.array([layer.kernel] * 2), padding=np.zeros(2, int)))

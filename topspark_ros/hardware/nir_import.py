@@ -197,8 +197,9 @@ def _shapes(input_shape: tuple[int, int, int], specs: list[LayerSpec]) -> list[t
 
 
 def _neuron_params(graph: Any, layers: list[_Layer], options: ImportOptions
-                   ) -> tuple[float, float]:
-    """The one membrane tau and synapse tau (seconds, in the writer's time) of the network."""
+                   ) -> tuple[float, float | None]:
+    """The one membrane tau and synapse tau (seconds, in the writer's time) of the network;
+    the synapse tau is None when no neurons take spikes (the graph does not say)."""
     nir = require_nir()
     taus, syn_taus = set(), set()
     for layer in layers:
@@ -221,7 +222,7 @@ def _neuron_params(graph: Any, layers: list[_Layer], options: ImportOptions
         if len(taus) > 1 or len(syn_taus) > 1:
             raise NirError(f'node {layer.neuron}: tau differs from the other layers (one '
                            'membrane and one synapse time constant per network)')
-    return taus.pop(), (syn_taus.pop() if syn_taus else 0.0)
+    return taus.pop(), (syn_taus.pop() if syn_taus else None)
 
 
 def _to_our_tau(tau_s: float, options: ImportOptions) -> float:
@@ -252,7 +253,8 @@ def graph_to_deep(graph: Any, options: ImportOptions = ImportOptions()) -> DeepN
     input_shape, layers, counts = read_layers(graph, options)
     tau, tau_syn = _neuron_params(graph, layers, options)
     lif = base.lif if base else LifParams(tau_ref_ms=0.0, v_init=0.0, v_thresh=1.0)
-    tau_rc_ms, tau_s_ms = _to_our_tau(tau, options), _to_our_tau(tau_syn, options)
+    tau_rc_ms = _to_our_tau(tau, options)
+    tau_s_ms = lif.tau_s_ms if tau_syn is None else _to_our_tau(tau_syn, options)
     if not (base and math.isclose(tau_rc_ms, lif.tau_rc_ms, rel_tol=1e-5)
             and math.isclose(tau_s_ms, lif.tau_s_ms, rel_tol=1e-5, abs_tol=1e-9)):
         lif = replace(lif, tau_rc_ms=tau_rc_ms, tau_s_ms=tau_s_ms)    # float32 taus in files
