@@ -18,6 +18,8 @@ setup(
          glob(os.path.join('config', '*.yaml')) + glob(os.path.join('config', '*.xml'))
          + glob(os.path.join('config', '*.npz'))),
         (os.path.join('share', package_name, 'worlds'), glob(os.path.join('worlds', '*.sdf'))),
+        (os.path.join('share', package_name, 'config', 'chips'),
+         glob(os.path.join('config', 'chips', '*.yaml'))),
     ] + [
         # shipped TopSpark profiles: profile.yaml with its report and plots
         (os.path.join('share', package_name, profile_dir),
