@@ -152,7 +152,7 @@ def agreement(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def compare_deep(network: DeepNetwork, images: np.ndarray, labels: np.ndarray,
-                 grid: list[int]) -> dict:
+                 grid: list[int], substeps: int) -> dict:
     config = network.config
     if config.input_coding != 'current':
         raise SystemExit('this benchmark feeds constant pixel currents (input_coding current)')
@@ -164,6 +164,8 @@ def compare_deep(network: DeepNetwork, images: np.ndarray, labels: np.ndarray,
     for module in snn_subtract.modules():
         if isinstance(module, (snn.Leaky, snn.Synaptic)):
             module.reset_mechanism = 'subtract'
+    # NIR is continuous-time: snnTorch stepping the same graph at dt / substeps
+    snn_fine = import_from_nir(deep_dialect(graph, config.dt_ms / 1000.0 / substeps))
     frames = np.stack([frame_input(img, config.input_shape).reshape(
         config.input_shape[1], config.input_shape[2], config.input_shape[0]).transpose(2, 0, 1)
         for img in images])
@@ -186,6 +188,7 @@ def compare_deep(network: DeepNetwork, images: np.ndarray, labels: np.ndarray,
         ours0, ours0_spk = ours_deep(no_refractory, images, T)
         theirs, theirs_spk = run_snntorch(snn_net, frames, T)
         subtract, subtract_spk = run_snntorch(snn_subtract, frames, T)
+        fine, fine_spk = run_snntorch(snn_fine, frames, T * substeps)
         p_ours, p_ours0, p_theirs = ours.argmax(1), ours0.argmax(1), theirs.argmax(1)
         row = {
             'T': T, 'accuracy_ours': agreement(p_ours, labels),
@@ -199,6 +202,11 @@ def compare_deep(network: DeepNetwork, images: np.ndarray, labels: np.ndarray,
             'agree_snntorch_subtract_vs_ours_no_refractory': agreement(subtract.argmax(1),
                                                                        p_ours0),
             'hidden_spikes_snntorch_subtract': float(subtract_spk.mean()),
+            f'agree_snntorch_dt/{substeps}_vs_ours': agreement(fine.argmax(1), p_ours),
+            f'agree_snntorch_dt/{substeps}_vs_ours_no_refractory':
+                agreement(fine.argmax(1), p_ours0),
+            f'accuracy_snntorch_dt/{substeps}': agreement(fine.argmax(1), labels),
+            f'hidden_spikes_snntorch_dt/{substeps}': float(fine_spk.mean()),
             'spike_count_corr_no_refractory': float(np.corrcoef(theirs_spk, ours0_spk)[0, 1])
             if ours0_spk.std() > 0 and theirs_spk.std() > 0 else float('nan')}
         if reverse:
@@ -230,7 +238,8 @@ def sequential_from_dialect(graph: nir.NIRGraph) -> torch.nn.Sequential:
             modules.append(layer)
         elif isinstance(node, nir.Conv2d):
             layer = torch.nn.Conv2d(node.weight.shape[1], node.weight.shape[0],
-                                    node.weight.shape[2], stride=tuple(int(v) for v in node.stride),
+                                    node.weight.shape[2],
+                                    stride=tuple(int(v) for v in node.stride),
                                     padding=tuple(int(v) for v in node.padding))
             layer.weight.data = torch.as_tensor(node.weight, dtype=torch.float32)
             layer.bias.data = torch.as_tensor(node.bias, dtype=torch.float32)
@@ -366,6 +375,8 @@ def main() -> None:
     parser.add_argument('--samples', type=int, default=200, help='held-out digits')
     parser.add_argument('--timesteps', type=int, nargs='+', default=[5, 10, 20, 50])
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--substeps', type=int, default=10,
+                        help='deep: snnTorch also steps the graph at dt / substeps')
     parser.add_argument('--gain', type=float, help="deep: run at this rate_gain (a profile's)")
     parser.add_argument('--json', type=Path, help='write the figures here too')
     args = parser.parse_args()
@@ -381,7 +392,7 @@ def main() -> None:
         if args.gain:
             network = DeepNetwork(dataclasses.replace(network.config, rate_gain=args.gain),
                                   network.weights, network.biases)
-        result = compare_deep(network, images, labels, args.timesteps)
+        result = compare_deep(network, images, labels, args.timesteps, args.substeps)
         result['rate_gain'] = network.config.rate_gain
         result['checkpoint'] = (f'initialised small {args.random}' if args.random
                                 else str(args.deep))

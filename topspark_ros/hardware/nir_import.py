@@ -118,8 +118,10 @@ def _input_shape(graph: Any, name: str, options: ImportOptions) -> tuple[int, in
     raise NirError(f'node {name}: input shape {shape}; give --input-shape C H W')
 
 
-def read_layers(graph: Any, options: ImportOptions) -> tuple[tuple[int, int, int],
-                                                                list[_Layer], bool]:
+LayerChain = tuple[tuple[int, int, int], list[_Layer], bool]
+
+
+def read_layers(graph: Any, options: ImportOptions) -> LayerChain:
     """The chain as layers with the graph's raw weights: (input shape, layers, counts
     readout)."""
     nir = require_nir()
@@ -168,8 +170,9 @@ def read_layers(graph: Any, options: ImportOptions) -> tuple[tuple[int, int, int
             if previous != 'spikes':
                 raise NirError(f'node {name} ({kind}): pooling is supported on spikes only')
             k = _pair(node.kernel_size, name, 'kernel_size')
-            if _pair(node.stride, name, 'stride') != k or _pair(node.padding, name,
-                                                                 'padding') != 0:
+            stride, padding = (_pair(node.stride, name, 'stride'),
+                               _pair(node.padding, name, 'padding'))
+            if stride != k or padding != 0:
                 raise NirError(f'node {name} ({kind}): stride must equal the kernel, padding 0')
             layers.append(_Layer(LayerSpec('avgpool' if kind == 'AvgPool2d' else 'sumpool',
                                            kernel=k)))
