@@ -230,3 +230,16 @@ def test_export_refuses_pooling_after_a_dense_layer():
     layers = (LayerSpec('dense', 20), LayerSpec('sumpool', kernel=1), LayerSpec('dense', 10))
     with pytest.raises(NirError, match=r'layers\[1\] \(sumpool\)'):
         deep_to_nir(firing_network(layers))
+
+
+def test_an_imported_foreign_graph_runs_as_a_perception_model(tmp_path):
+    from topspark_ros.models import load_model
+
+    graph, _, _ = snntorch_style_graph()
+    path = write_graph(tmp_path / 'snn.nir', graph)
+    assert import_nir.main([str(path), str(tmp_path / 'm.npz'), '--spike-semantics',
+                            'per_step']) == 0
+    model, meta = load_model(tmp_path / 'm.npz')
+    assert meta['source_model_kind'] == 'foreign'
+    output = model.run_frame(frames(1)[0], timesteps=20, learn=False)
+    assert output.scores.shape == (10,) and output.ops.timesteps == 20

@@ -344,10 +344,8 @@ def _inter_core(graph: SpikeGraph, counts: np.ndarray, core_of: np.ndarray) -> f
 
 def destination_cores(graph: SpikeGraph, core_of: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(source neuron, destination core) pairs, one per distinct destination core."""
-    pairs = np.unique(graph.sources().astype(np.int64) * (int(core_of.max()) + 1 if core_of.size
-                                                          else 1)
-                      + core_of[graph.targets])
     base = int(core_of.max()) + 1 if core_of.size else 1
+    pairs = np.unique(graph.sources().astype(np.int64) * base + core_of[graph.targets])
     return (pairs // base).astype(np.int64), (pairs % base).astype(np.int64)
 
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ..deep.config import DeepConfig, DeepConfigError, LayerSpec, LifParams
+from ..deep.config import DeepConfig, DeepConfigError, layer_shapes, LayerSpec, LifParams
 from ..deep.network import DeepNetwork
 from .nir_export import graph_metadata, NirError, require_nir
 
@@ -193,14 +193,13 @@ def read_layers(graph: Any, options: ImportOptions) -> LayerChain:
 
 
 def _shapes(input_shape: tuple[int, int, int], specs: list[LayerSpec]) -> list[tuple]:
-    from ..deep.config import layer_shapes
+    """Output shapes of the layers read so far (DeepConfigError if one leaves nothing)."""
     probe = DeepConfig(input_shape=input_shape, layers=tuple(specs) + (LayerSpec('dense', 1),),
                        n_classes=1)
     return layer_shapes(probe)[:-1]
 
 
-def _neuron_params(graph: Any, layers: list[_Layer], options: ImportOptions
-                   ) -> tuple[float, float | None]:
+def _neuron_params(graph: Any, layers: list[_Layer]) -> tuple[float, float | None]:
     """The one membrane tau and synapse tau (seconds, in the writer's time) of the network;
     the synapse tau is None when no neurons take spikes (the graph does not say)."""
     nir = require_nir()
@@ -254,7 +253,7 @@ def graph_to_deep(graph: Any, options: ImportOptions = ImportOptions()) -> DeepN
         options = replace(options, spike_semantics='impulse', dt_ms=base.dt_ms,
                           timesteps=base.timesteps)
     input_shape, layers, counts = read_layers(graph, options)
-    tau, tau_syn = _neuron_params(graph, layers, options)
+    tau, tau_syn = _neuron_params(graph, layers)
     lif = base.lif if base else LifParams(tau_ref_ms=0.0, v_init=0.0, v_thresh=1.0)
     tau_rc_ms = _to_our_tau(tau, options)
     tau_s_ms = lif.tau_s_ms if tau_syn is None else _to_our_tau(tau_syn, options)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..deep.config import layer_shapes
+from ..deep.config import DeepConfig, layer_shapes
 from ..deep.network import DeepNetwork, frame_input, Simulator
 from ..snn import Network, poisson_encode, image_to_rates
 
@@ -133,7 +133,7 @@ def deep_graph(network: DeepNetwork) -> SpikeGraph:
 
 
 def deep_counts(network: DeepNetwork, images: np.ndarray, timesteps: int,
-                config=None) -> np.ndarray:
+                config: DeepConfig | None = None) -> np.ndarray:
     """Mean spikes per sample of every neuron of ``deep_graph`` (inputs: their expected
     Poisson / regular count)."""
     config = config or network.config
