@@ -339,6 +339,14 @@ def read_graph(path: str | Path) -> Any:
         raise NirError(f'{path}: NIR file not found')
     try:
         return nir.read(path)
+    except ValueError as exc:
+        if 'Type inference' not in str(exc):
+            raise NirError(f'{path}: not a readable NIR graph ({exc})') from None
     except Exception as exc:        # h5py and nir raise many types on a foreign file
+        raise NirError(f'{path}: not a readable NIR graph ({type(exc).__name__}: {exc})'
+                       ) from None
+    try:        # writers disagree on batch dimensions; the chain's shapes are checked here
+        return nir.read(path, type_check=False)
+    except Exception as exc:
         raise NirError(f'{path}: not a readable NIR graph ({type(exc).__name__}: {exc})'
                        ) from None
