@@ -25,6 +25,8 @@ setup(
         (os.path.join('share', package_name, 'config', 'sros2'),
          glob(os.path.join('config', 'sros2', '*.xml'))),
         (os.path.join('share', package_name, 'worlds'), glob(os.path.join('worlds', '*.sdf'))),
+        (os.path.join('share', package_name, 'config', 'chips'),
+         glob(os.path.join('config', 'chips', '*.yaml'))),
     ] + [
         # shipped TopSpark profiles: profile.yaml with its report and plots
         (os.path.join('share', package_name, profile_dir),

@@ -61,13 +61,14 @@ class Platform:
     mode: str = 'event'
     neuron_update_idle_j: float | None = None
     static_power_w: float = 0.0
+    spike_routing_j: float = 0.0        # per spike sent (input, excitatory, inhibitory)
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise ValueError(f'platform {self.name!r}: mode must be one of {MODES}, '
                              f'got {self.mode!r}')
         for name in ('synaptic_event_j', 'neuron_update_j', 'weight_update_j',
-                     'neuron_update_idle_j', 'static_power_w'):
+                     'neuron_update_idle_j', 'static_power_w', 'spike_routing_j'):
             value = getattr(self, name)
             if value is None and name in ('weight_update_j', 'neuron_update_idle_j'):
                 continue
@@ -105,6 +106,29 @@ PLATFORMS: dict[str, Platform] = {p.name: p for p in (
                'native column normalisation). static_power_w: not charged (no figure used).',
         # Davies et al. 2018, Table 2: energy per neuron update, inactive.
         neuron_update_idle_j=52.0 * PJ,
+    ),
+    Platform(
+        name='loihi_mapped',
+        description='Intel Loihi as "loihi", plus the routing of every spike between cores '
+                    '(packets and mesh hops) of the N400 network placed by topspark-map.',
+        synaptic_event_j=23.6 * PJ,             # Davies et al. 2018, Table 2 (as 'loihi')
+        neuron_update_j=81.0 * PJ,              # Davies et al. 2018, Table 2 (as 'loihi')
+        weight_update_j=120.0 * PJ,             # Davies et al. 2018, Table 2 (as 'loihi')
+        neuron_update_idle_j=52.0 * PJ,         # Davies et al. 2018, Table 2 (as 'loihi')
+        # topspark-map config/model_n400.npz --chip loihi --profile config/profile_n400
+        # (traffic-aware placement, T = 350): 7.9 packets per spike x 76.8 pJ spike-out plus
+        # 3.0 / 4.2 pJ per east-west / north-south hop = 620 pJ per spike (618-626 at every T)
+        spike_routing_j=620.0 * PJ,
+        source='Davies et al., IEEE Micro 38(1):82-99, 2018, Table 2, as "loihi": '
+               'synaptic_event_j 23.6 pJ, neuron_update_j 81 pJ (neuron_update_idle_j 52 pJ), '
+               'weight_update_j 120 pJ. spike_routing_j: 620 pJ per spike, '
+               'measured by topspark-map for config/model_n400.npz on config/chips/loihi.yaml '
+               '(traffic-aware placement on 9 cores): each spike leaves its core as one packet '
+               'per destination core (7.9 per spike; 76.8 pJ each, SANA-FE arch/loihi.yaml '
+               'axon_out) and crosses 3.0 pJ per east-west and 4.2 pJ per north-south hop '
+               '(SANA-FE arch/loihi.yaml, Davies et al. 2018). Specific to that network and '
+               'placement: other models get their own figure from topspark-map (docs/'
+               'hardware.md). static_power_w: not charged.',
     ),
     Platform(
         name='cmos45',
@@ -355,6 +379,9 @@ def _energy(cols: dict[str, np.ndarray], plat: Platform, learning: bool, n_input
         static_j = d * plat.static_power_w
 
     synaptic_j = np.asarray(synaptic_j, np.float64)
+    if plat.spike_routing_j:                    # routing between cores (mapped platforms)
+        synaptic_j = synaptic_j + plat.spike_routing_j * (
+            cols['input_spikes'] + cols['exc_spikes'] + cols['inh_spikes'])
     total_j = synaptic_j + neuron_j + learning_j + static_j
     return EnergyBreakdown(synaptic_j, neuron_j, learning_j, static_j, total_j)
 
