@@ -92,8 +92,9 @@ def _main(argv: list[str] | None) -> None:
     step('step 2: sensitivity')
     knobs = deep_profile.knobs_that_help(effects, network)
     enhanced = {}
-    for T in grid:
-        enhanced[T] = deep_profile.enhance(network, val_images, val_labels, T, knobs)
+    for T in grid:              # T0 is the reference: the network's own constants
+        enhanced[T] = (naive[T] if T == network.config.timesteps else
+                       deep_profile.enhance(network, val_images, val_labels, T, knobs))
         step(f'step 3: T={T}')
     profile = deep_profile.build_profile(
         network, test_images, test_labels, {T: e.overrides for T, e in enhanced.items()},
