@@ -38,6 +38,20 @@ def test_short_demo_closes_the_loop(tmp_path, capsys, monkeypatch):
     assert 'governor on' in out and 'lower with the governor' in out
 
 
+def test_short_demo_with_the_spiking_deep_network(tmp_path, monkeypatch):
+    """--model deep: the shipped deep CNN and its profile, started and compared at its T0."""
+    monkeypatch.setenv('ROS_DOMAIN_ID', str(domain_id(38)))
+    assert demo.main(['--model', 'deep', '--duration', '8', '--baseline-duration', '4',
+                      '--out', str(tmp_path)]) == 0
+    summary = json.loads((tmp_path / 'summary.json').read_text())
+    governed, baseline = summary['governed'], summary['baseline']
+    assert governed['samples'] > 10 and baseline['samples'] > 5
+    assert 0.8 < governed['accuracy'] <= 1.0 and 0.8 < baseline['accuracy'] <= 1.0
+    assert baseline['timesteps_per_sample'] == [200]
+    assert max(governed['timesteps_per_sample']) < 200          # the governor acted
+    assert summary['energy_ratio_baseline_to_governed'] > 1.5
+
+
 def test_env_elements_reach_the_process_environment(tmp_path, monkeypatch):
     spec = bringup.load_launch(ROOT / 'launch' / 'demo.launch.xml')
     camera = next(n for n in spec.nodes if n.executable == 'camera_sim_node')
