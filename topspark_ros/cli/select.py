@@ -14,7 +14,7 @@ import argparse
 import json
 from pathlib import Path
 
-from ..snn import load_checkpoint
+from ..models import load_model
 from ..topspark import choose, load_profile, ProfileError, Requirements
 from .common import CliError, run_cli
 
@@ -42,8 +42,8 @@ def _main(argv: list[str] | None) -> None:
     except (ProfileError, ValueError) as exc:
         raise CliError(str(exc)) from None
     if args.model:
-        network, _, _ = load_checkpoint(args.model)
-        profile.check_model(network.config)
+        model, _ = load_model(args.model)            # either model family
+        model.check_profile(profile)
     choice = choose(profile, req)
     if args.json:
         print(json.dumps(choice.to_dict(), sort_keys=True))
