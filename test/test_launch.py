@@ -133,7 +133,7 @@ def test_xml_launch_resolves_to_the_graph():
     assert spec.arguments == {'params_file': str(CONFIG), 'model_path': model,
                               'profile_path': profile, 'image_topic': '/camera/image_raw',
                               'battery_topic': '/battery_state', 'namespace': '',
-                              'use_sim_time': 'false'}
+                              'enclave': '/topspark', 'use_sim_time': 'false'}
     nodes = {n.name: n for n in spec.nodes}
     assert list(nodes) == list(NODE_NAMES)
     assert {n: nodes[n].executable for n in nodes} == {
@@ -156,8 +156,7 @@ def test_xml_launch_resolves_to_the_graph():
 def test_python_launch_matches_xml():
     spec = load_launch(LAUNCH_XML, find_share=source_share)
     arguments, nodes, paths = python_launch()
-    # enclave: Python only until topspark-bringup reads ros_args (test_sros2_policy.py)
-    assert [a for a in arguments if a != 'enclave'] == list(spec.arguments)
+    assert list(arguments) == list(spec.arguments)
     raw = {a.get('name'): a.get('default')
            for a in ElementTree.parse(LAUNCH_XML).getroot().iter('arg')}
     for name, default in arguments.items():
@@ -396,18 +395,18 @@ def test_list_prints_the_resolved_graph(capsys, monkeypatch):
                          'image_topic:=camera/image']) == 0
     out = capsys.readouterr().out.splitlines()
     model, profile = ROOT / 'config' / 'model_n400.npz', ROOT / 'config' / 'profile_n400'
-    assert out[:10] == [f'launch file: {LAUNCH_XML}', 'arguments:',
+    assert out[:11] == [f'launch file: {LAUNCH_XML}', 'arguments:',
                         f'  params_file:={CONFIG}', f'  model_path:={model}',
                         f'  profile_path:={profile}', '  image_topic:=camera/image',
                         '  battery_topic:=/battery_state', '  namespace:=robot1',
-                        '  use_sim_time:=false', 'nodes:']
-    assert out[10] == ('  /robot1/perception: topspark_ros perception_node -> '
+                        '  use_sim_time:=false', '  enclave:=/topspark', 'nodes:']
+    assert out[11] == ('  /robot1/perception: topspark_ros perception_node -> '
                        'topspark_ros.nodes.perception:PerceptionNode (output=screen)')
-    assert out[11:17] == [f'    params file: {CONFIG}', '    param: use_sim_time:=false',
+    assert out[12:18] == [f'    params file: {CONFIG}', '    param: use_sim_time:=false',
                           f'    param: model_path:={model}', f'    param: profile_path:={profile}',
                           '    remap: image:=camera/image',
                           '    remap: image/compressed:=camera/image/compressed']
-    assert shlex.split(out[17].split(': ', 1)[1]) == [
+    assert shlex.split(out[18].split(': ', 1)[1]) == [
         '--ros-args', '--params-file', str(CONFIG), '--params-file', bringup.INLINE_PLACEHOLDER,
         '-r', 'image:=camera/image',
         '-r', 'image/compressed:=camera/image/compressed', '-r', '__node:=perception',
@@ -592,9 +591,16 @@ def test_node_ros_args_and_one_enclave_per_process(tmp_path):
     spec = load_launch(path)
     assert [n.enclave for n in spec.nodes] == ['/topspark/metrics'] * 2
     assert spec.nodes[0].cli_args()[-2:] == ['--log-level', 'warn']
-    assert bringup.process_enclave(spec) == '/topspark/metrics'
+    assert bringup.process_enclave(spec, security=True) == '/topspark/metrics'
     with pytest.raises(LaunchFileError, match='one security identity.*/other'):
-        bringup.process_enclave(spec, '/other')
+        bringup.process_enclave(spec, '/other', security=True)
+    assert bringup.process_enclave(spec, '/other', security=False) == '/other'
+    shipped = load_launch(LAUNCH_XML, find_share=source_share)      # an enclave per node
+    assert [n.enclave for n in shipped.nodes] == ['/topspark/perception', '/topspark/governor',
+                                                  '/topspark/metrics']
+    assert bringup.process_enclave(shipped, security=False) == ''
+    with pytest.raises(LaunchFileError, match='one security identity'):
+        bringup.process_enclave(shipped, security=True)
     bad = write_launch(tmp_path, '''
   <node pkg="topspark_ros" exec="metrics_node" name="metrics" ros_args="--enclave"/>''',
                        name='bad.launch.xml')

@@ -429,10 +429,18 @@ def split_enclave(args: Sequence[str]) -> tuple[list[str], str]:
     return rest, enclave
 
 
-def process_enclave(spec: LaunchSpec, command_line: str = '') -> str:
-    """The one enclave this process runs as: one rclpy context is one DDS identity, so nodes
-    that ask for different enclaves need separate processes (LaunchFileError)."""
+def process_enclave(spec: LaunchSpec, command_line: str = '',
+                    security: bool | None = None) -> str:
+    """The one enclave this process runs as. One rclpy context is one DDS identity, so with
+    security enabled (``ROS_SECURITY_ENABLE=true``; ``security`` overrides) nodes that ask for
+    different enclaves need separate processes (LaunchFileError), and an enclave on the command
+    line must be the nodes' one. Without security an enclave only names a keystore folder
+    nobody reads: the command line's, else the nodes' common one, else none."""
+    if security is None:
+        security = os.environ.get('ROS_SECURITY_ENABLE', '').lower() == 'true'
     wanted = {node.enclave for node in spec.nodes if node.enclave}
+    if not security:
+        return command_line or (wanted.pop() if len(wanted) == 1 else '')
     if command_line:
         wanted.add(command_line)
     if len(wanted) > 1:
