@@ -2,28 +2,20 @@
 
 Subscribes (relative names) ``image``, ``image/compressed``, ``events``, ``topspark/timesteps``
 and ``topspark/label``; publishes ``topspark/prediction``, ``topspark/scores``,
-``topspark/activity``, ``topspark/latency`` and ``/diagnostics`` (1 Hz). Services:
-``~/save_model``, ``~/reset_model``, ``~/set_learning``. Topic contract: docs/ros.md.
-The activity message's header carries the input's stamp (the frame's, or the event packet's
-that completed the window), so consumers can match a result to its input; unstamped (zero)
-inputs get the node's clock instead.
+``topspark/activity`` (stamped with the input's stamp, or the node's clock for an unstamped
+input), ``topspark/latency`` and ``/diagnostics`` (1 Hz). Services: ``~/save_model``,
+``~/reset_model``, ``~/set_learning``. Topic contract: docs/ros.md.
 
-Commands (the timestep and label topics, the services, parameter changes) are watched:
-``graph_watch`` reports who publishes and calls them, and refuses those outside
-``command_publishers`` when it is set; timestep commands are rate-limited
-(``max_timestep_commands_per_s``); every service call is logged and counted.
-
-This file is wiring. The model, its file rules and the TopSpark profile live in
-``perception.ModelService``; event windows in ``perception.events``; the hand-off from the
-callbacks to the worker thread in ``perception.Inbox`` (why a thread and not a timer:
-docs/architecture.md). Callbacks only store the newest frame or queue an event packet; the
-worker converts, runs the model and publishes, so a slow sample never holds up a parameter
-change, a service or a timestep command.
+This file is wiring over ``topspark_ros.perception`` (no ROS there): the model service, event
+windows, the callback-to-worker ``Inbox``, the parameter table and checks (``settings``) and
+the diagnostics' content (``status``); who may command is ``ros.command_guard.CommandGate``.
+Callbacks only store the newest frame or queue an event packet; the worker thread converts,
+runs the model and publishes, so a slow sample never holds up a parameter change, a service or
+a timestep command (why a thread and not a timer: docs/architecture.md).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 import threading
 import time
@@ -41,9 +33,9 @@ from std_srvs.srv import SetBool, Trigger
 
 from ..activity import ActivityReport
 from ..models import ModelError, ModelOutput
-from ..perception import (Arrival, check_changes, check_timesteps_command, EventRejected,
-                          Inbox, input_status, ModelFiles, ModelService, ModelStartError,
-                          model_status, parameter_specs, Settings, Status)
+from ..perception import (apply_changes, Arrival, check_changes, check_timesteps_command,
+                          EventRejected, Inbox, input_status, ModelService, ModelStartError,
+                          model_status, open_service, parameter_specs, Settings, Status)
 from ..ros import diagnostics, graph_watch, qos
 from ..ros.command_guard import CommandGate, RateLimiter
 from ..ros.conversions import (compressed_to_numpy, ConversionError, events_from_pointcloud2,
@@ -78,21 +70,13 @@ class PerceptionNode(Node):
         self._save_timer: Timer | None = None
         self._last_compute_s = float('nan')
         self._settings = Settings()
+        self._timestep_limiter = RateLimiter(0)
         declare_checked(self, _parameters(), self._check_parameters, self._apply)
         graph_watch.initialise_allow_list(self)
         values = {name: p.value for name, p in self.get_parameters_by_prefix('').items()}
-        self._timestep_limiter = RateLimiter(values['max_timestep_commands_per_s'])
+        self._timestep_limiter.max_per_s = values['max_timestep_commands_per_s']
         self._settings = Settings().updated(values)
-        self._service = ModelService.open(
-            ModelFiles(values['model_path'], values['save_path'], values['overwrite_model'],
-                       values['model_fallback'], values['n_neurons']),
-            values['profile_path'], event_window_s=self._settings.event_window_s,
-            sensor_shape=self._settings.sensor_shape)
-        reason = (self._service.check_timesteps(self._settings.timesteps)
-                  or self._service.check_learning(self._settings.learning))
-        if reason:
-            raise ModelStartError(reason)
-        self._service.set_timesteps(self._settings.timesteps)
+        self._service = open_service(values, self._settings)
         self._stats.throttle_s = self._settings.log_throttle_s
         self._arm_save_timer()
         if self._service.load_error:
@@ -163,23 +147,17 @@ class PerceptionNode(Node):
 
     def _apply(self, parameters: dict[str, Parameter]) -> None:
         """Swap in the new settings and pass what changed to the model service."""
-        old = self._settings
-        new = old.updated({name: p.value for name, p in parameters.items()})
+        values = {name: p.value for name, p in parameters.items()}
+        old, new = self._settings, self._settings.updated(values)
         self._settings = new
         self._stats.throttle_s = new.log_throttle_s
-        if 'max_timestep_commands_per_s' in parameters and hasattr(self, '_timestep_limiter'):
-            self._timestep_limiter.max_per_s = parameters['max_timestep_commands_per_s'].value
+        if 'max_timestep_commands_per_s' in values:
+            self._timestep_limiter.max_per_s = values['max_timestep_commands_per_s']
         if self._service is None:
             return
-        if 'save_path' in parameters:
-            self._service.files = dataclasses.replace(self._service.files,
-                                                      save_path=parameters['save_path'].value)
-        if new.timesteps != old.timesteps:
-            overrides = self._service.set_timesteps(new.timesteps)
-            if overrides:
-                self.get_logger().info(f'T={new.timesteps}: profile parameters {overrides}')
-        if (new.event_window_s, new.sensor_shape) != (old.event_window_s, old.sensor_shape):
-            self._service.set_event_window(new.event_window_s, new.sensor_shape)
+        overrides = apply_changes(self._service, old, new, values)
+        if overrides:
+            self.get_logger().info(f'T={new.timesteps}: profile parameters {overrides}')
         if new.save_period_s != old.save_period_s:
             self._arm_save_timer()
 
@@ -354,10 +332,7 @@ class PerceptionNode(Node):
                 x, y, t, _ = events_from_pointcloud2(msg)
                 stamp_s = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
                 samples = self.service.events.add(x, y, t, stamp_s)
-            except ConversionError as exc:
-                self._stats.reject(exc.reason, f'{topic}: {exc}; skipped')
-                continue
-            except EventRejected as exc:
+            except (ConversionError, EventRejected) as exc:
                 self._stats.reject(exc.reason, f'{topic}: {exc}; skipped')
                 continue
             for sample in samples:

@@ -5,11 +5,13 @@ callback-to-worker hand-off, the parameter table and settings, and the diagnosti
 from .events import EventRejected, EventStream, EventWindow
 from .inbox import Arrival, Batch, Inbox
 from .service import FALLBACKS, ModelFiles, ModelService, ModelStartError, SaveResult
-from .settings import (check_changes, check_timesteps_command, DEFAULT_MAX_PIXELS, parameter_specs,
-                       ParameterSpec, Refusal, Settings)
+from .settings import (apply_changes, check_changes, check_timesteps_command,
+                       DEFAULT_MAX_PIXELS, open_service, parameter_specs, ParameterSpec, Refusal,
+                       Settings)
 from .status import input_status, model_status, Status
 
-__all__ = ['Arrival', 'Batch', 'check_changes', 'check_timesteps_command', 'EventRejected',
-           'EventStream', 'EventWindow', 'FALLBACKS', 'Inbox', 'input_status', 'model_status',
-           'ModelFiles', 'ModelService', 'ModelStartError', 'parameter_specs', 'ParameterSpec',
-           'Refusal', 'SaveResult', 'Settings', 'Status', 'DEFAULT_MAX_PIXELS']
+__all__ = ['apply_changes', 'Arrival', 'Batch', 'check_changes', 'check_timesteps_command',
+           'EventRejected', 'EventStream', 'EventWindow', 'FALLBACKS', 'Inbox', 'input_status',
+           'model_status', 'ModelFiles', 'ModelService', 'ModelStartError', 'open_service',
+           'parameter_specs', 'ParameterSpec', 'Refusal', 'SaveResult', 'Settings', 'Status',
+           'DEFAULT_MAX_PIXELS']

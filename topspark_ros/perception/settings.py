@@ -4,7 +4,8 @@
 read-only), which the node turns into descriptors; ``Settings`` is the run-time part of it,
 one frozen value the parameter callback replaces whole, so the worker thread always reads a
 consistent set. ``check_timesteps_command`` is what a ``topspark/timesteps`` message must pass
-before it becomes the ``timesteps`` parameter.
+before it becomes the ``timesteps`` parameter. ``open_service`` and ``apply_changes`` connect
+the parameters to the model service: at start, and for each accepted change.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any, Mapping
 
 from .. import shipped
 from ..snn.config import MAX_TIMESTEPS
-from .service import FALLBACKS, ModelFiles, ModelService
+from .service import FALLBACKS, ModelFiles, ModelService, ModelStartError
 
 DEFAULT_MAX_PIXELS = 4096 * 4096
 """Largest compressed frame (width x height, as its header declares it) perception decodes."""
@@ -152,6 +153,35 @@ def check_changes(values: Mapping[str, Any], service: ModelService | None) -> st
         if 'learning' in values:
             return service.check_learning(values['learning'])
     return None
+
+
+def open_service(values: Mapping[str, Any], settings: Settings) -> ModelService:
+    """The model service for the node's parameter ``values`` (by name), at ``settings``' T;
+    raises ModelStartError when the model, the profile, T or learning cannot work."""
+    service = ModelService.open(
+        ModelFiles(values['model_path'], values['save_path'], values['overwrite_model'],
+                   values['model_fallback'], values['n_neurons']),
+        values['profile_path'], event_window_s=settings.event_window_s,
+        sensor_shape=settings.sensor_shape)
+    reason = (service.check_timesteps(settings.timesteps)
+              or service.check_learning(settings.learning))
+    if reason:
+        raise ModelStartError(reason)
+    service.set_timesteps(settings.timesteps)
+    return service
+
+
+def apply_changes(service: ModelService, old: Settings, new: Settings,
+                  values: Mapping[str, Any]) -> dict[str, Any]:
+    """Pass what changed from ``old`` to ``new`` settings (and a new ``save_path`` among the
+    changed parameter ``values``) to ``service``; return the profile's parameters applied
+    for a new T (empty if T did not change or the profile has none for it)."""
+    if 'save_path' in values:
+        service.files = dataclasses.replace(service.files, save_path=values['save_path'])
+    overrides = service.set_timesteps(new.timesteps) if new.timesteps != old.timesteps else {}
+    if (new.event_window_s, new.sensor_shape) != (old.event_window_s, old.sensor_shape):
+        service.set_event_window(new.event_window_s, new.sensor_shape)
+    return overrides
 
 
 @dataclass(frozen=True)
