@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import math
 
-from topspark_ros.models import ModelSummary
+import numpy as np
+
+from topspark_ros.activity import ActivityReport
+from topspark_ros.models import ModelOutput, ModelSummary
 from topspark_ros.perception import (check_changes, check_timesteps_command, input_status,
-                                     ModelFiles, model_status, parameter_specs, Settings)
+                                     ModelFiles, model_status, parameter_specs, sample_activity,
+                                     Settings)
 from topspark_ros.perception.service import ServiceStatus
 from topspark_ros.perception.status import ERROR, OK, WARN
+from topspark_ros.snn import OpCounts
 from topspark_ros.snn.config import MAX_TIMESTEPS
 
 
@@ -108,3 +113,17 @@ def test_model_status_levels_and_values():
     both = model_status(service_status(load_error='missing', save_error='disk full'),
                         settings, {})
     assert (both.level, both.message) == (ERROR, 'model_path not loaded: missing')
+
+
+def test_sample_activity_is_the_activity_contract():
+    ops = OpCounts(input_spikes=330, exc_spikes=4, inh_spikes=3, synaptic_events=1000,
+                   neuron_updates=5000, weight_updates=0, timesteps=40)
+    output = ModelOutput.from_scores(np.arange(10, dtype=np.float32), ops)
+    summary = ModelSummary('stdp', 784, 400, 10, True, 'trained', 'layer', 60000)
+    status = sample_activity(output, summary, 0.5, 'events', True, 0.010, 0.012, 0.002)
+    assert (status.level, status.message) == (OK, 'events sample: prediction 9')
+    report = ActivityReport.from_values({k: str(v) for k, v in status.values.items()})
+    assert (report.ops, report.mode, report.dt_ms) == (ops, 'learn', 0.5)
+    assert report.source == 'events' and report.n_neurons == 400
+    assert report.snn_seconds == report.compute_seconds == 0.010    # capped at the sample's
+    assert (report.wait_seconds, report.inhibition, report.model) == (0.002, 'layer', 'stdp')

@@ -45,9 +45,10 @@ parameters and publishes. Times come from the node's clock (ROS time), so ``use_
 a bridged ``/clock`` works; a clock jumping back (a bag or simulation restart) ends the dwell
 and marks the battery stale.
 
-Commands: ``graph_watch`` reports who publishes ``topspark/latency_budget`` and who calls the
-parameter services, in /diagnostics (status ``commands``); with ``command_publishers`` set,
-budgets from other nodes and parameter changes while another client is present are refused.
+Commands: ``ros.command_guard.CommandGate`` reports who publishes ``topspark/latency_budget``
+and who calls the parameter services, in /diagnostics (status ``commands``); with
+``command_publishers`` set, budgets from other nodes and parameter changes while another client
+is present are refused.
 
 Robustness: a double parameter is refused outside its declared range exactly (rclpy lets values
 within 1e-6 relative of a bound through), the policy gets its requirements through
@@ -538,9 +539,10 @@ class GovernorNode(Node):
             self._stats.reject(reason, f'topspark/latency: {error}; ignored')
 
     def _on_watch_change(self) -> None:
+        """Who commands changed: report it now, not at the next decision."""
         with self._lock:
             decision = self._last_decision
-        if decision is not None:                # report now, not at the next decision
+        if decision is not None:
             self._publish_diagnostics(decision, self._now())
 
     def _decide(self) -> None:

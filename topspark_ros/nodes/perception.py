@@ -31,11 +31,11 @@ from sensor_msgs.msg import CompressedImage, Image, PointCloud2
 from std_msgs.msg import Float32MultiArray, Float64, Int32, MultiArrayDimension, UInt16
 from std_srvs.srv import SetBool, Trigger
 
-from ..activity import ActivityReport
 from ..models import ModelError, ModelOutput
 from ..perception import (apply_changes, Arrival, check_changes, check_timesteps_command,
                           EventRejected, Inbox, input_status, ModelService, ModelStartError,
-                          model_status, open_service, parameter_specs, Settings, Status)
+                          model_status, open_service, parameter_specs, sample_activity, Settings,
+                          Status)
 from ..ros import diagnostics, graph_watch, qos
 from ..ros.command_guard import CommandGate, RateLimiter
 from ..ros.conversions import (compressed_to_numpy, ConversionError, events_from_pointcloud2,
@@ -370,18 +370,12 @@ class PerceptionNode(Node):
                                                  stride=output.scores.size)]
         scores.data.frombytes(output.scores.tobytes())
         self._scores_pub.publish(scores)
-        summary = self.service.model.summary()
-        report = ActivityReport(
-            ops=output.ops, mode='learn' if learn else 'infer', n_inputs=summary.n_inputs,
-            n_neurons=summary.n_neurons, dt_ms=self.service.model.dt_ms,
-            compute_seconds=compute_s, source=source, snn_seconds=min(snn_s, compute_s),
-            wait_seconds=max(started - arrived, 0.0), inhibition=summary.inhibition,
-            prediction=output.prediction, model=summary.kind)
+        activity = sample_activity(output, self.service.model.summary(),
+                                   self.service.model.dt_ms, source, learn, compute_s, snn_s,
+                                   max(started - arrived, 0.0))
         if not (stamp.sec or stamp.nanosec):
             stamp = self.get_clock().now().to_msg()
-        self._activity_pub.publish(diagnostics.array(stamp, [diagnostics.status(
-            self.get_name(), 'activity', diagnostics.OK,
-            f'{source} sample: prediction {output.prediction}', report.to_values())]))
+        self._activity_pub.publish(diagnostics.array(stamp, [self._status('activity', activity)]))
         self._latency_pub.publish(Float64(data=compute_s))
 
     # ---------------------------------------------------------------- diagnostics

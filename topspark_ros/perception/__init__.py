@@ -8,10 +8,11 @@ from .service import FALLBACKS, ModelFiles, ModelService, ModelStartError, SaveR
 from .settings import (apply_changes, check_changes, check_timesteps_command,
                        DEFAULT_MAX_PIXELS, open_service, parameter_specs, ParameterSpec, Refusal,
                        Settings)
-from .status import input_status, model_status, Status
+from .status import input_status, model_status, sample_activity, Status
 
 __all__ = ['apply_changes', 'Arrival', 'Batch', 'check_changes', 'check_timesteps_command',
            'EventRejected', 'EventStream', 'EventWindow', 'FALLBACKS', 'Inbox', 'input_status',
            'model_status', 'ModelFiles', 'ModelService', 'ModelStartError', 'open_service',
-           'parameter_specs', 'ParameterSpec', 'Refusal', 'SaveResult', 'Settings', 'Status',
+           'parameter_specs', 'ParameterSpec', 'Refusal', 'sample_activity', 'SaveResult',
+           'Settings', 'Status',
            'DEFAULT_MAX_PIXELS']

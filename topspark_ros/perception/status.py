@@ -1,11 +1,14 @@
-"""What perception reports in /diagnostics, without ROS: the level, message and values of its
-'input' and 'model' statuses. The node converts a ``Status`` into a DiagnosticStatus."""
+"""What perception reports, without ROS: the level, message and values of its 'input' and
+'model' statuses in /diagnostics and of each sample's 'activity' status (topspark/activity).
+The node converts a ``Status`` into a DiagnosticStatus."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from ..activity import ActivityReport
+from ..models import ModelOutput, ModelSummary
 from .service import ServiceStatus
 from .settings import Settings
 
@@ -77,3 +80,15 @@ def model_status(status: ServiceStatus, settings: Settings, counts: Mapping[str,
         'samples_seen': summary.samples_seen, 'profile': status.profile,
         'enhancement': ', '.join(f'{k}={v}' for k, v in status.overrides.items()) or 'none',
     })
+
+
+def sample_activity(output: ModelOutput, summary: ModelSummary, dt_ms: float, source: str,
+                    learn: bool, compute_s: float, snn_s: float, wait_s: float) -> Status:
+    """The 'activity' status of one sample: its ``ActivityReport`` (the activity contract) as
+    values. ``snn_s`` (the model's share) is capped at ``compute_s``, the whole sample."""
+    report = ActivityReport(
+        ops=output.ops, mode='learn' if learn else 'infer', n_inputs=summary.n_inputs,
+        n_neurons=summary.n_neurons, dt_ms=dt_ms, compute_seconds=compute_s, source=source,
+        snn_seconds=min(snn_s, compute_s), wait_seconds=wait_s, inhibition=summary.inhibition,
+        prediction=output.prediction, model=summary.kind)
+    return Status(OK, f'{source} sample: prediction {output.prediction}', report.to_values())
