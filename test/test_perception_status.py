@@ -4,18 +4,22 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
+import pytest
 
 from topspark_ros.activity import ActivityReport
 from topspark_ros.models import ModelOutput, ModelSummary
-from topspark_ros.perception import (check_changes, check_timesteps_command, input_status,
-                                     ModelFiles, model_status, parameter_specs, sample_activity,
-                                     Settings)
+from topspark_ros.perception import (apply_changes, check_changes, check_timesteps_command,
+                                     input_status, ModelFiles, ModelStartError, model_status,
+                                     open_service, parameter_specs, sample_activity, Settings)
 from topspark_ros.perception.service import ServiceStatus
 from topspark_ros.perception.status import ERROR, OK, WARN
 from topspark_ros.snn import OpCounts
 from topspark_ros.snn.config import MAX_TIMESTEPS
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 def test_parameter_table_names_defaults_and_ranges():
@@ -127,3 +131,25 @@ def test_sample_activity_is_the_activity_contract():
     assert report.source == 'events' and report.n_neurons == 400
     assert report.snn_seconds == report.compute_seconds == 0.010    # capped at the sample's
     assert (report.wait_seconds, report.inhibition, report.model) == (0.002, 'layer', 'stdp')
+
+
+def test_the_model_service_follows_the_parameters(tmp_path):
+    values = {spec.name: spec.default for spec in parameter_specs()}
+    values.update(model_path=str(REPO / 'config' / 'model_n400.npz'),
+                  profile_path=str(REPO / 'config' / 'profile_n400'))
+    settings = Settings().updated(values)
+    service = open_service(values, settings)
+    assert service.timesteps == settings.timesteps
+    unprofiled = next(T for T in range(1, MAX_TIMESTEPS) if T not in service.profile.timesteps)
+    with pytest.raises(ModelStartError, match='not in the profile'):
+        open_service(values, settings.updated({'timesteps': unprofiled}))
+
+    short = min(service.profile.timesteps)
+    changed = {'timesteps': short, 'event_window_s': 0.2, 'save_path': str(tmp_path / 'o.npz')}
+    new = settings.updated(changed)
+    overrides = apply_changes(service, settings, new, changed)
+    assert overrides == dict(service.profile.entry(short).params) and service.timesteps == short
+    assert service.files.save_path == changed['save_path']
+    assert service.files.model_path == values['model_path']
+    assert service.events.window.length == pytest.approx(0.2 * service.model.event_window_scale)
+    assert apply_changes(service, new, new, {}) == {}               # nothing changed
