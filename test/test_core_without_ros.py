@@ -12,7 +12,8 @@ import subprocess
 import sys
 
 CORE = ('topspark_ros.snn', 'topspark_ros.topspark', 'topspark_ros.sim', 'topspark_ros.energy',
-        'topspark_ros.datasets', 'topspark_ros.dvs', 'topspark_ros.executables')
+        'topspark_ros.datasets', 'topspark_ros.dvs', 'topspark_ros.executables',
+        'topspark_ros.perception')
 ROS_MODULES = ('rclpy', 'rcl_interfaces', 'rosidl_runtime_py', 'builtin_interfaces', 'std_msgs',
                'sensor_msgs', 'diagnostic_msgs', 'std_srvs', 'ament_index_python', 'rosbags')
 

@@ -199,7 +199,7 @@ def test_outside_timestep_command_is_reported_and_refused(graph):
     # an unexpected parameter client: `ros2 param set` is refused while it is there
     service = f'{ns}/perception/set_parameters'
     client = intruder.create_client(SetParameters, service)
-    wait_until(lambda: intruder_name in perception._watch.clients(service),
+    wait_until(lambda: intruder_name in perception._gate.watch.clients(service),
                what='the intruder seen as a client of set_parameters')
     assert client.wait_for_service(timeout_sec=WAIT_S)
     response = client.call(set_timesteps_request(7), timeout_sec=WAIT_S)
@@ -237,7 +237,7 @@ def test_set_learning_refused_while_an_unexpected_client_is_present(graph):
                what='the call counted')
     intruder = outsider(graph, 'tool')
     client = intruder.create_client(Trigger, f'{ns}/perception/reset_model')
-    wait_until(lambda: perception._watch.call_verdict(f'{ns}/perception/reset_model'),
+    wait_until(lambda: perception._gate.watch.call_verdict(f'{ns}/perception/reset_model'),
                what='the unexpected client seen')
     assert client.wait_for_service(timeout_sec=WAIT_S)
     response = client.call(Trigger.Request(), timeout_sec=WAIT_S)
@@ -249,7 +249,7 @@ def test_set_learning_refused_while_an_unexpected_client_is_present(graph):
     assert call(operator, SetBool, f'{ns}/perception/set_learning',
                 SetBool.Request(data=False)).success
     intruder.destroy_client(client)
-    wait_until(lambda: not perception._watch.call_verdict(f'{ns}/perception/reset_model'),
+    wait_until(lambda: not perception._gate.watch.call_verdict(f'{ns}/perception/reset_model'),
                what='the client gone')
     assert call(operator, Trigger, f'{ns}/perception/reset_model', Trigger.Request()).success
 

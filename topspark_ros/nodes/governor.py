@@ -45,9 +45,10 @@ parameters and publishes. Times come from the node's clock (ROS time), so ``use_
 a bridged ``/clock`` works; a clock jumping back (a bag or simulation restart) ends the dwell
 and marks the battery stale.
 
-Commands: ``graph_watch`` reports who publishes ``topspark/latency_budget`` and who calls the
-parameter services, in /diagnostics (status ``commands``); with ``command_publishers`` set,
-budgets from other nodes and parameter changes while another client is present are refused.
+Commands: ``ros.command_guard.CommandGate`` reports who publishes ``topspark/latency_budget``
+and who calls the parameter services, in /diagnostics (status ``commands``); with
+``command_publishers`` set, budgets from other nodes and parameter changes while another client
+is present are refused.
 
 Robustness: a double parameter is refused outside its declared range exactly (rclpy lets values
 within 1e-6 relative of a bound through), the policy gets its requirements through
@@ -67,8 +68,6 @@ import traceback
 from typing import Any, Callable
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
-from rcl_interfaces.msg import SetParametersResult
-from rcl_interfaces.srv import SetParameters, SetParametersAtomically
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import qos_profile_sensor_data
@@ -77,6 +76,7 @@ from sensor_msgs.msg import BatteryState
 from std_msgs.msg import Float64, UInt16
 
 from ..ros import diagnostics, graph_watch, qos
+from ..ros.command_guard import CommandGate
 from ..ros.node_utils import declare_checked, descriptor, EventCounters, spin_node, values_after
 from ..snn.config import MAX_TIMESTEPS
 from ..topspark import battery_tolerance, choose, load_profile, Profile, Requirements
@@ -349,7 +349,6 @@ class GovernorNode(Node):
         declare_checked(self, declared, self._guarded_check, self._guarded('parameters',
                                                                            self._apply))
         allowed = graph_watch.initialise_allow_list(self)
-        self._reported_rejected = 0
         self._budget_source = 'parameter'
         self._decision_timer: Timer | None = None
         self._last_decision: Decision | None = None
@@ -371,16 +370,10 @@ class GovernorNode(Node):
                                               qos.RESULTS)
         self.create_subscription(Float64, 'topspark/latency',
                                  self._guarded('latency', self._on_latency), qos.RESULTS)
-        parameter_services = [self.resolve_service_name(n)
-                              for n in graph_watch.PARAMETER_SERVICES]
+        self._gate = CommandGate(self, self._stats, [budget_sub.topic_name], {}, allowed,
+                                 self._guarded('graph watch', self._on_watch_change))
         for service in self.services:       # rclpy's parameter services, against bad requests
-            callback = service.callback
-            if service.service_name in parameter_services:
-                callback = self._refusing(service.service_name, callback)
-            service.callback = self._guarded_service(service.srv_name, callback)
-        self._watch = graph_watch.GraphWatch(self, [budget_sub.topic_name], parameter_services,
-                                             allowed, graph_watch.PERIOD_S,
-                                             self._guarded('graph watch', self._on_watch_change))
+            service.callback = self._guarded_service(service.srv_name, service.callback)
         self._decide()                          # the first decision goes out at once
         source = self.get_parameter('profile_path').value if profile else 'no profile'
         self.get_logger().info(f'ready: {source}, T={self._governor.current}')
@@ -452,8 +445,6 @@ class GovernorNode(Node):
                 self._budget_source = 'parameter'
             if 'log_throttle_s' in parameters:
                 self._stats.throttle_s = float(parameters['log_throttle_s'].value)
-        if graph_watch.ALLOW_LIST in parameters and hasattr(self, '_watch'):
-            self._watch.set_allowed(parameters[graph_watch.ALLOW_LIST].value)
         if 'decision_period_s' in parameters:
             if self._decision_timer is not None:
                 self.destroy_timer(self._decision_timer)
@@ -515,10 +506,7 @@ class GovernorNode(Node):
                 f'reading its values as {scale} from now on')
 
     def _on_latency_budget(self, msg: Float64, info: Any) -> None:
-        reason, sender = self._watch.message_verdict(info)
-        if reason:
-            self._stats.reject(reason, f'topspark/latency_budget: a budget from {sender}, which '
-                                       'is not in command_publishers; ignored')
+        if not self._gate.accepted('topspark/latency_budget', info):
             return
         value = msg.data
         if not (math.isfinite(value) and value >= 0.0):
@@ -550,38 +538,12 @@ class GovernorNode(Node):
         if error:
             self._stats.reject(reason, f'topspark/latency: {error}; ignored')
 
-    def _refusing(self, name: str, callback: Callable[[Any, Any], Any]
-                  ) -> Callable[[Any, Any], Any]:
-        """A set_parameters service that refuses while a client outside command_publishers
-        is present (a parameter change is a command too)."""
-        def refusing(request: Any, response: Any) -> Any:
-            reason = self._watch.call_verdict(name)
-            if reason is None:
-                return callback(request, response)
-            refused = SetParametersResult(
-                successful=False, reason=f'refused: {name} has clients outside '
-                                         'command_publishers')
-            self._stats.reject(reason, f'{name}: {refused.reason}')
-            if isinstance(response, SetParameters.Response):
-                response.results = [refused for _ in request.parameters]
-            elif isinstance(response, SetParametersAtomically.Response):
-                response.result = refused
-            return response
-        return refusing
-
-    def _on_watch_change(self, report: graph_watch.WatchReport) -> None:
-        if report.unexpected:
-            self.get_logger().warning(f'{report.message()} (command_publishers: '
-                                      f'{", ".join(sorted(report.allowed))})')
-        else:
-            self.get_logger().info('no unexpected commander any more')
+    def _on_watch_change(self) -> None:
+        """Who commands changed: report it now, not at the next decision."""
         with self._lock:
             decision = self._last_decision
-        if decision is not None:                # report now, not at the next decision
-            self._diagnostics_pub.publish(diagnostics.array(
-                self.get_clock().now().to_msg(),
-                [self._decision_status(decision, self._now()), self._input_status(),
-                 self._commands_status()]))
+        if decision is not None:
+            self._publish_diagnostics(decision, self._now())
 
     def _decide(self) -> None:
         now = self._now()
@@ -600,9 +562,12 @@ class GovernorNode(Node):
                                    f'{decision.message}')
         if battery_changed and decision.battery in ('stale', 'unmeasured'):
             self.get_logger().warning(decision.battery_note)
+        self._publish_diagnostics(decision, now)
+
+    def _publish_diagnostics(self, decision: Decision, now: float) -> None:
         self._diagnostics_pub.publish(diagnostics.array(
             self.get_clock().now().to_msg(), [self._decision_status(decision, now),
-                                              self._input_status(), self._commands_status()]))
+                                              self._input_status(), self._gate.status()]))
 
     # ---------------------------------------------------------------- diagnostics
 
@@ -646,16 +611,10 @@ class GovernorNode(Node):
             }
         return diagnostics.status(self.get_name(), 'decision', d.level, d.message, values)
 
-    def _commands_status(self) -> DiagnosticStatus:
-        report = self._watch.report
-        level = diagnostics.WARN if report.unexpected else diagnostics.OK
-        return diagnostics.status(self.get_name(), 'commands', level, report.message(),
-                                  report.values())
-
     def _input_status(self) -> DiagnosticStatus:
-        counts = self.counters()
-        rejected = sum(v for k, v in counts.items() if k.startswith('rejected_'))
-        new_rejected, self._reported_rejected = (rejected - self._reported_rejected, rejected)
+        report = self._stats.report()
+        counts, rejected, new_rejected = (report.totals, report.total('rejected_'),
+                                          report.new_total('rejected_'))
         if new_rejected:
             level = diagnostics.WARN
             message = f'{new_rejected} input(s) rejected in the last period'

@@ -7,13 +7,22 @@ what rclpy knows of the request: rclpy (9.1.2) passes the request header
 (``rmw_service_info_t``) to ``Service.send_response`` but not to the callback, and that header
 holds the request's sequence number and its source/received timestamps; the client's GID is
 not exposed, so the node adds the clients the graph shows (``graph_watch``).
+
+``CommandGate`` puts these together with ``graph_watch`` for a node: it is the one place where
+perception and the governor decide whether a command message or a call is taken.
 """
 
 from __future__ import annotations
 
 import collections
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+from diagnostic_msgs.msg import DiagnosticStatus
+from rcl_interfaces.msg import SetParametersResult
+from rcl_interfaces.srv import SetParameters, SetParametersAtomically
+
+from . import diagnostics, graph_watch
 
 
 class RateLimiter:
@@ -90,3 +99,124 @@ def record_calls(service: Any, on_response: Callable[[Any, RequestHeader], None]
             logger.error(f'{service.service_name}: recording the call failed: {exc!r}')
         send(response, header)
     service.send_response = send_recorded
+
+
+class CommandGate:
+    """Who commands ``node``, in one place: the graph watch over its command topics, its own
+    services and rclpy's set_parameters services, the verdicts the callbacks ask for, and the
+    'commands' status of /diagnostics.
+
+    ``topics`` are the resolved names of the command subscriptions, ``services`` its own
+    services by key ('save_model': the rclpy Service; a response with ``success`` and
+    ``message``, as std_srvs' Trigger and SetBool). While an unexpected client of one is
+    present, its calls are answered ``success=False`` with the reason, without running the
+    node's callback. Each answered call is logged and counted as ``<key>_calls`` in ``stats``;
+    refused messages and calls are counted there by reason. rclpy's set_parameters services
+    refuse while an unexpected client is present (a parameter change is a command too).
+    ``allowed`` is ``command_publishers``' value; the gate follows later changes of that
+    parameter itself. ``on_change()`` runs after the set of
+    unexpected nodes changed (logged here), so the node can publish its diagnostics at once.
+    """
+
+    def __init__(self, node: Any, stats: Any, topics: Sequence[str],
+                 services: Mapping[str, Any], allowed: Iterable[str],
+                 on_change: Callable[[], None]) -> None:
+        self._node = node
+        self._stats = stats
+        self._on_change = on_change
+        self._services = {key: srv.service_name for key, srv in services.items()}
+        for key, srv in services.items():
+            srv.callback = self._answering_refusals(key, srv.callback)
+            record_calls(srv, self._recorder(key), node.get_logger())
+        parameter_services = [node.resolve_service_name(n)
+                              for n in graph_watch.PARAMETER_SERVICES]
+        for srv in node.services:
+            if srv.service_name in parameter_services:
+                srv.callback = self._refusing(srv.service_name, srv.callback)
+        self.watch = graph_watch.GraphWatch(
+            node, topics, list(self._services.values()) + parameter_services, allowed,
+            graph_watch.PERIOD_S, self._changed)
+        node.add_post_set_parameters_callback(self._on_parameters)
+
+    def accepted(self, topic: str, info: Any) -> bool:
+        """False (counted, warned) for a command message from a publisher outside
+        command_publishers; ``info`` is rclpy's MessageInfo of the message."""
+        reason, sender = self.watch.message_verdict(info)
+        if reason:
+            self._stats.reject(reason, f'{topic}: a command from {sender}, which is not in '
+                                       'command_publishers; ignored')
+        return reason is None
+
+    def refused_call(self, key: str) -> str | None:
+        """Why a call of the node's service ``key`` is refused now (an unexpected client is
+        present; counted, warned), or None."""
+        name = self._services[key]
+        reason = self.watch.call_verdict(name)
+        if reason is None:
+            return None
+        text = (f'refused: {name} has clients outside command_publishers '
+                f'({", ".join(self.watch.clients(name))})')
+        self._stats.reject(reason, text)
+        return text
+
+    def status(self, extra: Mapping[str, Any] | None = None) -> DiagnosticStatus:
+        """The 'commands' status: who publishes and calls, the calls answered, ``extra``."""
+        report = self.watch.report
+        counts = self._stats.snapshot()
+        values: dict[str, Any] = dict(report.values())
+        values.update({f'{key}_calls': counts.get(f'{key}_calls', 0) for key in self._services})
+        values.update(extra or {})
+        level = diagnostics.WARN if report.unexpected else diagnostics.OK
+        return diagnostics.status(self._node.get_name(), 'commands', level, report.message(),
+                                  values)
+
+    def _answering_refusals(self, key: str, callback: Callable[[Any, Any], Any]
+                            ) -> Callable[[Any, Any], Any]:
+        def answering(request: Any, response: Any) -> Any:
+            refusal = self.refused_call(key)
+            if refusal:
+                response.success, response.message = False, refusal
+                return response
+            return callback(request, response)
+        return answering
+
+    def _recorder(self, key: str) -> Callable[[Any, RequestHeader], None]:
+        name = self._services[key]
+
+        def record(response: Any, header: RequestHeader) -> None:
+            self._stats.add(f'{key}_calls')
+            clients = ', '.join(self.watch.clients(name)) or 'none seen'
+            self._node.get_logger().info(
+                f'{name}: {"done" if response.success else "not done"} ({response.message}); '
+                f'{header.describe()}; clients in the graph: {clients}')
+        return record
+
+    def _refusing(self, name: str, callback: Callable[[Any, Any], Any]
+                  ) -> Callable[[Any, Any], Any]:
+        def refusing(request: Any, response: Any) -> Any:
+            reason = self.watch.call_verdict(name)
+            if reason is None:
+                return callback(request, response)
+            refused = SetParametersResult(
+                successful=False, reason=f'refused: {name} has clients outside '
+                                         'command_publishers')
+            self._stats.reject(reason, f'{name}: {refused.reason}')
+            if isinstance(response, SetParameters.Response):
+                response.results = [refused for _ in request.parameters]
+            elif isinstance(response, SetParametersAtomically.Response):
+                response.result = refused
+            return response
+        return refusing
+
+    def _on_parameters(self, changed: list[Any]) -> None:
+        for p in changed:
+            if p.name == graph_watch.ALLOW_LIST:
+                self.watch.set_allowed(p.value)
+
+    def _changed(self, report: graph_watch.WatchReport) -> None:
+        if report.unexpected:
+            self._node.get_logger().warning(f'{report.message()} (command_publishers: '
+                                            f'{", ".join(sorted(report.allowed))})')
+        else:
+            self._node.get_logger().info('no unexpected commander any more')
+        self._on_change()
