@@ -22,7 +22,12 @@ from ..topspark.profile import Profile
 
 
 class ModelError(ValueError):
-    """A model refuses a sample, a label or a setting; the message says what and why."""
+    """A model refuses a sample, a label or a setting; the message says what and why, and
+    ``reason`` is the key a node counts it under (rewording the message never moves a count)."""
+
+    def __init__(self, text: str, reason: str = 'model_refused') -> None:
+        super().__init__(text)
+        self.reason = reason
 
 
 @dataclass(frozen=True)

@@ -57,9 +57,9 @@ class DeepModel(PerceptionModel):
             config = replace_params(self.network.config, overrides) if overrides else \
                 self.network.config
         except DeepConfigError as exc:
-            raise ModelError(str(exc)) from None
+            raise ModelError(str(exc), 'bad_override') from None
         if config.layers != self.network.config.layers:
-            raise ModelError('a profile cannot change the layers')
+            raise ModelError('a profile cannot change the layers', 'bad_override')
         self.config = config
 
     def run_frame(self, image: np.ndarray, timesteps: int, learn: bool) -> ModelOutput:
@@ -68,7 +68,7 @@ class DeepModel(PerceptionModel):
             scores, ops = self._simulator.run_frame(image, timesteps, self.config,
                                                     seed=self._samples)
         except ValueError as exc:
-            raise ModelError(str(exc)) from None
+            raise ModelError(str(exc), 'encoding_error') from None
         self._samples += 1
         return _output(scores, ops)
 
@@ -79,19 +79,21 @@ class DeepModel(PerceptionModel):
                                 self.input_shape, timesteps, window=sample.window)
             scores, ops = self._simulator.run_spikes(spikes, self.config)
         except ValueError as exc:
-            raise ModelError(str(exc)) from None
+            raise ModelError(str(exc), 'encoding_error') from None
         self._samples += 1
         return _output(scores, ops)
 
     def _refuse_learning(self, learn: bool) -> None:
         if learn:
-            raise ModelError('the deep model runs inference only')
+            raise ModelError('the deep model runs inference only', 'learning_refused')
 
     def observe_label(self, label: int) -> None:
-        raise ModelError('the deep model is trained offline; it takes no teacher labels')
+        raise ModelError('the deep model is trained offline; it takes no teacher labels',
+                         'label_not_learned')
 
     def reset(self) -> None:
-        raise ModelError('the deep model is trained offline; there is nothing to reset')
+        raise ModelError('the deep model is trained offline; there is nothing to reset',
+                         'reset_refused')
 
     def summary(self) -> ModelSummary:
         packed = self._simulator.packed

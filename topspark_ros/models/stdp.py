@@ -62,7 +62,7 @@ class StdpModel(PerceptionModel):
             config = replace_params(self.base_config, overrides) if overrides else \
                 self.base_config
         except ConfigError as exc:
-            raise ModelError(str(exc)) from None
+            raise ModelError(str(exc), 'bad_override') from None
         self.network.config = config
 
     # ------------------------------------------------------------------ samples
@@ -71,7 +71,7 @@ class StdpModel(PerceptionModel):
         try:
             result = self.network.run_image(image, timesteps, learn)
         except ValueError as exc:               # EncodingError and shape checks
-            raise ModelError(str(exc)) from None
+            raise ModelError(str(exc), 'encoding_error') from None
         return self._output(result)
 
     def run_events(self, sample: EventSample, timesteps: int, learn: bool) -> ModelOutput:
@@ -83,7 +83,7 @@ class StdpModel(PerceptionModel):
                                 seed=self.network.next_seed())
             result = self.network.run(spikes, learn)
         except ValueError as exc:
-            raise ModelError(str(exc)) from None
+            raise ModelError(str(exc), 'encoding_error') from None
         return self._output(result)
 
     def _output(self, result: SampleResult) -> ModelOutput:
@@ -92,9 +92,10 @@ class StdpModel(PerceptionModel):
 
     def observe_label(self, label: int) -> None:
         if not 0 <= label < self.readout.n_classes:
-            raise ModelError(f'{label} is outside 0..{self.readout.n_classes - 1}')
+            raise ModelError(f'{label} is outside 0..{self.readout.n_classes - 1}',
+                             'label_out_of_range')
         if self._last_counts is None:
-            raise ModelError('no new sample since the last label')
+            raise ModelError('no new sample since the last label', 'label_without_sample')
         self.readout.observe(self._last_counts, label)
         self._last_counts = None
 

@@ -233,8 +233,7 @@ class PerceptionNode(Node):
         try:
             self.service.observe_label(msg.data)
         except ModelError as exc:
-            reason = ('label_out_of_range' if 'outside' in str(exc) else 'label_without_sample')
-            self._stats.reject(reason, f'topspark/label: {exc}; ignored')
+            self._stats.reject(exc.reason, f'topspark/label: {exc}; ignored')
             return
         self._stats.add('labels_applied')
 
@@ -316,7 +315,7 @@ class PerceptionNode(Node):
         try:
             output, snn_s = _timed(self.service.run_frame, image, learn)
         except ModelError as exc:
-            self._stats.reject('encoding_error', f'{topic}: {exc}; skipped')
+            self._stats.reject(exc.reason, f'{topic}: {exc}; skipped')
             return
         self._publish(output, arrival.topic, learn, arrival.at, started, snn_s,
                       msg.header.stamp)
@@ -353,7 +352,7 @@ class PerceptionNode(Node):
         try:
             output, snn_s = _timed(self.service.run_events, sample, learn)
         except ModelError as exc:
-            self._stats.reject('encoding_error', f'{topic}: {exc}; skipped')
+            self._stats.reject(exc.reason, f'{topic}: {exc}; skipped')
             return
         self._publish(output, 'events', learn, arrived, started, snn_s, stamp)
 

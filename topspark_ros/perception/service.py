@@ -192,7 +192,7 @@ class ModelService:
         Raises ModelError (nothing changed) for a T the profile does not have."""
         reason = self.check_timesteps(timesteps)
         if reason:
-            raise ModelError(reason)
+            raise ModelError(reason, 'timesteps_not_profiled')
         overrides = dict(self.profile.entry(timesteps).params) if self.profile else {}
         with self.lock:
             self.model.apply_overrides(overrides)
