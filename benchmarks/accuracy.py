@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Accuracy of the Diehl & Cook network on the mnist_5k split: sizes, rules, inhibition, epochs.
 
     python benchmarks/accuracy.py                 # full grid, 3 seeds (a few minutes on 2 cores)

@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """What the weight array's address costs: a profile's timing network run with its weights at
 each 16-byte offset from a cache line.
 

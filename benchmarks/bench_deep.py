@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Speed of the spiking deep network, one sample at a time on one core, as perception runs it.
 
     .venv/bin/python benchmarks/bench_deep.py config/model_deep_cnn.npz --timesteps 10 200

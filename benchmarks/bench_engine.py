@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Engine throughput: samples/s for inference and STDP training, one thread, real MNIST digits.
 
     python benchmarks/bench_engine.py                       # N 100/400/1600 x T 350/100/50

@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """End-to-end latency and throughput of the perception node running as its own process.
 
     PYTHONPATH=. .venv/bin/python benchmarks/bench_latency.py --timesteps 350 75

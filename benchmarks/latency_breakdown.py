@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 r"""Where a profile's time per sample goes, at the T you ask for.
 
     python benchmarks/latency_breakdown.py config/profile_n400 --timesteps 350 75

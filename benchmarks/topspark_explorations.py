@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """The training-at-short-T experiments cited in docs/topspark.md (validation split, N400, seed 0).
 
     python benchmarks/topspark_explorations.py          # about 5 minutes on 2 cores

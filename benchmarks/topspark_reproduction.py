@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """TopSpark headline numbers from profiles: chosen T against T0, per profile and on average.
 
     python benchmarks/topspark_reproduction.py config/profile_n400 runs/profile_n400 ...

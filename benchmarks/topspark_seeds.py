@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Does a profile's choice hold for other seeds? Test accuracy at T0 and at the chosen T.
 
     python benchmarks/topspark_seeds.py config/profile_n400 --seeds 0 1 2 3 4

@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Optional Gazebo bringup: gz sim, the ros_gz bridge and the topspark_ros graph on sim time.
 
     ros2 launch topspark_ros gazebo.launch.py [world:=/abs/path/world.sdf] [gz_options:='-r -s']

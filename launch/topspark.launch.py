@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """The topspark_ros graph as a Python launch description; same graph as topspark.launch.xml.
 
 The XML file is canonical (topspark-bringup runs it without ROS launch, and the tests check it);

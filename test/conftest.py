@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Shared fixtures: small hand-made networks and spike trains for exact tests."""
 
 import numpy as np

@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """What the package declares, read the way the build reads it (no ROS needed)."""
 
 from __future__ import annotations

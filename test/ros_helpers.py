@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """What the tests with real rclpy share: isolated graphs, recording probes, waits, node processes.
 
 Every test gets its own Context on a domain id from the pid (``rclpy.init(context=Context(),

@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """The activity contract: ActivityReport's builder and parser, tested together.
 
 Perception builds the strings (``to_values``), metrics parses them (``from_values``); every

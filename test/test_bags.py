@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """topspark-record and topspark-replay with real rclpy, sqlite3 and mcap bags.
 
 Same pattern as test_perception_node.py (ros_helpers.py): an isolated Context per test (domain

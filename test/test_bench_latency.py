@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Smoke test of benchmarks/bench_latency.py: a --quick run with few frames writes its JSON.
 
 Starts real node and client processes (own ROS domain id, localhost discovery). No timing is

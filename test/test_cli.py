@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """topspark-train and topspark-evaluate as a user runs them, on a small .npz dataset."""
 
 import json

@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """``colcon build`` of this package in a temporary workspace, when colcon is installed.
 
 pip installs differ from what ROS tools rely on (pip ignores setup.cfg's ``install_scripts``, so

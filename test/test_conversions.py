@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Message <-> NumPy conversions: exact round trips, layouts other producers send, bad input.
 
 Run with ROS_PYTHON_CHECK_FIELDS=1 so the generated setters also check every field we fill.

@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """The core imports no ROS: importing all of it in a fresh interpreter loads no rclpy.
 
 The core (``snn``, ``topspark``, ``sim``, ``energy``, ``datasets``, ``dvs``) must run where ROS is

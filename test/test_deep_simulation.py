@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """The spiking deep network: LIF dynamics against the rate curve, layers against their rate
 (ANN) counterparts, input codings, operation counts, checkpoints, and the model interface."""
 

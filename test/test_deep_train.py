@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Offline training of the spiking deep network (topspark_ros.deep.train, topspark-train-deep):
 the JAX rate network against the NumPy reference, the soft-LIF curve, noise, training,
 checkpoints, refusals of the tool, and inference never importing JAX."""

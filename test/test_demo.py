@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """topspark-demo as a user runs it (shortened): the loop closes and the outputs are written."""
 
 import json

@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """DVS emulator: exact ESIM crossings on hand-made pixels, refractoriness, mismatch, noise, bad
 input, and emulated N-MNIST-like recordings of real MNIST digits."""
 

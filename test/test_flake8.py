@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Style: ament_flake8, as the tests ``ros2 pkg create`` generates run it in ``colcon test``.
 
 ament_flake8 brings its own configuration (line length 99, the pydocstyle codes it leaves to

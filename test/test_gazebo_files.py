@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """The optional Gazebo files, checked without Gazebo, ros_gz or ROS launch.
 
 config/gz_bridge.yaml (ros_gz_bridge's YAML format), launch/gazebo.launch.py and the SDF worlds

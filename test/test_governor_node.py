@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Governor: the decision logic with explicit times, then the node with real rclpy.
 
 The synthetic profile below gives, with the default tolerances (0.01 full, 0.10 at the 0.2

@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Who commands perception and the governor: the graph watch, command_publishers, the
 timestep rate limit and the record of service calls.
 

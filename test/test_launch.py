@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Launch files, the parameter file and topspark-bringup, checked without ROS launch.
 
 ROS launch is not installable here, so the shipped files are checked by what can run: the

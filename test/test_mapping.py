@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Chip descriptions, spike graphs, placements under the chip's limits, refusals, topspark-map."""
 
 import dataclasses

@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Metrics node with real rclpy: joules per platform, totals, power window, savings, bad input.
 
 Same shape as test_perception_node.py: each test has its own Context and namespace, and a

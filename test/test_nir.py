@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """NIR export and import: round trips through the ``nir`` package's own files, refusals."""
 
 import dataclasses

@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """What every node shares: how ``main`` stops (``spin_node`` / ``run_nodes``), callbacks that
 raise, parameter names, throttled logs and counters.
 

@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """What a ROS user meets: declared dependencies and executable names, checked without ROS.
 
 ``rosdep install`` reads package.xml: an import it does not declare leaves a package that cannot

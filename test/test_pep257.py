@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Docstrings: ament_pep257, as the tests ``ros2 pkg create`` generates run it in ``colcon test``.
 
 ament's convention (pydocstyle without D100-D107, D203, D212, D404) plus these ignores, for the

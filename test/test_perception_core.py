@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Perception without ROS: the model service's file rules, the profile per T, event windows,
 the callback-to-worker inbox and the STDP model behind the model interface."""
 

@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Perception with the spiking deep network (real rclpy): chosen by the checkpoint, a frame in,
 a prediction and the same activity contract out; learning, labels and resets refused."""
 

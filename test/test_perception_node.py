@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Perception node with real rclpy: frames, events, commands, bad input, services, model files.
 
 Every test gets its own Context and namespace, inputs are published repeatedly until the expected

@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Perception's parameter table, timestep-command checks and diagnostics content, without ROS
 (``topspark_ros.perception.settings`` and ``status``); the node only converts them."""
 

@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """The repository stands alone: every file, link or document it names is in it.
 
 Checked in every text file of the repository (git's tracked and untracked-but-not-ignored files,

@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """The camera simulator's core without ROS: sources, rendering, caching, order and events."""
 
 import cv2

@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """camera_sim and battery_sim with real rclpy: frames, labels, events, battery drain, parameters.
 
 Same shape as test_metrics_node.py: each test has its own Context and namespace, and a

@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Checkpoints: round trip, atomic replacement, and a clear error for each bad file."""
 
 import os

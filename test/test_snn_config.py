@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Configuration dataclasses: defaults, YAML files, validation with named keys."""
 
 import pytest

@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Frame and event encoding: rates, dtypes, resizing, bad input, event binning."""
 
 import subprocess

@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """The core's import graph: no cycles, including imports made lazily inside functions (a lazy
 import hides a cycle rather than removing it), and the kernels depend on nothing above them."""
 

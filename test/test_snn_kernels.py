@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Neuron dynamics, inhibition and operation counts of the kernel, against closed forms."""
 
 import ast

@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """STDP rules on hand-made spike trains, weight normalisation, and learning on real digits."""
 
 import math

@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Pinned outputs: what the kernels compute, for fixed seeds, hashed.
 
 The digests were computed before the kernels were split into a package and given named

@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """The SROS2 policy (config/sros2/policy.xml) against the schema, its generator and the graph.
 
 Each node of the package is started in-process (real rclpy, its own domain) with the launch

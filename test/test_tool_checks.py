@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """What the tools check before their work starts (issue: a model, a profile and a T that do not
 belong together are refused; everything is checked first; nothing a run did is lost)."""
 

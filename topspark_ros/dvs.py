@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Event-camera (DVS) emulator from frames: ESIM-style per-pixel log-intensity model.
 
 No recorded event dataset is available here, so event input is emulated: a static MNIST digit is

@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Energy model: per-sample operation counts -> joules on named platforms, plus measured energy.
 
 Why a model and not only a meter: TopSpark's claim is about energy per sample as the timestep T

@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """The package's executables: the one list behind setup.py's console scripts and bringup.
 
 Two naming conventions: a ROS executable (a node, run by ``ros2 run`` and ``ros2 launch``) is

@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Files the package ships (model, profile, parameters), found where it is installed.
 
 colcon and pip install them under ``<prefix>/share/topspark_ros``; an editable install

@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 r"""Peer benchmark: BindsNET 0.3.4 ``DiehlAndCook2015`` speed, one thread.
 
 Measures how many MNIST samples per second BindsNET simulates for the Diehl & Cook

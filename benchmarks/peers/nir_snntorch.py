@@ -1,4 +1,6 @@
-"""Our NIR graphs run in snnTorch, and a graph written by snnTorch run here: do the two
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
+r"""Our NIR graphs run in snnTorch, and a graph written by snnTorch run here: do the two
 simulators agree on predictions and spike counts on the held-out digits?
 
 Runs in the venv of ``setup_nir_peers.sh`` (torch 2.13.0 CPU, snnTorch 1.0.0, nirtorch):

@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 r"""The spiking deep network in snnTorch beside ours: same weights, same T, one sample at a time.
 
     bash benchmarks/peers/setup_nir_peers.sh          # snnTorch 1.0.0 on CPU torch 2.13.0

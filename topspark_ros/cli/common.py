@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Pieces the command-line tools share: argument parsing of datasets and configurations, and
 the checks every tool makes before its long work starts (each failure: one line naming the
 flag or file, exit code 2)."""

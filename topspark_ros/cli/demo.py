@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """topspark-demo: the closed loop, watched: battery drains, the governor lowers T, energy falls.
 
     topspark-demo                       # 45 s with the governor, then 20 s at T0 without

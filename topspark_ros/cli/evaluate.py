@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """topspark-evaluate: accuracy and confusion matrix of a checkpoint on a dataset's test split.
 
     topspark-evaluate --model model.npz --dataset mnist_5k --timesteps 350 --out result.json

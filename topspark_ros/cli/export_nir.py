@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """topspark-export: a trained model (STDP or spiking deep network) as a NIR graph.
 
     topspark-export config/model_n400.npz model_n400.nir

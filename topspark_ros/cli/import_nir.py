@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """topspark-import: a feed-forward LIF / CubaLIF NIR graph as a spiking deep network.
 
     topspark-import net.nir model_imported.npz

@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """topspark-map: place a model's neurons on a neuromorphic chip and estimate energy and latency.
 
     topspark-map config/model_n400.npz --chip loihi --profile config/profile_n400 --out runs/map

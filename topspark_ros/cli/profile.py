@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """topspark-profile: run TopSpark's four steps for a network and write a profile directory.
 
     topspark-profile --dataset mnist_5k --neurons 400 --epochs 3 --out config/profile_n400

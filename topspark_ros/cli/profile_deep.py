@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 r"""topspark-profile-deep: TopSpark's four steps for a trained spiking deep network.
 
     topspark-profile-deep config/model_deep_cnn.npz --out runs/profile_deep \\

@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """topspark-record: record topics into a rosbag2 (version 9, sqlite3 or mcap) without ROS bag.
 
     topspark-record --out runs/bag1 [--storage sqlite3|mcap] [--duration S] [--max-messages N]

@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """topspark-replay: publish a rosbag2's messages as recorded, without deserializing them.
 
     topspark-replay BAG [--topics T ...] [--remap OLD:=NEW ...] [--rate R] [--loop]

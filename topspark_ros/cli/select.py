@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """topspark-select: the timestep a TopSpark profile prescribes for given requirements.
 
 Usage::

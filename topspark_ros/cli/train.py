@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """topspark-train: learn a Diehl & Cook network with STDP, label its neurons, save a checkpoint.
 
     topspark-train --dataset mnist_5k --neurons 400 --timesteps 350 --epochs 3 \

@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """topspark-train-deep: train the spiking deep network offline as a soft-LIF rate network.
 
     topspark-train-deep --dataset mnist_5k --arch cnn --epochs 30 --noise count \

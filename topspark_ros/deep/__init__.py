@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """The spiking deep network (Hunsberger & Eliasmith 2016), without ROS: configuration
 (``config``), rate responses (``rates``), the Numba simulation (``kernels``, ``network``),
 checkpoints (``checkpoint``) and, with the optional JAX extra, offline training (``train``,

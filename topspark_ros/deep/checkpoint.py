@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Checkpoints of the spiking deep network: versioned ``.npz`` without pickle, written
 atomically, told apart from STDP checkpoints by ``model_kind``."""
 

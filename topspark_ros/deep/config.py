@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Configuration of the spiking deep network (Hunsberger & Eliasmith 2016): layers, LIF
 constants with their units, input coding and readout, as frozen dataclasses.
 

@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Numba kernel of the spiking deep network: one sample, every layer, T steps, event-driven.
 
 Equations (docs/model.md, "The spiking deep network"), for each LIF neuron with input current

@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """The spiking deep network: configuration plus trained weights; runs as spiking LIF neurons
 (``kernels``) or as the rate network it was trained as (``rates.forward_rates``)."""
 

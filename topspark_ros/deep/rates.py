@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Rate responses of LIF neurons and the rate (ANN) forward pass, in NumPy.
 
 The soft-LIF (Hunsberger & Eliasmith 2016) replaces max(x, 0) in the LIF rate curve by

@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Offline training of the spiking deep network as a soft-LIF rate network (JAX + optax).
 
 Hunsberger & Eliasmith (2016): train the rate network whose hidden units respond with the

@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Core-based neuromorphic chips as the mapper sees them: a 2-D mesh of tiles holding cores,
 each core's limits, and the energy and latency of each event (config/chips/*.yaml, every
 figure with its source)."""

@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Placement of a spike graph's neurons on a chip's cores, and what a placement costs.
 
 A core holds at most ``neurons_per_core`` neurons and ``synapses_per_core`` synapses (each

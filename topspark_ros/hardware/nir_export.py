@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Both perception models as NIR graphs (Neuromorphic Intermediate Representation).
 
 NIR's neurons are continuous-time (times in seconds) and a spike is a unit impulse: an

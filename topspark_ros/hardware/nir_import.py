@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """A feed-forward NIR graph (ours, or one written by snnTorch, Norse, ...) as a DeepNetwork.
 
 The graph must be one chain from its Input to its Output: [Flatten] Affine | Linear | Conv2d,

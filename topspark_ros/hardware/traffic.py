@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """A model as a spike graph: its neurons, who sends spikes to whom, and how many spikes each
 neuron sends per sample (measured on samples with our simulators).
 

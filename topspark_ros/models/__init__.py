@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Perception models behind one interface (``PerceptionModel``), chosen by the checkpoint.
 
 Use from a script or notebook:

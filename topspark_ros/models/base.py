@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """The interface every perception model implements, so nodes, metrics and profiles need no
 per-model code.
 

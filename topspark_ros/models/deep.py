@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """The spiking deep network (Hunsberger & Eliasmith 2016) behind the perception model
 interface: supervised, trained offline, inference only on the robot."""
 

@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """The Diehl & Cook (2015) STDP network behind the perception model interface."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Battery simulator: a battery drained by the robot's base load plus the SNN's reported power.
 
 Publishes ``battery_state`` (sensor_msgs/BatteryState, reliable, which the governor's

@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Camera simulator: real digits as a camera (and optionally an event camera) would send them.
 
 Publishes (relative names) ``image`` (sensor_msgs/Image) at ``rate_hz``, the true class of

@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Governor node: picks the SNN timestep T from the battery level and the latency/energy budgets.
 
 Subscribes (relative names) ``battery_state`` (sensor_msgs/BatteryState, sensor-data QoS),

@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Metrics node: perception's per-sample work in, joules, power and TopSpark savings out.
 
 Subscribes ``topspark/activity`` (diagnostic_msgs/DiagnosticArray, one status per sample, as

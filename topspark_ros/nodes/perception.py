@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Perception node: camera frames or event packets in, a model's prediction and activity out.
 
 Subscribes (relative names) ``image``, ``image/compressed``, ``events``, ``topspark/timesteps``

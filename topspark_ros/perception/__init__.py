@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Perception without ROS: the model service (file rules, profile per T), event windows, the
 callback-to-worker hand-off, the parameter table and settings, and the diagnostics' content.
 ``topspark_ros.nodes.perception`` wires them to topics."""

@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Event packets to samples: fixed windows of event time, one sample each.
 
 Event times arrive relative to each packet's header stamp (seconds). ``EventStream`` puts them

@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """The hand-off between subscription callbacks and perception's worker thread.
 
 Callbacks only store: the newest frame replaces an unprocessed one (a slow network drops old

@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """What perception does with its model, without ROS: load it (or refuse), apply the TopSpark
 profile's parameters for T, run samples, take labels, and save learned state without ever
 corrupting or silently replacing the user's model file.

@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Perception's parameters and run-time settings, without ROS.
 
 ``parameter_specs()`` is the node's parameter table (name, default, description, range,

@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """What perception reports, without ROS: the level, message and values of its 'input' and
 'model' statuses in /diagnostics and of each sample's 'activity' status (topspark/activity).
 The node converts a ``Status`` into a DiagnosticStatus."""

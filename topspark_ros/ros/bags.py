@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Shared pieces of ``topspark-record`` and ``topspark-replay``: types, QoS and errors.
 
 Both tools move serialized CDR bytes between rclpy and a rosbag2 (version 9, sqlite3 or mcap)

@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Commands that cannot be abused cheaply: a rate limit, and a record of every service call.
 
 A flood of timestep commands would make perception re-apply its profile parameters for every

@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Pure conversions between sensor_msgs messages and NumPy arrays, without cv_bridge.
 
 cv_bridge is not on PyPI and its Python side calls ``ndarray.newbyteorder()``, which NumPy 2

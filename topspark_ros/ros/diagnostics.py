@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 r"""DiagnosticArray building without diagnostic_updater (which has no PyPI wheel).
 
 Follows diagnostic_updater's conventions so aggregators and rqt treat the nodes like any other:

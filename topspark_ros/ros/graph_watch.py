@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Who commands this node: publishers of its command topics and clients of its services.
 
 Without DDS security anyone on the ROS domain can publish a timestep command or call a

@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """What every node of this package does alike: parameters, event counters, throttled logs,
 the spin loop that survives a failing callback, and main (``run_nodes``)."""
 

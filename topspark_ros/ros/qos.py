@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Subscription QoS for camera and event streams: match what the publishers offer.
 
 Measured with Fast DDS between two processes (docs/ros.md, QoS): a RELIABLE subscriber

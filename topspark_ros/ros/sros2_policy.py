@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """The SROS2 access-control policy of the graph: one enclave per node, least privilege.
 
 ``GRAPH`` lists, per node, the topics it publishes and subscribes and the services it serves

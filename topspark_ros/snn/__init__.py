@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Spiking neural network core: the Diehl & Cook (2015) network with online STDP, in Numba.
 
 No ROS in here: scripts, notebooks, benchmarks and the ROS nodes all use these names.

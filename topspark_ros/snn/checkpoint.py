@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Checkpoints: versioned ``.npz`` files without pickle, written atomically.
 
 A checkpoint holds the full configuration (as JSON text), the weights, the adaptive thresholds,

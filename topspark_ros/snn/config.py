@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Network configuration: every constant of Diehl & Cook (2015) with its unit in its name.
 
 Defaults follow BindsNET's ``DiehlAndCook2015`` (current-based synapses, reset -60 mV) as

@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Input encoding: frames to Poisson rates, event streams to per-timestep input spikes.
 
 Frames: any 2-D (or H x W x C) array of uint8, uint16, bool or float in [0, 1] becomes a grey image

@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Training, labelling and evaluation loops shared by the CLI tools, TopSpark sweeps and tests.
 
 The protocol (docs/model.md): train with STDP for some epochs over the training images in a

@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """The Diehl & Cook network: learned state (weights, thresholds) plus the kernels that run it.
 
 A ``Network`` owns what persists between samples (input weights W, adaptive thresholds theta,

@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Operation counts: the one list of what the kernels count per sample, in column order.
 
 The kernels write one row of ``N_OPS`` int64 counts per sample (``ops[s, OP_*]``); ``OpCounts``,

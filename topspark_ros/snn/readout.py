@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Readout: label neurons by their class response, then vote (Diehl & Cook 2015, section 2.4).
 
 Each neuron is assigned the class for which its mean spike count is highest over labelled

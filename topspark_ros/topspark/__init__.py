@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """TopSpark (Putra & Shafique, IROS 2023): timestep analysis, enhancement and trade-off.
 
 Use::

@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """TopSpark for the spiking deep network: how few timesteps per sample, at what accuracy,
 latency and energy, and which run-time constants make short presentations work.
 

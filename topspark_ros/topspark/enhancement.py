@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """TopSpark step 3: the parameter-enhancement rule family searched for each timestep.
 
 With r = T / T0 (< 1 for shortened presentations) a rule maps the T0 parameters to T:

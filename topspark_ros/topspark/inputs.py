@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """What the governor's measured inputs mean: battery percentages of either scale, latencies.
 
 Plain Python, no ROS: the governor node feeds message fields in and gets levels or reasons out.

@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """TopSpark step 4: choose the timestep that meets accuracy, latency and energy requirements.
 
 Rule: among profiled timesteps whose accuracy is at least ``acc(T0) - accuracy_tolerance``, whose

@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """TopSpark profiles: what each timestep costs and achieves, as a YAML file nodes can load.
 
 A profile is the output of the four TopSpark steps for one network and workload: for every

@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Plots and a Markdown report of a TopSpark profile (what people would rather look at)."""
 
 from __future__ import annotations

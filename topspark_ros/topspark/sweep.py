@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """The TopSpark sweep: the four steps, as independent cached points run on a pool or Dask.
 
 A *point* trains a fresh network at one timestep with one set of parameter overrides and

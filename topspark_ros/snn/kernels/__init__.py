@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Numba kernels: the Diehl & Cook network, event-driven, for inference and STDP.
 
 One module per concern, each naming the equations it implements:

@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Array helpers for Numba code: amortised growth of a buffer (used by the dynamics' list of
 inhibition in flight and by the DVS emulator's event lists).
 

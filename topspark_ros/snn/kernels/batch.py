@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Batches: the kernels called from Python, one call per batch of samples, with the per-sample
 arrays (working state, spike buffers) made once per call.
 

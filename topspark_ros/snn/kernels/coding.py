@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Input coding: a frame's per-step spike probabilities to one sample's input spikes (CSR).
 
     Poisson  input i spikes at step t with probability p_i (Bernoulli per input and step):

@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Network dynamics: one sample of the Diehl & Cook network, event-driven, for inference and
 STDP (dt = 1 step, potentials in mV, see docs/model.md):
 

@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Event binning: event-camera samples (input index, time) to per-step input spikes (CSR),
 thinned reproducibly on the way.
 

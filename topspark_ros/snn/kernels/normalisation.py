@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Weight normalisation (Diehl & Cook): after a training sample, every neuron that spiked has
 its input column scaled back to a fixed sum.
 

@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """The kernels' parameters: a ``NetworkConfig`` in per-step units, as one named record.
 
     decay_mem        = exp(-dt / tau_mem)          membrane decay per step (excitatory)

@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Random numbers for the kernels: splitmix64 (Steele, Lea & Flood 2014) and what is drawn
 from it.
 

@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Minimal stand-in for ``torchvision``, for the peer benchmark only.
 
 BindsNET 0.3.4 imports torchvision at module level (``bindsnet.datasets`` builds

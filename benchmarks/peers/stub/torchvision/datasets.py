@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Stand-in ``torchvision.datasets``: any attribute is a Dataset class that
 cannot be instantiated (BindsNET only subclasses them at import time)."""
 

@@ -1,3 +1,5 @@
+# Copyright 2026 The topspark_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Stand-in ``torchvision.transforms``: any attribute is a class that raises
 when constructed (BindsNET uses them only inside functions)."""
 
