@@ -233,3 +233,26 @@ def test_topspark_evaluate_runs_a_deep_checkpoint(tmp_path):
     assert (tmp_path / 'r.png').is_file()
     assert evaluate.main(['--model', str(path), '--dataset', 'digits', '--relabel', '--out',
                           str(tmp_path / 'x.json')]) == 2
+
+
+def test_topspark_profile_deep_writes_a_profile_the_governor_reads(tmp_path, capsys):
+    from topspark_ros.cli import profile_deep
+    from topspark_ros.deep.config import DeepConfig, LayerSpec
+    from topspark_ros.topspark import load_profile
+
+    config = DeepConfig(input_shape=(1, 8, 8), layers=(LayerSpec('dense', 32),
+                                                       LayerSpec('dense', 10)), timesteps=40)
+    path = save_deep_checkpoint(tmp_path / 'd.npz', DeepNetwork.initialised(config, 2))
+    out = tmp_path / 'profile'
+    assert profile_deep.main([str(path), '--out', str(out), '--dataset', 'digits',
+                              '--timesteps', '10', '3', '--sensitivity-timesteps', '3',
+                              '--validation', '20', '--test', '30', '--quiet']) == 0
+    profile = load_profile(out)
+    assert profile.timesteps == [40, 10, 3] and profile.baseline.params == {}
+    DeepModel(load_deep_checkpoint(path)[0]).check_profile(profile)
+    assert (out / 'details.json').is_file() and (out / 'accuracy_vs_timesteps.png').is_file()
+    for argv, message in (([str(path), '--out', str(out), '--timesteps', '0'], '--timesteps'),
+                          (['config/model_n400.npz', '--out', str(out)], 'not a spiking deep'),
+                          ([str(path), '--out', str(path)], '--out')):
+        assert profile_deep.main(argv) == 2
+        assert message in capsys.readouterr().err

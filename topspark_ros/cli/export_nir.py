@@ -11,14 +11,13 @@ listed in the graph's metadata (key 'topspark_ros').
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 from ..deep.checkpoint import checkpoint_kind, load_deep_checkpoint, MODEL_KIND
 from ..hardware.nir_export import (deep_to_nir, graph_metadata, NirError, require_nir,
                                    stdp_to_nir, write_graph)
 from ..snn import load_checkpoint
-from .common import CliError, run_cli
+from .common import check_out_file, CliError, run_cli
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,11 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
 def check_arguments(args: argparse.Namespace) -> None:
     if not args.model.is_file():
         raise CliError(f'model: {args.model} not found')
-    if args.out.suffix != '.nir':
-        raise CliError(f'out: {args.out} must end in .nir')
-    parent = args.out.parent if str(args.out.parent) else Path('.')
-    if not parent.is_dir() or not os.access(parent, os.W_OK):
-        raise CliError(f'out: directory {parent} does not exist or is not writable')
+    check_out_file('out', args.out, '.nir')
     try:
         require_nir()
     except NirError as exc:

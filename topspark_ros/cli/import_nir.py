@@ -13,7 +13,6 @@ step). What cannot be represented is refused with one line naming the node.
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 from ..deep.checkpoint import save_deep_checkpoint
@@ -21,7 +20,7 @@ from ..hardware.nir_export import graph_metadata, NirError
 from ..hardware.nir_import import (graph_to_deep, ImportOptions, read_graph, SNNTORCH_DT_S,
                                    SPIKE_SEMANTICS)
 from ..snn.config import MAX_TIMESTEPS
-from .common import CliError, run_cli
+from .common import check_out_file, CliError, run_cli
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,11 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
 def check_arguments(args: argparse.Namespace) -> None:
     if not args.graph.is_file():
         raise CliError(f'graph: {args.graph} not found')
-    if args.out.suffix != '.npz':
-        raise CliError(f'out: {args.out} must end in .npz')
-    parent = args.out.parent if str(args.out.parent) else Path('.')
-    if not parent.is_dir() or not os.access(parent, os.W_OK):
-        raise CliError(f'out: directory {parent} does not exist or is not writable')
+    check_out_file('out', args.out, '.npz')
     if not (args.source_dt > 0 and args.dt_ms > 0):
         raise CliError('--source-dt and --dt-ms must be > 0')
     if not 1 <= args.timesteps <= MAX_TIMESTEPS:

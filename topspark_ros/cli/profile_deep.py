@@ -13,7 +13,6 @@ a validation part of the training split; the profile's figures are on the test s
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 from tqdm import tqdm
@@ -23,7 +22,7 @@ from ..deep.checkpoint import checkpoint_kind, load_deep_checkpoint, MODEL_KIND
 from ..energy import get_platform
 from ..snn.config import MAX_TIMESTEPS
 from ..topspark import deep_profile
-from .common import add_dataset_argument, CliError, load, run_cli, write_json
+from .common import add_dataset_argument, check_out_dir, CliError, load, run_cli, write_json
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -58,11 +57,7 @@ def check_arguments(args: argparse.Namespace) -> None:
         raise CliError(f'--timesteps: {bad} outside 1..{MAX_TIMESTEPS}')
     if args.validation < 10 or args.test < 0:
         raise CliError('--validation must be >= 10 and --test >= 0')
-    if args.out.exists() and not args.out.is_dir():
-        raise CliError(f'--out: {args.out} exists and is not a directory')
-    parent = args.out if args.out.exists() else args.out.parent
-    if not os.access(parent if str(parent) else '.', os.W_OK):
-        raise CliError(f'--out: {parent} is not writable')
+    check_out_dir('--out', args.out)
     try:
         get_platform(args.platform)
     except (KeyError, ValueError) as exc:

@@ -17,6 +17,8 @@ import json
 import math
 from typing import Any, Mapping
 
+from ..snn.config import apply_overrides
+
 LAYER_KINDS = ('conv', 'dense', 'avgpool', 'sumpool')
 INPUT_CODINGS = ('current', 'poisson', 'regular')
 READOUTS = ('current', 'counts')
@@ -140,19 +142,10 @@ def weight_shapes(config: DeepConfig) -> list[tuple[tuple[int, ...], tuple[int, 
 
 
 def replace_params(config: DeepConfig, overrides: Mapping[str, Any]) -> DeepConfig:
-    """A copy with dotted-key overrides applied, e.g. ``{'lif.v_init': 0.5}``."""
-    data = config.to_dict()
-    for dotted, value in overrides.items():
-        node = data
-        *parents, leaf = dotted.split('.')
-        for part in parents:
-            if part not in node or not isinstance(node[part], dict):
-                raise DeepConfigError(f'override {dotted!r}: no group {part!r}')
-            node = node[part]
-        if leaf not in node or leaf == 'layers':
-            raise DeepConfigError(f'override {dotted!r}: no parameter {leaf!r}')
-        node[leaf] = value
-    return DeepConfig.from_dict(data)
+    """A copy with dotted-key overrides applied, e.g. ``{'lif.v_init': 0.5}`` (the layers are
+    the trained network's: not an override)."""
+    return DeepConfig.from_dict(apply_overrides(config.to_dict(), overrides, DeepConfigError,
+                                                fixed=('layers',)))
 
 
 def _check(ok: bool, message: str) -> None:

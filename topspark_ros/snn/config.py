@@ -237,15 +237,23 @@ def validate(config: NetworkConfig) -> None:
 
 def replace_params(config: NetworkConfig, overrides: Mapping[str, Any]) -> NetworkConfig:
     """A copy with dotted-key overrides applied, e.g. ``{'excitatory.v_thresh_mv': -55.0}``."""
-    data = config.to_dict()
+    return NetworkConfig.from_dict(apply_overrides(config.to_dict(), overrides))
+
+
+def apply_overrides(data: dict[str, Any], overrides: Mapping[str, Any],
+                    error: type[ValueError] = ConfigError,
+                    fixed: tuple[str, ...] = ()) -> dict[str, Any]:
+    """``data`` (a configuration as nested dicts) with dotted-key ``overrides`` set in place;
+    an unknown group or parameter, or one of ``fixed``, raises ``error`` naming it. The one
+    implementation behind both models' ``replace_params``."""
     for dotted, value in overrides.items():
         node = data
         *parents, leaf = dotted.split('.')
         for part in parents:
             if part not in node or not isinstance(node[part], dict):
-                raise ConfigError(f'override {dotted!r}: no group {part!r}')
+                raise error(f'override {dotted!r}: no group {part!r}')
             node = node[part]
-        if leaf not in node:
-            raise ConfigError(f'override {dotted!r}: no parameter {leaf!r}')
+        if leaf not in node or leaf in fixed:
+            raise error(f'override {dotted!r}: no parameter {leaf!r}')
         node[leaf] = value
-    return NetworkConfig.from_dict(data)
+    return data
