@@ -313,14 +313,8 @@ class PerceptionNode(Node):
         except ConversionError as exc:
             self._stats.reject(exc.reason, f'{topic}: {exc}; skipped')
             return
-        learn = self._settings.learning
-        try:
-            output, snn_s = _timed(self.service.run_frame, image, learn)
-        except ModelError as exc:
-            self._stats.reject(exc.reason, f'{topic}: {exc}; skipped')
-            return
-        self._publish(output, arrival.topic, learn, arrival.at, started, snn_s,
-                      msg.header.stamp)
+        self._run(self.service.run_frame, image, topic, arrival.topic, arrival.at, started,
+                  msg.header.stamp)
 
     def _process_packets(self, packets: list[Arrival]) -> None:
         """Add packets to the event stream; run the newest completed window, drop older ones."""
@@ -350,13 +344,20 @@ class PerceptionNode(Node):
                                f'{topic}: {outside} of {sample.x.size} events lie outside the '
                                f'{width}x{height} sensor (event_sensor_width/height); '
                                'they are ignored')
+        self._run(self.service.run_events, sample, topic, 'events', arrived, started, stamp)
+
+    def _run(self, run: Any, sample: Any, topic: str, source: str, arrived: float,
+             started: float, stamp: Time) -> None:
+        """Run one sample through the model service and publish what it gave."""
         learn = self._settings.learning
+        snn_started = time.perf_counter()
         try:
-            output, snn_s = _timed(self.service.run_events, sample, learn)
+            output = run(sample, learn)
         except ModelError as exc:
             self._stats.reject(exc.reason, f'{topic}: {exc}; skipped')
             return
-        self._publish(output, 'events', learn, arrived, started, snn_s, stamp)
+        self._publish(output, source, learn, arrived, started,
+                      time.perf_counter() - snn_started, stamp)
 
     def _publish(self, output: ModelOutput, source: str, learn: bool, arrived: float,
                  started: float, snn_s: float, stamp: Time) -> None:
@@ -407,13 +408,6 @@ class PerceptionNode(Node):
     def _commands_status(self) -> DiagnosticStatus:
         return self._gate.status(
             {'max_timestep_commands_per_s': self._timestep_limiter.max_per_s})
-
-
-def _timed(run: Any, *args: Any) -> tuple[ModelOutput, float]:
-    """``run(*args)`` and the seconds it took (the model's share of the compute time)."""
-    started = time.perf_counter()
-    output = run(*args)
-    return output, time.perf_counter() - started
 
 
 def _make_node() -> PerceptionNode | None:
