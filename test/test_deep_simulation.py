@@ -205,14 +205,14 @@ def test_a_profile_for_another_model_family_is_refused(tmp_path):
     with pytest.raises(ModelStartError, match='made for N=400.*the model is a deep_lif'):
         ModelService.open(ModelFiles(str(path)), str(tmp_path / 'p.yaml'))
     deep = DeepModel(small_cnn()).made_for()
-    Profile(50, 'loihi', (ProfileEntry(50, .9, .9, 1, 1, 1, 1),), made_for=deep).save(
+    Profile(200, 'loihi', (ProfileEntry(200, .9, .9, 1, 1, 1, 1),), made_for=deep).save(
         tmp_path / 'deep.yaml')
     ModelService.open(ModelFiles(str(path)), str(tmp_path / 'deep.yaml'))     # its own: fine
     other = small_cnn()
     other = DeepNetwork(replace_params(other.config, {'timesteps': 100}), other.weights,
                         other.biases)
     other_path = save_deep_checkpoint(tmp_path / 'other.npz', other)
-    with pytest.raises(ModelStartError, match='T0=50.*T0=100'):
+    with pytest.raises(ModelStartError, match='T0=200.*T0=100'):
         ModelService.open(ModelFiles(str(other_path)), str(tmp_path / 'deep.yaml'))
 
 

@@ -68,7 +68,7 @@ class DeepConfig:
     lif: LifParams = LifParams()
     n_classes: int = 10
     dt_ms: float = 1.0
-    timesteps: int = 50                 # T0: the presentation length it was made for
+    timesteps: int = 200                # T0: the presentation it was made for (the paper: 200 ms)
     input_coding: str = 'current'       # constant pixel currents, or input spikes
     input_rate_hz: float = 200.0        # a white pixel's rate with spike input codings
     rate_gain: float = 1.0              # currents x gain, spike amplitude / gain (inference)
