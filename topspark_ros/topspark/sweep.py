@@ -27,6 +27,7 @@ import json
 import os
 import time
 from concurrent.futures import as_completed, ProcessPoolExecutor
+import multiprocessing
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
@@ -392,7 +393,10 @@ class Runner:
                 for fut in dask_completed(futures):
                     yield futures[fut], fut.result()
             return
-        with ProcessPoolExecutor(self.workers) as pool:
+        # forkserver, not fork: forking a process that runs threads (JAX's, a ROS executor's)
+        # can deadlock the child; the workers import the package afresh instead
+        with ProcessPoolExecutor(self.workers,
+                                 mp_context=multiprocessing.get_context('forkserver')) as pool:
             futures = {pool.submit(run_point, self.spec, p): k for k, p in todo.items()}
             for fut in as_completed(futures):
                 yield futures[fut], fut.result()
