@@ -18,6 +18,7 @@ from topspark_ros.deep.rates import forward_rates, layer_forward, lif_rate
 from topspark_ros.models import DeepModel, EventSample, load_model, ModelError
 from topspark_ros.perception import ModelFiles, ModelService, ModelStartError
 from topspark_ros.snn import CheckpointError, SpikeTrain
+from topspark_ros.snn.ops import OP_SYNAPTIC_EVENTS
 
 LONG_T = 4000
 
@@ -88,7 +89,7 @@ def test_every_layers_fan_out_is_its_linear_map(pool):
         offset = packed.table[target, K.N_OFF]
         np.testing.assert_allclose(out[offset:offset + expected.size], hwc(expected),
                                    rtol=1e-5, atol=1e-6)
-        assert ops[K.OP_SYNAPTIC] > 0
+        assert ops[OP_SYNAPTIC_EVENTS] > 0
 
 
 def test_long_presentations_approach_the_rate_network():

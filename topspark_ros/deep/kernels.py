@@ -29,6 +29,9 @@ from typing import NamedTuple
 import numba
 import numpy as np
 
+from ..snn.ops import (OP_EXC_SPIKES, OP_INPUT_SPIKES, OP_NEURON_UPDATES,
+                       OP_SYNAPTIC_EVENTS, OP_TIMESTEPS)
+
 # layer table columns
 KIND, C_IN, H_IN, W_IN, C_OUT, H_OUT, W_OUT, KERNEL, STRIDE, PAD, W_OFF, B_OFF, N_OFF = \
     range(13)
@@ -37,9 +40,6 @@ CONV, DENSE, AVGPOOL, SUMPOOL = range(4)
 KIND_CODES = {'conv': CONV, 'dense': DENSE, 'avgpool': AVGPOOL, 'sumpool': SUMPOOL}
 CODING_CURRENT, CODING_POISSON, CODING_REGULAR, CODING_SPIKES = range(4)
 """Constant currents, rate-coded frames (Poisson, regular), given input spikes (events)."""
-# op counters, in the order of snn.network.OpCounts
-OP_INPUT, OP_HIDDEN, OP_INH, OP_SYNAPTIC, OP_UPDATES, OP_WEIGHTS, OP_STEPS = range(7)
-N_OPS = 7
 
 
 class SimConstants(NamedTuple):
@@ -87,7 +87,7 @@ def _deliver(fanout, weights, inp, source, value, ops):
     for s in range(fanout.start[source], fanout.start[source + 1]):
         t, w, n = fanout.target[s], fanout.weight[s], fanout.length[s]
         _add_scaled(inp[t:t + n], weights[w:w + n], value * fanout.scale[s])
-        ops[OP_SYNAPTIC] += n
+        ops[OP_SYNAPTIC_EVENTS] += n
 
 
 @numba.njit(cache=True, nogil=True, fastmath=True)
@@ -167,7 +167,6 @@ def simulate(layers, fanout, weights, biases, image_hwc, step_ptr, spike_index, 
     reset here. ``scores`` (n_classes) and ``ops`` (7) are outputs."""
     n_layers = layers.shape[0]
     last = n_layers - 1
-    n_total = v.size
     v[:] = k.v_init                             # membranes in units of the threshold
     refractory[:] = 0.0
     inp[:] = 0.0
@@ -180,8 +179,8 @@ def simulate(layers, fanout, weights, biases, image_hwc, step_ptr, spike_index, 
     inv_thresh = 1.0 / k.v_thresh
     keep = k.syn_decay                          # synapse: s <- keep s + take input
     take = 1.0 - k.syn_decay
-    current = np.empty(n_total)
-    spikes = np.empty(n_total, np.int64)        # one layer's spikes of one step
+    current = np.empty(v.size)
+    spikes = np.empty(v.size, np.int64)        # one layer's spikes of one step
     spike_value = k.amplitude / k.dt
     input_base = fanout.base[0]
     n_inputs = image_hwc.size
@@ -203,11 +202,11 @@ def simulate(layers, fanout, weights, biases, image_hwc, step_ptr, spike_index, 
         if k.coding == CODING_POISSON:
             for i in range(n_inputs):
                 if image_hwc[i] > 0.0 and np.random.random() < image_hwc[i] * p_step:
-                    ops[OP_INPUT] += 1
+                    ops[OP_INPUT_SPIKES] += 1
                     _deliver(fanout, weights, inp, input_base + i, input_value, ops)
         elif k.coding == CODING_SPIKES:
             for j in range(step_ptr[step], step_ptr[step + 1]):
-                ops[OP_INPUT] += 1
+                ops[OP_INPUT_SPIKES] += 1
                 _deliver(fanout, weights, inp, input_base + spike_index[j], input_value,
                          ops)
         elif k.coding == CODING_REGULAR:
@@ -215,7 +214,7 @@ def simulate(layers, fanout, weights, biases, image_hwc, step_ptr, spike_index, 
                 phase[i] += image_hwc[i] * p_step
                 if phase[i] >= 1.0:
                     phase[i] -= 1.0
-                    ops[OP_INPUT] += 1
+                    ops[OP_INPUT_SPIKES] += 1
                     _deliver(fanout, weights, inp, input_base + i, input_value, ops)
         for layer in range(n_layers):
             kind = layers[layer, KIND]
@@ -227,16 +226,16 @@ def simulate(layers, fanout, weights, biases, image_hwc, step_ptr, spike_index, 
                 for i in range(n_off, n_off + n):
                     scores[i - n_off] += constant[i] + inp[i] / k.gain
                     inp[i] = 0.0
-                ops[OP_UPDATES] += n
+                ops[OP_NEURON_UPDATES] += n
                 continue
-            ops[OP_UPDATES] += n
+            ops[OP_NEURON_UPDATES] += n
             _integrate(syn[n_off:n_off + n], inp[n_off:n_off + n], constant[n_off:n_off + n],
                        current[n_off:n_off + n], v[n_off:n_off + n],
                        refractory[n_off:n_off + n], keep, take, inv_thresh, leak)
             fired = _fire(v[n_off:n_off + n], refractory[n_off:n_off + n],
                           current[n_off:n_off + n], counts[n_off:n_off + n], k.dt, k.tau_rc,
                           k.tau_ref, spikes)
-            ops[OP_HIDDEN] += fired
+            ops[OP_EXC_SPIKES] += fired
             if layer < last:
                 base = fanout.base[layer + 1]
                 for j in range(fired):
@@ -248,5 +247,4 @@ def simulate(layers, fanout, weights, biases, image_hwc, step_ptr, spike_index, 
     else:
         for i in range(scores.size):
             scores[i] /= timesteps
-    ops[OP_STEPS] = timesteps
-    return n_total
+    ops[OP_TIMESTEPS] = timesteps

@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from typing import NamedTuple, Sequence
 
@@ -14,6 +13,7 @@ import numpy as np
 
 from ..snn.encoding import image_to_rates, SpikeTrain, to_intensity
 from ..snn.network import OpCounts
+from ..snn.ops import N_OPS
 
 from . import kernels as K
 from .config import DeepConfig, INPUT_CODINGS, layer_shapes, weight_shapes
@@ -213,7 +213,7 @@ class Simulator:
         self._v, self._refractory = np.zeros(n), np.zeros(n)
         self._inp, self._syn, self._constant = np.zeros(n), np.zeros(n), np.zeros(n)
         self._counts = np.zeros(n, np.int32)
-        self._ops = np.zeros(K.N_OPS, np.int64)
+        self._ops = np.zeros(N_OPS, np.int64)
 
     def run_frame(self, image: np.ndarray, timesteps: int, config: DeepConfig | None = None,
                   seed: int = 0) -> tuple[np.ndarray, OpCounts]:
@@ -226,7 +226,7 @@ class Simulator:
     def run_spikes(self, spikes: SpikeTrain, config: DeepConfig | None = None
                    ) -> tuple[np.ndarray, OpCounts]:
         """Class scores and work for given input spikes (indices into the (h, w) input)."""
-        config = dataclasses.replace(config or self.network.config, input_coding='current')
+        config = config or self.network.config
         n_inputs = config.n_inputs
         if spikes.indices.size and (spikes.indices.min() < 0
                                     or spikes.indices.max() >= n_inputs):

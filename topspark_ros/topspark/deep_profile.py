@@ -32,7 +32,7 @@ from ..deep.config import replace_params
 from ..deep.network import DeepNetwork, Simulator
 from ..energy import get_platform, mean_energy
 from ..models.deep import DeepModel
-from ..snn.network import OpCounts
+from ..snn.ops import OP_NAMES
 from .profile import Profile, ProfileEntry
 
 KNOBS: dict[str, tuple[Any, ...]] = {
@@ -43,8 +43,6 @@ KNOBS: dict[str, tuple[Any, ...]] = {
     'lif.v_thresh': (1.0, 0.75),
 }
 """The run-time constants step 2 probes and step 3 combines, with the values tried."""
-
-OP_NAMES = tuple(f.name for f in dataclasses.fields(OpCounts))
 
 
 @dataclass(frozen=True)
