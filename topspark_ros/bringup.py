@@ -78,8 +78,8 @@ from xml.parsers import expat
 import yaml
 
 from .executables import NODES
+from .shipped import PACKAGE, package_share
 
-PACKAGE = 'topspark_ros'
 
 # Executables that can run in this process: name (setup.py's console script, the launch file's
 # `exec`) -> 'module:NodeClass', from topspark_ros.executables. Modules are imported only when a
@@ -198,26 +198,14 @@ def typed_value(text: str) -> Any:
 
 
 def find_package_share(package: str) -> Path:
-    """Share directory of ``package``: the ament index, else this source tree for topspark_ros.
-
-    The index is searched as ament_index_python does (``<prefix>/share/ament_index/
-    resource_index/packages/<package>`` under each AMENT_PREFIX_PATH entry), then under
-    ``sys.prefix``: pip-installed ROS wheels put share/ there but do not set AMENT_PREFIX_PATH.
-    The environment is left as it is. An editable install (``pip install -e .``) installs no
-    data files; the source tree's own launch/ and config/ then serve, which also keeps edits
-    to them effective without a reinstall.
-    """
-    prefixes = [p for p in os.environ.get('AMENT_PREFIX_PATH', '').split(os.pathsep) if p]
-    for prefix in prefixes + [sys.prefix]:
-        share = Path(prefix) / 'share'
-        if (share / 'ament_index' / 'resource_index' / 'packages' / package).is_file():
-            return share / package
-    source_root = Path(__file__).resolve().parent.parent
-    if package == PACKAGE and (source_root / 'package.xml').is_file():
-        return source_root
-    raise LookupError(f'package {package!r} not found in the ament index (AMENT_PREFIX_PATH='
-                      f'{os.environ.get("AMENT_PREFIX_PATH", "<unset>")!r}, then '
-                      f'{sys.prefix!r})')
+    """Share directory of ``package`` (``shipped.package_share``: the ament index, else this
+    source tree); LookupError naming where it looked."""
+    share = package_share(package)
+    if share is None:
+        raise LookupError(f'package {package!r} not found in the ament index (AMENT_PREFIX_PATH='
+                          f'{os.environ.get("AMENT_PREFIX_PATH", "<unset>")!r}, then '
+                          f'{sys.prefix!r})')
+    return share
 
 
 # ------------------------------------------------------------------------------ parsing
