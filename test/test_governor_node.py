@@ -379,7 +379,10 @@ def test_drained_gazebo_battery_stays_at_the_low_battery_choice(graph, profile_p
                what='the empty reading in the decision status')
     wait_until(lambda: probe.status('inputs', lambda s: int(
         values_of(s)['battery_read_as_empty']) >= 20), what='the read-as-empty counter')
-    assert probe.received().count(350) == 1                     # only the first command
+    # T0 may or may not reach the probe (it joins late and the topic keeps one message), but
+    # once the low-battery choice arrived nothing else may follow it.
+    received = probe.received()
+    assert set(received[received.index(30):]) == {30}, received
 
 
 def test_implausible_latencies_are_rejected_per_reason(graph, profile_path):
@@ -483,14 +486,15 @@ def test_dwell_defers_a_second_change(graph, profile_path):
     probe.send_until(probe.battery_pub, lambda: BatteryState(percentage=1.0),
                      lambda: node.last_decision.pending == 350, 'the change to 350 deferred')
     more_decisions(node)
-    assert probe.received() == [350, 30] and node.governor.current == 30
+    # What the node sent is the sequence; the probe (joined late, one message kept) may miss T0.
+    assert [t for _, t in node.published] == [350, 30] and probe.last() == 30
     assert node.governor.deferred >= 1
     wait_until(lambda: probe.status(predicate=lambda s: values_of(s)['pending_timesteps']
                                     == '350'), what='the pending change in diagnostics')
 
     assert node.set_parameters([Parameter('min_dwell_s', value=0.3)])[0].successful
     wait_until(lambda: probe.last() == 350, what='the deferred change once the dwell passed')
-    assert probe.received() == [350, 30, 350]
+    assert [t for _, t in node.published] == [350, 30, 350]
     stamps = [t for t, _ in node.published]
     assert all(b - a >= 0.3 for a, b in zip(stamps, stamps[1:]))
 
