@@ -115,6 +115,26 @@ def test_count_noise_is_whole_spikes_unbiased_with_the_soft_lif_gradient():
     np.testing.assert_allclose(grad, soft_grad, rtol=1e-6)
 
 
+def test_shifted_images_are_whole_pixel_translations_with_zero_fill():
+    images = jnp.arange(2 * 1 * 6 * 6, dtype=jnp.float32).reshape(2, 1, 6, 6) + 1.0
+    assert train.shifted(images, 0, jax.random.PRNGKey(0)) is images
+    for seed in range(5):
+        out = np.asarray(train.shifted(images, 2, jax.random.PRNGKey(seed)))
+        for k in range(2):
+            matches = [(dy, dx) for dy in range(-2, 3) for dx in range(-2, 3)
+                       if np.array_equal(out[k, 0], _translated(np.asarray(images[k, 0]), dy,
+                                                                dx))]
+            assert len(matches) == 1
+
+
+def _translated(image: np.ndarray, dy: int, dx: int) -> np.ndarray:
+    out = np.zeros_like(image)
+    h, w = image.shape
+    out[max(dy, 0):h + min(dy, 0), max(dx, 0):w + min(dx, 0)] = \
+        image[max(-dy, 0):h + min(-dy, 0), max(-dx, 0):w + min(-dx, 0)]
+    return out
+
+
 def test_gaussian_noise_only_where_the_neuron_fires():
     settings = train.TrainSettings(noise='gaussian', noise_sigma_hz=10.0)
     j = jnp.concatenate([jnp.full((20000,), 0.9), jnp.full((20000,), 2.0)])
@@ -168,6 +188,40 @@ def test_noise_changes_the_result_and_each_setting_is_deterministic(small_digits
     assert not np.array_equal(other_seed, runs['count'])
 
 
+def hidden_spikes(network, images, timesteps=10):
+    """Mean expected hidden spikes per sample in T steps (the LIF rate network)."""
+    x = jnp.asarray(train.images_as_input(network.config, images))
+    rates = train.forward_with_activity(network.config, train.params_of(network), x,
+                                        soft=False)[1]
+    return float(rates.mean()) * timesteps * 1e-3
+
+
+def test_the_rate_penalty_buys_fewer_spikes_and_augmentation_changes_training(small_digits):
+    free = quick_train(small_digits, epochs=3)
+    frugal = quick_train(small_digits, epochs=3, rate_penalty=1e-2)
+    tx, ty = small_digits[2], small_digits[3]
+    assert hidden_spikes(frugal.network, tx) < 0.7 * hidden_spikes(free.network, tx)
+    assert train.rate_accuracy(frugal.network, tx, ty) > 0.6
+    shifted = quick_train(small_digits, augment_shift=1).network.weights[0]
+    assert not np.array_equal(shifted, quick_train(small_digits).network.weights[0])
+    assert np.array_equal(shifted, quick_train(small_digits, augment_shift=1).network.weights[0])
+
+
+def test_fine_tuning_starts_from_the_given_network(small_digits):
+    x, y, tx, ty = small_digits
+    trained = quick_train(small_digits, epochs=3).network
+    tuned = train.train_network(DIGITS_MLP, train.TrainSettings(
+        epochs=1, batch_size=50, learning_rate=1e-4), x, y, initial=trained).network
+    fresh = DeepNetwork.initialised(DIGITS_MLP, 0).weights[0]
+    assert np.abs(tuned.weights[0] - trained.weights[0]).max() < 0.05 * np.abs(
+        fresh - trained.weights[0]).max()
+    assert train.rate_accuracy(tuned, tx, ty) > 0.7
+    other = DeepConfig(input_shape=(1, 8, 8), layers=(LayerSpec('dense', 32),
+                                                      LayerSpec('dense', 10)))
+    with pytest.raises(ValueError, match='other layers'):
+        train.train_network(other, train.TrainSettings(epochs=1), x, y, initial=trained)
+
+
 def test_trained_network_round_trips_through_a_checkpoint(tmp_path, small_digits):
     result = quick_train(small_digits, epochs=1, dropout=0.2)
     path = save_deep_checkpoint(tmp_path / 'deep.npz', result.network, {'seed': 0})
@@ -184,7 +238,8 @@ def test_trained_network_round_trips_through_a_checkpoint(tmp_path, small_digits
 
 def test_settings_refuse_bad_values():
     for bad in ({'epochs': 0}, {'noise': 'poisson'}, {'dropout': 1.0},
-                {'learning_rate': float('nan')}, {'target_timesteps': 0}):
+                {'learning_rate': float('nan')}, {'target_timesteps': 0},
+                {'rate_penalty': -1.0}, {'rate_penalty': float('nan')}, {'augment_shift': -1}):
         with pytest.raises(ValueError):
             train.TrainSettings(**bad)
 
@@ -236,6 +291,28 @@ def test_tool_writes_a_loadable_checkpoint_after_every_epoch(tmp_path, digits_np
     assert seen == [1, 2, 3, 3]
 
 
+def test_tool_fine_tunes_a_checkpoint_and_records_how(tmp_path, digits_npz, capsys):
+    first, second = tmp_path / 'a.npz', tmp_path / 'b.npz'
+    assert train_deep.main(['--dataset', str(digits_npz), '--arch', 'dense:16', '--epochs',
+                            '2', '--rate-gain', '2', '--out', str(first), '--quiet']) == 0
+    assert train_deep.main(['--dataset', str(digits_npz), '--init-from', str(first),
+                            '--epochs', '1', '--rate-penalty', '1e-4', '--augment-shift', '1',
+                            '--target-timesteps', '5',
+                            '--out', str(second), '--quiet']) == 0
+    tuned, metadata = load_deep_checkpoint(second)
+    assert [layer.size for layer in tuned.config.layers] == [16, 10]
+    assert tuned.config.lif.amplitude == pytest.approx(0.063 / 2)        # the checkpoint's
+    assert metadata['init_from'] == str(first) and metadata['arch'] == f'as {first}'
+    assert metadata['training']['rate_penalty'] == 1e-4
+    assert metadata['training']['augment_shift'] == 1
+    capsys.readouterr()
+    assert run_tool(['--dataset', 'digits', '--init-from', 'config/model_deep_cnn.npz',
+                     '--out', str(tmp_path / 'c.npz')]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "not digits's 8x8 images" in err, err
+    assert not (tmp_path / 'c.npz').exists()
+
+
 def test_tool_defaults_are_the_train_settings_defaults():
     args = train_deep.build_parser().parse_args(['--out', 'm.npz'])
     assert train_deep._given(args) == {}            # every unset flag keeps TrainSettings'
@@ -272,6 +349,10 @@ def run_tool(argv):
     (['--out', 'OUTDIR/adir.npz'], 'exists and is not a file'),
     (['--out', 'OUTDIR/afile/model.npz'], 'is not a directory'),
     (['--plot', 'OUTDIR/plot.jpg'], '--plot OUTDIR/plot.jpg: must be a .png file'),
+    (['--rate-penalty', '-1'], '--rate-penalty must be >= 0'),
+    (['--augment-shift', '-2'], '--augment-shift must be >= 0'),
+    (['--init-from', 'OUTDIR/none.npz'], '--init-from OUTDIR/none.npz: not found'),
+    (['--init-from', 'config/model_n400.npz'], 'not a spiking deep network checkpoint'),
 ])
 def test_tool_refuses_bad_flags_in_one_line_before_any_work(
         tmp_path, capsys, monkeypatch, flags, message):

@@ -37,11 +37,29 @@ def build_parser() -> argparse.ArgumentParser:
                         help='the short T of step 2 (default 5)')
     parser.add_argument('--validation', type=int, default=500,
                         help='validation samples for steps 1-3 (default 500)')
+    parser.add_argument('--enhance-tolerance', type=float, default=ENHANCE_TOLERANCE,
+                        help='step 3 keeps the fewest synaptic events among the constants '
+                             'within this validation accuracy of the best (a fraction, default '
+                             f'{ENHANCE_TOLERANCE}: half a point; 0: the most accurate)')
     parser.add_argument('--test', type=int, default=0,
                         help='test samples for step 4 (default 0: the whole test split)')
     parser.add_argument('--platform', default='loihi', help='energy platform (event-driven)')
     parser.add_argument('--quiet', action='store_true', help='no progress bar')
     return parser
+
+
+ENHANCE_TOLERANCE = 0.005
+
+
+def held_out_fraction(metadata: dict, dataset: str) -> tuple[float, ...]:
+    """``validation_split``'s fraction for the samples the model's training on ``dataset``
+    held out (``topspark-train-deep --validation-fraction``), so steps 1-3 choose constants
+    on samples it never saw; () (the default split, which it may have been trained on)
+    otherwise."""
+    fraction = metadata.get('validation_fraction')
+    held_out = (metadata.get('dataset') == dataset and isinstance(fraction, (int, float))
+                and fraction > 0)
+    return (float(fraction),) if held_out else ()
 
 
 def check_arguments(args: argparse.Namespace) -> None:
@@ -57,6 +75,8 @@ def check_arguments(args: argparse.Namespace) -> None:
         raise CliError(f'--timesteps: {bad} outside 1..{MAX_TIMESTEPS}')
     if args.validation < 10 or args.test < 0:
         raise CliError('--validation must be >= 10 and --test >= 0')
+    if not 0.0 <= args.enhance_tolerance < 1.0:
+        raise CliError(f'--enhance-tolerance must be in [0, 1), got {args.enhance_tolerance}')
     check_out_dir('--out', args.out)
     try:
         get_platform(args.platform)
@@ -69,7 +89,8 @@ def _main(argv: list[str] | None) -> None:
     check_arguments(args)
     network, metadata = load_deep_checkpoint(args.model)
     dataset = load(args.dataset)
-    validation = validation_split(dataset)
+    held_out = held_out_fraction(metadata, dataset.name)
+    validation = validation_split(dataset, *held_out)
     val_images = validation.test_images[:args.validation]
     val_labels = validation.test_labels[:args.validation]
     test_images, test_labels = dataset.test_images, dataset.test_labels
@@ -91,12 +112,15 @@ def _main(argv: list[str] | None) -> None:
     enhanced = {}
     for T in grid:              # T0 is the reference: the network's own constants
         enhanced[T] = (naive[T] if T == network.config.timesteps else
-                       deep_profile.enhance(network, val_images, val_labels, T, knobs))
+                       deep_profile.enhance(network, val_images, val_labels, T, knobs,
+                                            args.enhance_tolerance))
         step(f'step 3: T={T}')
     profile = deep_profile.build_profile(
         network, test_images, test_labels, {T: e.overrides for T, e in enhanced.items()},
         args.platform, {'model': str(args.model), 'dataset': dataset.name,
                         'validation_samples': len(val_labels),
+                        'validation_held_out_in_training': bool(held_out),
+                        'enhance_tolerance': args.enhance_tolerance,
                         'test_samples': len(test_labels), 'model_metadata': metadata},
         progress=step)
     bar.close()

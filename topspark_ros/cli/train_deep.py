@@ -26,8 +26,10 @@ import numpy as np
 
 from .. import __version__
 from ..datasets import Dataset, validation_split
-from ..deep.checkpoint import save_deep_checkpoint
+from ..deep.checkpoint import (checkpoint_kind, CheckpointError, load_deep_checkpoint,
+                               MODEL_KIND, save_deep_checkpoint)
 from ..deep.config import DeepConfig, DeepConfigError, LayerSpec, LifParams
+from ..deep.network import DeepNetwork
 from ..snn.encoding import to_intensity
 from .common import CliError, add_dataset_argument, load, run_cli, write_json
 
@@ -70,7 +72,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('--noise-sigma-hz', type=float,
                         help='sigma of the gaussian noise (Hz, default 10)')
     parser.add_argument('--target-timesteps', type=int,
-                        help='T whose spike counts the count noise models (default 10)')
+                        help='T whose spike counts the count noise and the rate penalty '
+                             'model (default 10)')
+    parser.add_argument('--rate-penalty', type=float,
+                        help='loss per expected hidden spike per sample in --target-timesteps '
+                             'steps (activity penalty, default 0; e.g. 2e-5)')
+    parser.add_argument('--augment-shift', type=int,
+                        help='translate training images randomly by up to this many pixels '
+                             '(default 0)')
+    parser.add_argument('--init-from', type=Path,
+                        help='fine-tune this deep_lif checkpoint (its layers and LIF constants; '
+                             '--rate-gain or --amplitude still override the amplitude)')
     gain = parser.add_mutually_exclusive_group()
     gain.add_argument('--amplitude', type=float,
                       help='activation per Hz of a hidden neuron (LifParams.amplitude)')
@@ -118,7 +130,8 @@ def _given(args: argparse.Namespace) -> dict[str, Any]:
     """The TrainSettings fields set on the command line (the others keep their defaults)."""
     flags = {'epochs': args.epochs, 'batch_size': args.batch_size, 'learning_rate': args.lr,
              'seed': args.seed, 'noise': args.noise, 'noise_sigma_hz': args.noise_sigma_hz,
-             'target_timesteps': args.target_timesteps, 'dropout': args.dropout}
+             'target_timesteps': args.target_timesteps, 'dropout': args.dropout,
+             'rate_penalty': args.rate_penalty, 'augment_shift': args.augment_shift}
     if args.constant_lr:
         flags['cosine_decay'] = False
     return {name: value for name, value in flags.items() if value is not None}
@@ -134,6 +147,9 @@ def _check_numbers(args: argparse.Namespace) -> None:
                and given.get('noise_sigma_hz', 0) >= 0, 'must be >= 0'),
               ('--target-timesteps', given.get('target_timesteps', 1) >= 1, 'must be >= 1'),
               ('--dropout', 0.0 <= given.get('dropout', 0) < 1.0, 'must be in [0, 1)'),
+              ('--rate-penalty', math.isfinite(given.get('rate_penalty', 0))
+               and given.get('rate_penalty', 0) >= 0, 'must be >= 0'),
+              ('--augment-shift', given.get('augment_shift', 0) >= 0, 'must be >= 0'),
               ('--validation-fraction', 0.0 <= args.validation_fraction <= 0.5,
                'must be in [0, 0.5]'))
     for flag, ok, rule in checks:
@@ -184,6 +200,34 @@ def build_config(dataset: Dataset, hidden: tuple[LayerSpec, ...], amplitude: flo
                        f'{exc}') from None
 
 
+def _initial_network(path: Path | None) -> DeepNetwork | None:
+    """The checkpoint --init-from names, read before any work (one line if it cannot be)."""
+    if path is None:
+        return None
+    if not path.is_file():
+        raise CliError(f'--init-from {path}: not found')
+    try:
+        if checkpoint_kind(path) != MODEL_KIND:
+            raise CliError(f'--init-from {path}: not a spiking deep network checkpoint')
+        return load_deep_checkpoint(path)[0]
+    except CheckpointError as exc:
+        raise CliError(f'--init-from {path}: {exc}') from None
+
+
+def fine_tuning_config(config: DeepConfig, dataset: Dataset, amplitude: float | None,
+                       seed: int, path: Path) -> DeepConfig:
+    """The checkpoint's configuration (amplitude and seed as given) if it fits the data."""
+    height, width = dataset.train_images.shape[1:3]
+    if config.input_shape != (1, int(height), int(width)) or \
+            config.n_classes != dataset.n_classes:
+        raise CliError(f'--init-from {path}: made for {config.input_shape} inputs and '
+                       f'{config.n_classes} classes, not {dataset.name}\'s {height}x{width} '
+                       f'images and {dataset.n_classes} classes')
+    lif = config.lif if amplitude is None else dataclasses.replace(config.lif,
+                                                                   amplitude=amplitude)
+    return dataclasses.replace(config, lif=lif, seed=seed)
+
+
 def unit_images(images: np.ndarray) -> np.ndarray:
     """(n, h, w) frames as float32 intensities in [0, 1], as perception reads them."""
     return np.stack([to_intensity(img) for img in images]).astype(np.float32)
@@ -224,11 +268,16 @@ def _main(argv: list[str] | None) -> None:
     if args.plot is not None:
         _check_writable('--plot', args.plot, '.png')
     hidden = parse_layers(args.arch)
+    initial = _initial_network(args.init_from)
     train = _import_training()
     dataset = load(args.dataset)
     amplitude = args.amplitude if args.rate_gain is None else MNIST_AMPLITUDE / args.rate_gain
     settings = train.TrainSettings(**_given(args))
-    config = build_config(dataset, hidden, amplitude, settings.seed, args.arch)
+    if initial is None:
+        config = build_config(dataset, hidden, amplitude, settings.seed, args.arch)
+    else:
+        config = fine_tuning_config(initial.config, dataset, amplitude, settings.seed,
+                                    args.init_from)
     if args.validation_fraction > 0:
         split = validation_split(dataset, args.validation_fraction)
         fit, validation = (split.train_images, split.train_labels), (split.test_images,
@@ -240,8 +289,10 @@ def _main(argv: list[str] | None) -> None:
         'jax_version': train.jax.__version__, 'optax_version': train.optax.__version__,
         'trained_at': datetime.now(timezone.utc).isoformat(timespec='seconds'),
         'dataset': dataset.name, 'n_train': len(fit[1]),
+        'init_from': None if initial is None else str(args.init_from),
         'n_validation': 0 if validation[1] is None else len(validation[1]),
-        'n_test': len(dataset.test_labels), 'arch': args.arch,
+        'n_test': len(dataset.test_labels),
+        'arch': args.arch if initial is None else f'as {args.init_from}',
         'amplitude': config.lif.amplitude,
         'training_rate_gain': MNIST_AMPLITUDE / config.lif.amplitude,
         'validation_fraction': args.validation_fraction,
@@ -250,7 +301,8 @@ def _main(argv: list[str] | None) -> None:
                      'cosine_decay': settings.cosine_decay, 'seed': settings.seed,
                      'noise': settings.noise, 'noise_sigma_hz': settings.noise_sigma_hz,
                      'target_timesteps': settings.target_timesteps,
-                     'dropout': settings.dropout},
+                     'dropout': settings.dropout, 'rate_penalty': settings.rate_penalty,
+                     'augment_shift': settings.augment_shift},
     }
 
     def history_dicts(history) -> list[dict[str, Any]]:
@@ -265,7 +317,9 @@ def _main(argv: list[str] | None) -> None:
     val_x = None if validation[0] is None else unit_images(validation[0])
     started = time.perf_counter()
     result = train.train_network(config, settings, train_x, fit[1], val_x, validation[1],
-                                 on_epoch=on_epoch, progress=not args.quiet)
+                                 on_epoch=on_epoch, progress=not args.quiet,
+                                 initial=None if initial is None else
+                                 DeepNetwork(config, initial.weights, initial.biases))
     test_x = unit_images(dataset.test_images)
     soft = train.rate_accuracy(result.network, test_x, dataset.test_labels, soft=True)
     hard = train.rate_accuracy(result.network, test_x, dataset.test_labels, soft=False)
@@ -277,9 +331,11 @@ def _main(argv: list[str] | None) -> None:
     write_json(args.out.with_suffix('.json'), {**metadata, 'config': config.to_dict()})
     if args.plot is not None:
         write_plot(args.plot, result.history,
-                   f'{dataset.name} {args.arch}, noise {settings.noise}, seed {settings.seed}: '
+                   f'{dataset.name} {provenance["arch"]}, noise {settings.noise}, '
+                   f'seed {settings.seed}: '
                    f'test {soft:.3f}')
-    print(f'{dataset.name}: arch {args.arch}, {settings.epochs} epochs, noise {settings.noise}, '
+    print(f'{dataset.name}: arch {provenance["arch"]}, {settings.epochs} epochs, '
+          f'noise {settings.noise}, '
           f'gain {MNIST_AMPLITUDE / config.lif.amplitude:g}, seed {settings.seed}: rate-network '
           f'test accuracy {soft:.4f} (soft-LIF) / {hard:.4f} (LIF) on '
           f'{len(dataset.test_labels)} samples, trained in {result.seconds:.1f} s; '

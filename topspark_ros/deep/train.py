@@ -13,6 +13,11 @@ Training noise on every hidden LIF layer (docs/model.md, "Training the spiking d
   r T dt rounded stochastically to a whole number (exact for a regular spike train whose phase
   is uniformly random), divided by T dt. The gradient is the soft-LIF's (straight-through).
 
+Optional, for few spikes at short T: an activity penalty (``rate_penalty`` x the expected
+hidden spikes per sample in T steps, the soft-LIF rates x T dt summed over hidden neurons,
+rising linearly from 0 over the first third of training) and random translations of the
+training images by up to ``augment_shift`` pixels.
+
 Only this module and the ``topspark-train-deep`` tool import JAX; inference never does.
 """
 
@@ -35,12 +40,15 @@ NOISE_KINDS = ('none', 'gaussian', 'count')
 _TAIL_Z = -30.0     # below this (j - v_th) / gamma the soft-LIF uses its asymptotic log term
 _EVAL_BATCH = 500
 _TRAIN_EVAL_MAX = 1000  # the per-epoch training accuracy reads this many training images
+PENALTY_RAMP = 1 / 3    # the rate penalty rises from 0 over this part of training: at full
+#                         strength from the first step it silences every neuron (measured)
 
 
 @dataclass(frozen=True)
 class TrainSettings:
     """How the rate network is trained. ``noise_sigma_hz`` is read by ``gaussian``,
-    ``target_timesteps`` (T, steps of the config's dt) by ``count``."""
+    ``target_timesteps`` (T, steps of the config's dt) by ``count`` and ``rate_penalty``
+    (per expected hidden spike per sample in T steps)."""
 
     epochs: int = 30
     batch_size: int = 64
@@ -51,6 +59,8 @@ class TrainSettings:
     target_timesteps: int = 10
     dropout: float = 0.0
     cosine_decay: bool = True           # learning rate from learning_rate to 0 over training
+    rate_penalty: float = 0.0           # loss per expected hidden spike per sample in T steps
+    augment_shift: int = 0              # random translations of up to this many pixels
 
     def __post_init__(self) -> None:
         checks = ((self.epochs >= 1, f'epochs must be >= 1, got {self.epochs}'),
@@ -63,7 +73,11 @@ class TrainSettings:
                    f'noise_sigma_hz must be >= 0, got {self.noise_sigma_hz}'),
                   (self.target_timesteps >= 1,
                    f'target_timesteps must be >= 1, got {self.target_timesteps}'),
-                  (0.0 <= self.dropout < 1.0, f'dropout must be in [0, 1), got {self.dropout}'))
+                  (0.0 <= self.dropout < 1.0, f'dropout must be in [0, 1), got {self.dropout}'),
+                  (math.isfinite(self.rate_penalty) and self.rate_penalty >= 0,
+                   f'rate_penalty must be >= 0, got {self.rate_penalty}'),
+                  (self.augment_shift >= 0,
+                   f'augment_shift must be >= 0, got {self.augment_shift}'))
         for ok, message in checks:
             if not ok:
                 raise ValueError(message)
@@ -157,9 +171,18 @@ def forward(config: DeepConfig, params: Params, images: jnp.ndarray,
     """Class scores (n, n_classes) of the rate network for images (n, c, h, w) in [0, 1]
     (``soft``: soft-LIF, else LIF hidden units). With ``settings`` and ``key``: training mode
     (noise and dropout on the soft-LIF hidden layers)."""
+    return forward_with_activity(config, params, images, settings, key, soft)[0]
+
+
+def forward_with_activity(config: DeepConfig, params: Params, images: jnp.ndarray,
+                          settings: TrainSettings | None = None, key: jax.Array | None = None,
+                          soft: bool = True) -> tuple[jnp.ndarray, jnp.ndarray]:
+    """``forward``'s scores and each sample's summed hidden rates (Hz, noise-free curve:
+    what the activity penalty charges)."""
     lif = config.lif
     last = len(config.layers) - 1
     a = images
+    activity = jnp.zeros(images.shape[0])
     weighted = 0
     for k, layer in enumerate(config.layers):
         if layer.kind in ('conv', 'dense'):
@@ -170,8 +193,10 @@ def forward(config: DeepConfig, params: Params, images: jnp.ndarray,
                 break
             if key is None:
                 rate = soft_lif_rate(a, lif) if soft else lif_rate(a, lif)
+                activity = activity + rate.reshape(rate.shape[0], -1).sum(1)
             else:
                 key, noise_key, drop_key = jax.random.split(key, 3)
+                activity = activity + soft_lif_rate(a, lif).reshape(a.shape[0], -1).sum(1)
                 rate = noisy_rate(a, lif, settings, config.dt_ms, noise_key)
             a = lif.amplitude * rate
             if key is not None and settings.dropout > 0:
@@ -179,7 +204,20 @@ def forward(config: DeepConfig, params: Params, images: jnp.ndarray,
                 a = jnp.where(keep, a / (1.0 - settings.dropout), 0.0)
         else:
             a = _linear(layer, a, None, None)
-    return a.reshape(a.shape[0], -1)
+    return a.reshape(a.shape[0], -1), activity
+
+
+def shifted(images: jnp.ndarray, max_shift: int, key: jax.Array) -> jnp.ndarray:
+    """Each image (n, c, h, w) translated by a random whole number of pixels in
+    [-max_shift, max_shift] along each axis, zero-filled (training augmentation)."""
+    if max_shift == 0:
+        return images
+    n, c, h, w = images.shape
+    s = max_shift
+    padded = jnp.pad(images, ((0, 0), (0, 0), (s, s), (s, s)))
+    offsets = jax.random.randint(key, (n, 2), 0, 2 * s + 1)
+    return jax.vmap(lambda image, o: jax.lax.dynamic_slice(image, (0, o[0], o[1]), (c, h, w)))(
+        padded, offsets)
 
 
 def params_of(network: DeepNetwork) -> Params:
@@ -239,10 +277,12 @@ def train_network(config: DeepConfig, settings: TrainSettings, train_images: np.
                   train_labels: np.ndarray, validation_images: np.ndarray | None = None,
                   validation_labels: np.ndarray | None = None,
                   on_epoch: Callable[[DeepNetwork, Sequence[EpochRecord]], None] | None = None,
-                  progress: bool = False) -> TrainResult:
-    """Adam on shuffled minibatches of softmax cross-entropy. Images (n, c, h, w) in [0, 1].
-    Deterministic for ``settings.seed`` (initial weights, order, noise). ``on_epoch`` gets the
-    network and the history after every epoch (e.g. to write a checkpoint)."""
+                  progress: bool = False, initial: DeepNetwork | None = None) -> TrainResult:
+    """Adam on shuffled minibatches of softmax cross-entropy (plus the activity penalty).
+    Images (n, c, h, w) in [0, 1]. Deterministic for ``settings.seed`` (initial weights, order,
+    noise). ``initial``: fine-tune these weights (same layers) instead of fresh ones.
+    ``on_epoch`` gets the network and the history after every epoch (e.g. to write a
+    checkpoint)."""
     x = images_as_input(config, train_images)
     y = np.asarray(train_labels, np.int32)
     if len(x) == 0:
@@ -253,21 +293,35 @@ def train_network(config: DeepConfig, settings: TrainSettings, train_images: np.
         vy = np.asarray(validation_labels, np.int64)
     batch = min(settings.batch_size, len(x))
     steps = len(x) // batch                     # the remainder joins the next epoch's shuffle
-    params = params_of(DeepNetwork.initialised(config, settings.seed))
+    if initial is not None and initial.config.layers != config.layers:
+        raise ValueError('initial network has other layers than the configuration')
+    params = params_of(initial if initial is not None
+                       else DeepNetwork.initialised(config, settings.seed))
     rate = (optax.cosine_decay_schedule(settings.learning_rate, settings.epochs * steps)
             if settings.cosine_decay else settings.learning_rate)
     optimiser = optax.adam(rate)
     opt_state = optimiser.init(params)
 
-    def loss_fn(params, xb, yb, key):
-        scores = forward(config, params, xb, settings, key)
-        return optax.softmax_cross_entropy_with_integer_labels(scores, yb).mean()
+    window_s = settings.target_timesteps * config.dt_ms / 1000.0
+
+    def loss_fn(params, xb, yb, key, penalty):
+        if settings.augment_shift:      # (no extra split without it: older runs repeat)
+            shift_key, key = jax.random.split(key)
+            xb = shifted(xb, settings.augment_shift, shift_key)
+        scores, activity = forward_with_activity(config, params, xb, settings, key)
+        loss = optax.softmax_cross_entropy_with_integer_labels(scores, yb).mean()
+        return loss + penalty * window_s * activity.mean()
 
     @jax.jit
-    def step(params, opt_state, xb, yb, key):
-        loss, grads = jax.value_and_grad(loss_fn)(params, xb, yb, key)
+    def step(params, opt_state, xb, yb, key, penalty):
+        loss, grads = jax.value_and_grad(loss_fn)(params, xb, yb, key, penalty)
         updates, opt_state = optimiser.update(grads, opt_state, params)
         return optax.apply_updates(params, updates), opt_state, loss
+
+    ramp_steps = max(1, round(PENALTY_RAMP * settings.epochs * steps))
+
+    def penalty_at(step_index: int) -> float:
+        return settings.rate_penalty * min(1.0, step_index / ramp_steps)
 
     scorer = _Scorer(config)
     order_rng = np.random.default_rng(settings.seed)
@@ -283,7 +337,8 @@ def train_network(config: DeepConfig, settings: TrainSettings, train_images: np.
         for s in range(steps):
             idx = order[s * batch:(s + 1) * batch]
             params, opt_state, loss = step(params, opt_state, x[idx], y[idx],
-                                           jax.random.fold_in(epoch_key, s))
+                                           jax.random.fold_in(epoch_key, s),
+                                           np.float32(penalty_at(epoch * steps + s)))
             losses.append(loss)
             if bar is not None:
                 bar.update(1)

@@ -9,8 +9,9 @@ that does not learn on the robot:
 1. accuracy vs T with the network's own (naive conversion) constants;
 2. sensitivity: each run-time constant that may matter at short T (``KNOBS``: rate gain,
    initial membrane voltage, synapse, input coding, threshold) moved alone, at a short T;
-3. enhancement: for every T, the combination of the values that helped in step 2 with the
-   best validation accuracy (ties: fewer synaptic events);
+3. enhancement: for every T, among the combinations of the values that helped in step 2
+   whose validation accuracy is within ``tolerance`` of the best one, the one with the fewest
+   synaptic events (energy-aware; tolerance 0: the most accurate, ties: fewer events);
 4. trade-off: accuracy, latency and energy per sample at every T on the test split, with the
    enhanced and with the naive constants, written as a profile the governor reads.
 
@@ -36,7 +37,7 @@ from ..snn.ops import OP_NAMES
 from .profile import Profile, ProfileEntry
 
 KNOBS: dict[str, tuple[Any, ...]] = {
-    'rate_gain': (1.0, 1.5, 2.0, 3.0, 4.0),
+    'rate_gain': (1.0, 1.5, 2.0, 3.0, 4.0, 6.0),
     'lif.v_init': (0.0, 0.5, 0.75),
     'lif.tau_s_ms': (0.0, 1.0, 2.0),
     'input_coding': ('current', 'regular'),
@@ -112,19 +113,29 @@ def knobs_that_help(effects: Sequence[tuple[str, Any, float]],
 
 
 def enhance(network: DeepNetwork, images: np.ndarray, labels: np.ndarray, timesteps: int,
-            knobs: Mapping[str, Sequence[Any]] = KNOBS) -> Evaluation:
-    """Step 3: the combination of knob values with the best accuracy at ``timesteps``
-    (ties: fewer synaptic events, then fewer changes from the network's own values)."""
+            knobs: Mapping[str, Sequence[Any]] = KNOBS, tolerance: float = 0.0) -> Evaluation:
+    """Step 3 at ``timesteps``: of the knob combinations whose accuracy is within
+    ``tolerance`` (a fraction: 0.005 is half a point) of the best combination's, the one with
+    the fewest synaptic events (ties: higher accuracy, then fewer changes from the network's
+    own values). Tolerance 0 picks the most accurate."""
+    if not tolerance >= 0:
+        raise ValueError(f'tolerance must be >= 0, got {tolerance}')
     config = network.config.to_dict()
-    best: tuple[tuple[float, float, int], Evaluation] | None = None
+    results = []
     for values in itertools.product(*knobs.values()):
         overrides = {k: v for k, v in zip(knobs, values) if v != _lookup(config, k)}
-        result = evaluate(network, images, labels, timesteps, overrides)
-        key = (-result.accuracy, result.mean_ops['synaptic_events'], len(overrides))
-        if best is None or key < best[0]:
-            best = (key, result)
-    assert best is not None
-    return best[1]
+        results.append(evaluate(network, images, labels, timesteps, overrides))
+    return cheapest_within(results, tolerance)
+
+
+def cheapest_within(results: Sequence[Evaluation], tolerance: float) -> Evaluation:
+    """The evaluation with the fewest synaptic events among those within ``tolerance`` of
+    the best accuracy (ties: higher accuracy, then fewer overrides)."""
+    best = max(r.accuracy for r in results)
+    # 1e-9: accuracies are fractions of whole samples; keep a result exactly at the edge
+    near = [r for r in results if r.accuracy >= best - tolerance - 1e-9]
+    return min(near, key=lambda r: (r.mean_ops['synaptic_events'], -r.accuracy,
+                                    len(r.overrides)))
 
 
 def build_profile(network: DeepNetwork, test_images: np.ndarray, test_labels: np.ndarray,
