@@ -14,9 +14,9 @@ Training noise on every hidden LIF layer (docs/model.md, "Training the spiking d
   is uniformly random), divided by T dt. The gradient is the soft-LIF's (straight-through).
 
 Optional, for few spikes at short T: an activity penalty (``rate_penalty`` x the expected
-hidden spikes per sample in T steps, the soft-LIF rates x T dt summed over hidden neurons,
-rising linearly from 0 over the first third of training) and random translations of the
-training images by up to ``augment_shift`` pixels.
+hidden spikes per sample in T steps, the soft-LIF rates x T dt summed over hidden neurons;
+off for the first 10 % of training, then rising linearly to full strength at a third) and
+random translations of the training images by up to ``augment_shift`` pixels.
 
 Only this module and the ``topspark-train-deep`` tool import JAX; inference never does.
 """
@@ -40,8 +40,10 @@ NOISE_KINDS = ('none', 'gaussian', 'count')
 _TAIL_Z = -30.0     # below this (j - v_th) / gamma the soft-LIF uses its asymptotic log term
 _EVAL_BATCH = 500
 _TRAIN_EVAL_MAX = 1000  # the per-epoch training accuracy reads this many training images
-PENALTY_RAMP = 1 / 3    # the rate penalty rises from 0 over this part of training: at full
-#                         strength from the first step it silences every neuron (measured)
+PENALTY_START, PENALTY_FULL = 0.1, 1 / 3
+# the rate penalty is 0 for the first 10 % of the steps (the network learns to classify
+# first), then rises linearly to full strength at a third: from the first step it can
+# silence every neuron for good (measured)
 
 
 @dataclass(frozen=True)
@@ -318,10 +320,11 @@ def train_network(config: DeepConfig, settings: TrainSettings, train_images: np.
         updates, opt_state = optimiser.update(grads, opt_state, params)
         return optax.apply_updates(params, updates), opt_state, loss
 
-    ramp_steps = max(1, round(PENALTY_RAMP * settings.epochs * steps))
+    start, full = (round(f * settings.epochs * steps) for f in (PENALTY_START, PENALTY_FULL))
 
     def penalty_at(step_index: int) -> float:
-        return settings.rate_penalty * min(1.0, step_index / ramp_steps)
+        return settings.rate_penalty * min(1.0, max(0.0, step_index - start)
+                                           / max(1, full - start))
 
     scorer = _Scorer(config)
     order_rng = np.random.default_rng(settings.seed)
