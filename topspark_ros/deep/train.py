@@ -87,8 +87,9 @@ class TrainSettings:
 
 @dataclass(frozen=True)
 class EpochRecord:
-    """One epoch: mean training loss (with noise) and the noise-free rate network's accuracy
-    on the first 1,000 training images and on the validation images (None without)."""
+    """One epoch: mean training loss (with noise and the activity penalty) and the
+    noise-free rate network's accuracy on the first 1,000 training images and on the
+    validation images (None without)."""
 
     epoch: int
     loss: float
@@ -312,7 +313,9 @@ def train_network(config: DeepConfig, settings: TrainSettings, train_images: np.
             xb = shifted(xb, settings.augment_shift, shift_key)
         scores, activity = forward_with_activity(config, params, xb, settings, key)
         loss = optax.softmax_cross_entropy_with_integer_labels(scores, yb).mean()
-        return loss + penalty * window_s * activity.mean()
+        if settings.rate_penalty:
+            loss = loss + penalty * window_s * activity.mean()
+        return loss
 
     @jax.jit
     def step(params, opt_state, xb, yb, key, penalty):
