@@ -132,7 +132,9 @@ def fanout_segments(table: np.ndarray) -> K.Fanout:
             start.append(len(target))
         sources += n_in
     as_int = [np.asarray(a, np.int64) for a in (start, target, weight, length)]
-    return K.Fanout(*as_int, np.asarray(scale, np.float64), base)
+    events = np.add.reduceat(np.append(as_int[3], 0), as_int[0][:-1])
+    events[as_int[0][:-1] == as_int[0][1:]] = 0             # sources without targets
+    return K.Fanout(*as_int, np.asarray(scale, np.float64), events.astype(np.int64), base)
 
 
 def _segments(table: np.ndarray, layer: int, index: int) -> list[tuple[int, int, int, float]]:
@@ -210,9 +212,10 @@ class Simulator:
         self.network = network
         self.packed = pack_layers(network.config, network.weights, network.biases)
         n = self.packed.n_neurons
-        self._v, self._refractory = np.zeros(n), np.zeros(n)
-        self._inp, self._syn, self._constant = np.zeros(n), np.zeros(n), np.zeros(n)
+        self._state = np.zeros((K.N_STATE_ROWS, n))
+        self._inp = np.zeros(n)
         self._counts = np.zeros(n, np.int32)
+        self._scratch = np.zeros((2, n), np.int64)
         self._ops = np.zeros(N_OPS, np.int64)
 
     def run_frame(self, image: np.ndarray, timesteps: int, config: DeepConfig | None = None,
@@ -246,8 +249,7 @@ class Simulator:
         packed = self.packed
         K.simulate(packed.table, packed.fanout, packed.weights, packed.biases, x, step_ptr,
                    index, int(timesteps), constants or sim_constants(config), int(seed),
-                   self._v, self._refractory, self._inp, self._syn, self._constant,
-                   self._counts, scores, self._ops)
+                   self._state, self._inp, self._counts, self._scratch, scores, self._ops)
         return scores, OpCounts.from_array(self._ops)
 
     def hidden_counts(self) -> np.ndarray:
