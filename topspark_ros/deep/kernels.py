@@ -88,7 +88,7 @@ class Fanout(NamedTuple):
     target: np.ndarray          # int64 (n_segments,): first neuron (channels-last, global)
     weight: np.ndarray          # int64: first weight in the flat weights
     length: np.ndarray          # int64: consecutive neurons and weights (the out channels)
-    scale: np.ndarray           # float64: 1, or 1 / k^2 through an average pool
+    scale: np.ndarray           # float32: 1, or 1 / k^2 through an average pool
     events: np.ndarray          # int64 (n_sources,): synaptic events of one spike of g
     base: np.ndarray            # int64 (n_layers,): first source of the population feeding
     #                             layer L (-1 where no population feeds it)
@@ -215,7 +215,7 @@ def simulate(layers, fanout, weights, biases, image_hwc, step_ptr, spike_index, 
     inv_thresh = 1.0 / k.v_thresh
     keep = k.syn_decay                          # synapse: s <- keep s + take input
     take = 1.0 - k.syn_decay
-    spike_value = k.amplitude / k.dt
+    spike_value = np.float32(k.amplitude / k.dt)   # float32, as the weights and inputs
     input_base = fanout.base[0]
     n_inputs = image_hwc.size
     # the readout's input is linear in its feeder's spike counts: added once, at the end
@@ -233,7 +233,7 @@ def simulate(layers, fanout, weights, biases, image_hwc, step_ptr, spike_index, 
         np.random.seed(seed)
         phase = np.full(n_inputs, 0.5)
         p_step = k.input_rate_hz * k.dt
-        input_value = k.gain / (k.input_rate_hz * k.dt)
+        input_value = np.float32(k.gain / (k.input_rate_hz * k.dt))
     for step in range(timesteps):
         if k.coding == CODING_POISSON:
             for i in range(n_inputs):
@@ -297,7 +297,8 @@ def simulate(layers, fanout, weights, biases, image_hwc, step_ptr, spike_index, 
             n_feeder = layers[feeder, C_OUT] * layers[feeder, H_OUT] * layers[feeder, W_OUT]
             for i in range(n_feeder):
                 if counts[f_off + i] != 0:
-                    _deliver(fanout, weights, syn, base + i, spike_value * counts[f_off + i])
+                    _deliver(fanout, weights, syn, base + i,
+                             k.amplitude / k.dt * counts[f_off + i])
         for i in range(scores.size):
             scores[i] = constant[n_off + i] + syn[n_off + i] / (k.gain * timesteps)
     else:

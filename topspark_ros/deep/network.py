@@ -74,7 +74,7 @@ class PackedLayers(NamedTuple):
     """The network as the kernel reads it (``kernels`` module docstring)."""
 
     table: np.ndarray           # (n_layers, N_COLUMNS) int64
-    weights: np.ndarray         # float64, every layer's weights in kernel order
+    weights: np.ndarray         # float32 (as trained), every layer's weights in kernel order
     biases: np.ndarray          # float64
     n_neurons: int              # conv and dense units of every layer
     fanout: K.Fanout            # where every input and hidden neuron's spike goes
@@ -96,8 +96,8 @@ def pack_layers(config: DeepConfig, weights: Sequence[np.ndarray | None],
         row[[K.W_OFF, K.B_OFF, K.N_OFF]] = w_off, b_off, -1
         if weight is not None:
             packed = (weight.transpose(1, 2, 3, 0) if layer.kind == 'conv' else weight.T)
-            flat_w.append(np.ascontiguousarray(packed, np.float64).ravel())   # no conversions
-            flat_b.append(np.asarray(bias, np.float64))                     # in the kernel
+            flat_w.append(np.ascontiguousarray(packed, np.float32).ravel())
+            flat_b.append(np.asarray(bias, np.float64))
             row[K.N_OFF] = n_off
             w_off += flat_w[-1].size
             b_off += bias.size
@@ -134,7 +134,7 @@ def fanout_segments(table: np.ndarray) -> K.Fanout:
     as_int = [np.asarray(a, np.int64) for a in (start, target, weight, length)]
     events = np.add.reduceat(np.append(as_int[3], 0), as_int[0][:-1])
     events[as_int[0][:-1] == as_int[0][1:]] = 0             # sources without targets
-    return K.Fanout(*as_int, np.asarray(scale, np.float64), events.astype(np.int64), base)
+    return K.Fanout(*as_int, np.asarray(scale, np.float32), events.astype(np.int64), base)
 
 
 def _segments(table: np.ndarray, layer: int, index: int) -> list[tuple[int, int, int, float]]:
@@ -213,7 +213,7 @@ class Simulator:
         self.packed = pack_layers(network.config, network.weights, network.biases)
         n = self.packed.n_neurons
         self._state = np.zeros((K.N_STATE_ROWS, n))
-        self._inp = np.zeros(n)
+        self._inp = np.zeros(n, np.float32)
         self._counts = np.zeros(n, np.int32)
         self._scratch = np.zeros((2, n), np.int64)
         self._ops = np.zeros(N_OPS, np.int64)
