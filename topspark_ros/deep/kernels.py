@@ -188,14 +188,18 @@ def _feeder(layers, layer):
 
 
 @numba.njit(cache=True, nogil=True, fastmath=True)
-def simulate(layers, fanout, weights, biases, image_hwc, step_ptr, spike_index, timesteps,
-             k: SimConstants, seed, state, inp, counts, scratch, scores, ops):
+def simulate(layers, fanout_arrays, weights, biases, image_hwc, step_ptr, spike_index,
+             timesteps, constants, seed, state, inp, counts, scratch, scores, ops):
     """Run one sample for ``timesteps`` steps: a frame (``image_hwc``, channels-last, in
-    [0, 1]) coded as ``k.coding`` says, or with CODING_SPIKES the input spikes of each step
-    (``spike_index[step_ptr[t]:step_ptr[t + 1]]``). ``state`` (N_STATE_ROWS x neurons),
-    ``inp`` and ``counts`` hold every neuron of every layer (``N_OFF`` offsets) and are reset
-    here; ``scratch`` (2 x neurons, int64) is working space. ``scores`` (n_classes) and
-    ``ops`` (7) are outputs."""
+    [0, 1]) coded as ``constants`` say, or with CODING_SPIKES the input spikes of each step
+    (``spike_index[step_ptr[t]:step_ptr[t + 1]]``). ``fanout_arrays`` and ``constants``: a
+    ``Fanout`` and a ``SimConstants`` as plain tuples (a NamedTuple argument costs about
+    1 us more per call in Numba's dispatcher). ``state`` (N_STATE_ROWS x neurons), ``inp``
+    and ``counts`` hold every neuron of every layer (``N_OFF`` offsets) and are reset here;
+    ``scratch`` (2 x neurons, int64) is working space. ``scores`` (n_classes) and ``ops``
+    (7) are outputs."""
+    fanout = Fanout(*fanout_arrays)
+    k = SimConstants(*constants)
     n_layers = layers.shape[0]
     last = n_layers - 1
     v, refractory, syn, constant = state[V], state[REFRACTORY], state[SYN], state[CONSTANT]
