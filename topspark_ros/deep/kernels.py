@@ -117,6 +117,14 @@ def _integrate(v, syn, inp, constant, keep, take, inv_thresh, leak):
 
 
 @numba.njit(cache=True, nogil=True, fastmath=True)
+def _integrate_constant(v, constant, inv_thresh, leak):
+    """``_integrate`` for a layer without input of its own (the first layer, given its
+    current once per sample): half the memory traffic."""
+    for i in range(v.size):
+        v[i] += (constant[i] * inv_thresh - v[i]) * leak
+
+
+@numba.njit(cache=True, nogil=True, fastmath=True)
 def _refractory(v, refractory, syn, constant, waiting, n_waiting, inv_thresh, e_dt, decay):
     """After ``_integrate``: the neurons on the refractory list ``waiting[:n_waiting]`` (layer
     indices). Those with at least a whole step left stay at v = 0; the others integrate from
@@ -272,8 +280,11 @@ def simulate(layers, fanout_arrays, weights, biases, image_hwc, step_ptr, spike_
                         inp[i] = 0.0
                 continue
             end = n_off + n
-            _integrate(v[n_off:end], syn[n_off:end], inp[n_off:end], constant[n_off:end],
-                       keep, take, inv_thresh, leak)
+            if layer == 0 and k.coding == CODING_CURRENT:     # syn and inp stay 0
+                _integrate_constant(v[n_off:end], constant[n_off:end], inv_thresh, leak)
+            else:
+                _integrate(v[n_off:end], syn[n_off:end], inp[n_off:end],
+                           constant[n_off:end], keep, take, inv_thresh, leak)
             listed = _refractory(v[n_off:end], refractory[n_off:end], syn[n_off:end],
                                  constant[n_off:end], waiting[n_off:end], n_waiting[layer],
                                  inv_thresh, e_dt, decay)
