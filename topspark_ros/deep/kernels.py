@@ -14,19 +14,22 @@ A spike of a layer adds ``amplitude / dt`` times its fan-out weights to the next
 of the same step (pooling layers pass it on scaled); with a synapse (tau_s > 0) that input is
 low-pass filtered. A LIF layer's current is J = input + gain x bias; with constant-current
 input the first layer's J = gain x (W x + b) is computed once per sample. The readout layer
-integrates its input: scores = mean over steps of input / gain + bias.
+integrates its input: scores = mean over steps of input / gain + bias; being linear, that
+input is summed once at the end from its feeder's spike counts.
 
 Refractory time without logarithms: a neuron keeps ``x = exp(left / tau_rc)`` for the
 refractory time ``left`` still to run (measured from the step's start). At a spike,
-``left = tau_ref + tau_rc log((J - v) / (J - 1)) `` (the crossing time solved from the
+``left = tau_ref + tau_rc log((J - v) / (J - 1))`` (the crossing time solved from the
 membrane equation, v and J in units of the threshold), so ``x = exp(tau_ref / tau_rc) (J - v)
 / (J - 1)``; a step takes ``x -> x exp(-dt / tau_rc)``; the step in which the period ends
-integrates from v = 0 for ``dt - left``: ``v = J (1 - x exp(-dt / tau_rc))``. The same
-numbers as with ``log1p`` and ``expm1``, without either per spike.
+integrates from v = 0 for ``dt - left``: ``v = J (1 - x exp(-dt / tau_rc))``. The numbers
+``log1p`` and ``expm1`` gave, up to rounding, without either per spike; the neurons in their
+period are on a per-layer list rather than tested each step.
 
 Internal layout: neuron state is channels-last ((y, x, c) flattened) so that a spike's fan-out
 into a convolution writes consecutive channels; weights are stored to match
-(``network.pack_layers``).
+(``network.pack_layers``). Weights (float32, as trained) and the input accumulators are
+float32, the neuron state float64.
 """
 
 from __future__ import annotations
