@@ -45,6 +45,39 @@ def test_spiking_rates_converge_to_the_lif_rate(tau_ref_ms):
     assert ops.neuron_updates == (len(currents) + 10) * LONG_T and ops.timesteps == LONG_T
 
 
+def test_discrete_integration_spikes_at_the_end_of_a_step():
+    """lif.integration 'discrete': v_n = J (1 - beta^n) from the last reset, a spike at the
+    first step end with v > 1, then v = 0 (no spike time, no refractory period): a constant
+    current fires every n* steps exactly, where the exact kernel fires at its LIF rate."""
+    currents = [0.5, 1.05, 1.5, 3.0, 10.0, 18.0]
+    lif = LifParams(tau_ref_ms=0.0, integration='discrete')
+    simulator = Simulator(one_layer(currents, lif))
+    T = 1000
+    simulator.run_frame(np.ones((1, 1)), T)
+    counts = simulator.hidden_counts()[:len(currents)]
+    beta = np.exp(-1.0 / lif.tau_rc_ms)
+    for j, count in zip(currents, counts):
+        n = np.arange(1, T + 1)
+        above = np.nonzero(j * (1 - beta ** n) > 1.0)[0]
+        assert count == (T // (above[0] + 1) if above.size else 0)
+    exact = Simulator(one_layer(currents, LifParams(tau_ref_ms=0.0)))
+    exact.run_frame(np.ones((1, 1)), T)
+    assert np.all(exact.hidden_counts()[:len(currents)] >= counts)
+    assert exact.hidden_counts()[:len(currents)].sum() > counts.sum()
+
+
+def test_discrete_integration_has_no_refractory_period_and_old_configs_are_exact():
+    with pytest.raises(DeepConfigError, match='lif.tau_ref_ms must be 0'):
+        DeepConfig(lif=LifParams(integration='discrete'))
+    with pytest.raises(DeepConfigError, match='lif.integration must be one of'):
+        DeepConfig(lif=LifParams(tau_ref_ms=0.0, integration='euler'))
+    data = DeepConfig().to_dict()
+    del data['lif']['integration']          # a checkpoint written before the field existed
+    assert DeepConfig.from_dict(data).lif.integration == 'exact'
+    assert replace_params(DeepConfig(), {'lif.integration': 'discrete', 'lif.tau_ref_ms': 0}
+                          ).lif.integration == 'discrete'
+
+
 def small_cnn(pool: str = 'avgpool', seed: int = 0, bias: float = 1.2,
               tau_s_ms: float = 10.0) -> DeepNetwork:
     config = DeepConfig(

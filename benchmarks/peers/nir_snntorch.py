@@ -28,6 +28,7 @@ built as a ``torch.nn.Sequential`` of snnTorch modules, written with
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import io
 import json
@@ -52,7 +53,8 @@ from topspark_ros.datasets import load_dataset  # noqa: E402
 from topspark_ros.deep.checkpoint import load_deep_checkpoint  # noqa: E402
 from topspark_ros.deep.config import DeepConfig, LayerSpec  # noqa: E402
 from topspark_ros.deep.network import DeepNetwork, frame_input, Simulator  # noqa: E402
-from topspark_ros.hardware.nir_export import deep_to_nir, stdp_to_nir  # noqa: E402
+from topspark_ros.hardware.nir_export import (deep_to_nir, stdp_to_nir,  # noqa: E402
+                                              with_integration)
 from topspark_ros.hardware.nir_import import (graph_to_deep, ImportOptions,  # noqa: E402
                                               SNNTORCH_DT_S)
 from topspark_ros.snn import load_checkpoint, poisson_encode  # noqa: E402
@@ -153,71 +155,101 @@ def agreement(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.mean(a == b))
 
 
+def quiet_import(graph: nir.NIRGraph) -> torch.nn.Module:
+    """``import_from_nir`` without its per-layer printout of the threshold it rescales
+    (its hack_w_scale; the rescaling is what the dialect intends)."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        return import_from_nir(graph)
+
+
+def strip_metadata(graph: nir.NIRGraph) -> nir.NIRGraph:
+    """The graph as another tool would write it: without our configuration."""
+    return nir.NIRGraph(nodes=dict(graph.nodes), edges=list(graph.edges), metadata={},
+                        type_check=False)
+
+
+def our_variants(network: DeepNetwork) -> dict[str, DeepNetwork]:
+    """Our simulator's readings of the model, each a semantic choice (docs/hardware.md):
+    native; without refractory period; lif.integration 'discrete'; and the graphs exported
+    by topspark-export and imported again (ours keep their configuration; as a foreign graph,
+    without our metadata, the importer's defaults apply: impulse spikes, 'discrete')."""
+    config = network.config
+    no_refractory = DeepNetwork(dataclasses.replace(
+        config, lif=dataclasses.replace(config.lif, tau_ref_ms=0.0, integration='exact')),
+        network.weights, network.biases)
+    discrete = with_integration(network, 'discrete')
+    foreign = ImportOptions(dt_ms=config.dt_ms, timesteps=config.timesteps,
+                            input_shape=config.input_shape)
+    return {
+        'ours': network, 'ours_no_refractory': no_refractory, 'ours_discrete': discrete,
+        'reimported': graph_to_deep(through_file(deep_to_nir(network))),
+        'reimported_discrete': graph_to_deep(through_file(deep_to_nir(discrete))),
+        'reimported_as_foreign': graph_to_deep(strip_metadata(through_file(
+            deep_to_nir(network))), foreign)}
+
+
 def compare_deep(network: DeepNetwork, images: np.ndarray, labels: np.ndarray,
                  grid: list[int], substeps: int) -> dict:
     config = network.config
     if config.input_coding != 'current':
         raise SystemExit('this benchmark feeds constant pixel currents (input_coding current)')
     graph = through_file(deep_to_nir(network))
-    snn_net = import_from_nir(deep_dialect(graph, config.dt_ms / 1000.0))
-    # the same, with snnTorch's 'subtract' reset: the overshoot it keeps stands for the part
-    # of the step after the crossing, which our kernel integrates (exact-time reset)
-    snn_subtract = import_from_nir(deep_dialect(graph, config.dt_ms / 1000.0))
-    for module in snn_subtract.modules():
+    dialect = deep_dialect(graph, config.dt_ms / 1000.0)
+    snntorch_nets = {'snntorch': quiet_import(dialect)}
+    # snnTorch's 'subtract' reset: the overshoot it keeps stands for the part of the step
+    # after the crossing, which our exact kernel integrates
+    snntorch_nets['snntorch_subtract'] = quiet_import(dialect)
+    for module in snntorch_nets['snntorch_subtract'].modules():
         if isinstance(module, (snn.Leaky, snn.Synaptic)):
             module.reset_mechanism = 'subtract'
-    # NIR is continuous-time: snnTorch stepping the same graph at dt / substeps
-    snn_fine = import_from_nir(deep_dialect(graph, config.dt_ms / 1000.0 / substeps))
+    if substeps > 1:            # NIR is continuous-time: snnTorch at dt / substeps
+        snntorch_nets[f'snntorch_dt/{substeps}'] = quiet_import(
+            deep_dialect(graph, config.dt_ms / 1000.0 / substeps))
     frames = np.stack([frame_input(img, config.input_shape).reshape(
         config.input_shape[1], config.input_shape[2], config.input_shape[0]).transpose(2, 0, 1)
         for img in images])
-    no_refractory = DeepNetwork(dataclasses.replace(
-        config, lif=dataclasses.replace(config.lif, tau_ref_ms=0.0)),
-        network.weights, network.biases)
-    # direction 2: the same network as snnTorch modules, exported by snnTorch (its exporter
-    # fails on Conv2d: 'type mismatch ... -> 1.input: []', so dense networks only)
-    reverse = all(layer.kind == 'dense' for layer in config.layers)
-    if reverse:
-        sequential = sequential_from_dialect(deep_dialect(graph, config.dt_ms / 1000.0))
-        written = through_file(export_to_nir(sequential, torch.zeros((1, config.n_inputs)),
+    ours = our_variants(network)
+    # direction 2: the same network as a Sequential of snnTorch modules, written by
+    # snnTorch's exporter, imported here as a foreign graph (per-step spikes)
+    sequential = sequential_from_dialect(dialect)
+    try:
+        written = through_file(export_to_nir(sequential, torch.zeros((1,) + frames.shape[1:]),
                                              ignore_dims=[0]))
-        imported = graph_to_deep(written, ImportOptions(
+    except Exception as exc:        # snnTorch's exporter fails on some module types
+        print(f'reverse direction skipped: snntorch.export_to_nir failed '
+              f'({type(exc).__name__}: {exc})')
+        written = None
+    snntorch_written = {} if written is None else {
+        integration: graph_to_deep(written, ImportOptions(
             spike_semantics='per_step', source_dt_s=SNNTORCH_DT_S, dt_ms=config.dt_ms,
-            timesteps=config.timesteps, input_shape=config.input_shape))
+            timesteps=config.timesteps, input_shape=config.input_shape,
+            integration=integration))
+        for integration in ('discrete', 'exact')}
     rows = []
     for T in grid:
-        ours, ours_spk = ours_deep(network, images, T)
-        ours0, ours0_spk = ours_deep(no_refractory, images, T)
-        theirs, theirs_spk = run_snntorch(snn_net, frames, T)
-        subtract, subtract_spk = run_snntorch(snn_subtract, frames, T)
-        fine, fine_spk = run_snntorch(snn_fine, frames, T * substeps)
-        p_ours, p_ours0, p_theirs = ours.argmax(1), ours0.argmax(1), theirs.argmax(1)
-        row = {
-            'T': T, 'accuracy_ours': agreement(p_ours, labels),
-            'accuracy_ours_no_refractory': agreement(p_ours0, labels),
-            'accuracy_snntorch': agreement(p_theirs, labels),
-            'agree_snntorch_vs_ours': agreement(p_theirs, p_ours),
-            'agree_snntorch_vs_ours_no_refractory': agreement(p_theirs, p_ours0),
-            'hidden_spikes_ours': float(ours_spk.mean()),
-            'hidden_spikes_ours_no_refractory': float(ours0_spk.mean()),
-            'hidden_spikes_snntorch': float(theirs_spk.mean()),
-            'agree_snntorch_subtract_vs_ours_no_refractory': agreement(subtract.argmax(1),
-                                                                       p_ours0),
-            'hidden_spikes_snntorch_subtract': float(subtract_spk.mean()),
-            f'agree_snntorch_dt/{substeps}_vs_ours': agreement(fine.argmax(1), p_ours),
-            f'agree_snntorch_dt/{substeps}_vs_ours_no_refractory':
-                agreement(fine.argmax(1), p_ours0),
-            f'accuracy_snntorch_dt/{substeps}': agreement(fine.argmax(1), labels),
-            f'hidden_spikes_snntorch_dt/{substeps}': float(fine_spk.mean()),
-            'spike_count_corr_no_refractory': float(np.corrcoef(theirs_spk, ours0_spk)[0, 1])
-            if ours0_spk.std() > 0 and theirs_spk.std() > 0 else float('nan')}
-        if reverse:
-            seq_out, _ = run_snntorch(sequential, frames.reshape(len(frames), -1), T)
-            back, _ = ours_deep(imported, images, T)
-            p_seq, p_back = seq_out.argmax(1), back.argmax(1)
-            row.update({'reverse_accuracy_snntorch': agreement(p_seq, labels),
-                        'reverse_accuracy_imported_here': agreement(p_back, labels),
-                        'reverse_agree': agreement(p_seq, p_back)})
+        row: dict = {'T': T}
+        predictions = {}
+        for name, net in snntorch_nets.items():
+            steps = T * substeps if name.startswith('snntorch_dt') else T
+            scores, spikes = run_snntorch(net, frames, steps)
+            predictions[name] = scores.argmax(1)
+            row[f'accuracy_{name}'] = agreement(predictions[name], labels)
+            row[f'hidden_spikes_{name}'] = float(spikes.mean())
+        for name, net in ours.items():
+            scores, spikes = ours_deep(net, images, T)
+            p = scores.argmax(1)
+            row[f'accuracy_{name}'] = agreement(p, labels)
+            row[f'hidden_spikes_{name}'] = float(spikes.mean())
+            for theirs in snntorch_nets:
+                row[f'agree_{theirs}_vs_{name}'] = agreement(predictions[theirs], p)
+        if snntorch_written:
+            seq_scores, _ = run_snntorch(sequential, frames, T)
+            p_seq = seq_scores.argmax(1)
+            row['reverse_accuracy_snntorch'] = agreement(p_seq, labels)
+        for integration, net in snntorch_written.items():
+            back, _ = ours_deep(net, images, T)
+            row[f'reverse_accuracy_imported_{integration}'] = agreement(back.argmax(1), labels)
+            row[f'reverse_agree_{integration}'] = agreement(p_seq, back.argmax(1))
         rows.append(row)
     return {'model': 'deep', 'layers': [dataclasses.asdict(s) for s in config.layers],
             'rows': rows}
@@ -253,12 +285,13 @@ def sequential_from_dialect(graph: nir.NIRGraph) -> torch.nn.Sequential:
         elif isinstance(node, nir.LIF):
             tau = float(np.ravel(node.tau)[0])
             w_scale = float(np.ravel(node.r)[0]) * SNNTORCH_DT_S / tau
-            # per-neuron tensors: with scalars snnTorch writes shape-() LIF nodes that nir
-            # 1.0.8's type check refuses ('type mismatch ... -> 2.input: []')
-            size = int(np.prod(node.output_type['output']))
+            # per-neuron tensors of the layer's shape: with scalars snnTorch writes shape-()
+            # LIF nodes that nir 1.0.8's type check refuses ('type mismatch ... -> 2.input:
+            # []'), and a conv layer's must be (c, h, w)
+            shape = tuple(np.shape(node.tau))
             modules.append(snn.Leaky(
-                beta=torch.full((size,), 1.0 - SNNTORCH_DT_S / tau),
-                threshold=torch.full((size,), float(np.ravel(node.v_threshold)[0]) / w_scale),
+                beta=torch.full(shape, 1.0 - SNNTORCH_DT_S / tau),
+                threshold=torch.full(shape, float(np.ravel(node.v_threshold)[0]) / w_scale),
                 reset_mechanism='zero', init_hidden=True, reset_delay=False))
     return torch.nn.Sequential(*modules)
 
@@ -375,10 +408,10 @@ def main() -> None:
     group.add_argument('--random', choices=sorted(RANDOM_LAYERS),
                        help='an initialised small network of this kind')
     parser.add_argument('--samples', type=int, default=200, help='held-out digits')
-    parser.add_argument('--timesteps', type=int, nargs='+', default=[5, 10, 20, 50])
+    parser.add_argument('--timesteps', type=int, nargs='+', default=[10, 20, 50, 100, 200])
     parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--substeps', type=int, default=10,
-                        help='deep: snnTorch also steps the graph at dt / substeps')
+    parser.add_argument('--substeps', type=int, default=1,
+                        help='deep: snnTorch also steps the graph at dt / substeps (if > 1)')
     parser.add_argument('--gain', type=float, help="deep: run at this rate_gain (a profile's)")
     parser.add_argument('--json', type=Path, help='write the figures here too')
     args = parser.parse_args()

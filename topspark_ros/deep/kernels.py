@@ -10,6 +10,10 @@ J (threshold v_th, times in seconds):
     (interpolated within the step), so a constant J gives the LIF rate r(J) as T grows, up to
     one spike per step.
 
+With lif.integration 'discrete' (``SimConstants.discrete``) the same step, but a spike when
+v > v_th at the step's end and v = 0 there, with no refractory period: the forward step of NIR
+simulators such as snnTorch (docs/hardware.md).
+
 A spike of a layer adds ``amplitude / dt`` times its fan-out weights to the next layer's input
 of the same step (pooling layers pass it on scaled); with a synapse (tau_s > 0) that input is
 low-pass filtered. A LIF layer's current is J = input + gain x bias; with constant-current
@@ -56,6 +60,7 @@ class SimConstants(NamedTuple):
     coding: int
     input_rate_hz: float
     readout_counts: bool
+    discrete: bool = False      # lif.integration 'discrete': ``_fire_at_step_end``
 
 
 @numba.njit(cache=True, nogil=True, fastmath=True, inline='always')
@@ -122,6 +127,20 @@ def _fire(v, refractory, current, counts, dt, tau_rc, tau_ref, spikes):
             # starts there, not at the step's end
             t_spike = dt + tau_rc * math.log1p(-(v[i] - 1.0) / (current[i] - 1.0))
             refractory[i] = tau_ref + t_spike - dt              # >= -dt
+            v[i] = 0.0
+            counts[i] += 1
+            spikes[fired] = i
+            fired += 1
+    return fired
+
+
+@numba.njit(cache=True, nogil=True, fastmath=True)
+def _fire_at_step_end(v, counts, spikes):
+    """``_fire`` for lif.integration 'discrete', the step NIR simulators (snnTorch) take: a
+    spike when v > 1 at the step's end, then v = 0; no refractory period, no spike time."""
+    fired = 0
+    for i in range(v.size):
+        if v[i] > 1.0:
             v[i] = 0.0
             counts[i] += 1
             spikes[fired] = i
@@ -232,9 +251,12 @@ def simulate(layers, fanout, weights, biases, image_hwc, step_ptr, spike_index, 
             _integrate(syn[n_off:n_off + n], inp[n_off:n_off + n], constant[n_off:n_off + n],
                        current[n_off:n_off + n], v[n_off:n_off + n],
                        refractory[n_off:n_off + n], keep, take, inv_thresh, leak)
-            fired = _fire(v[n_off:n_off + n], refractory[n_off:n_off + n],
-                          current[n_off:n_off + n], counts[n_off:n_off + n], k.dt, k.tau_rc,
-                          k.tau_ref, spikes)
+            if k.discrete:
+                fired = _fire_at_step_end(v[n_off:n_off + n], counts[n_off:n_off + n], spikes)
+            else:
+                fired = _fire(v[n_off:n_off + n], refractory[n_off:n_off + n],
+                              current[n_off:n_off + n], counts[n_off:n_off + n], k.dt,
+                              k.tau_rc, k.tau_ref, spikes)
             ops[OP_EXC_SPIKES] += fired
             if layer < last:
                 base = fanout.base[layer + 1]
