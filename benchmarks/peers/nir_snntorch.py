@@ -57,7 +57,7 @@ from topspark_ros.hardware.nir_export import (deep_to_nir, stdp_to_nir,  # noqa:
                                               with_integration)
 from topspark_ros.hardware.nir_import import (graph_to_deep, ImportOptions,  # noqa: E402
                                               SNNTORCH_DT_S)
-from topspark_ros.snn import load_checkpoint, poisson_encode  # noqa: E402
+from topspark_ros.snn import load_checkpoint, poisson_encode, SpikeTrain  # noqa: E402
 
 torch.set_num_threads(1)
 
@@ -77,12 +77,15 @@ def snntorch_tau(decay: float) -> float:
     return SNNTORCH_DT_S / (1.0 - decay)
 
 
-def deep_dialect(graph: nir.NIRGraph, dt_s: float) -> nir.NIRGraph:
-    """Our deep graph rewritten for snnTorch's importer (module docstring)."""
+def deep_dialect(graph: nir.NIRGraph, dt_s: float, spike_input: bool = False
+                 ) -> nir.NIRGraph:
+    """Our deep graph rewritten for snnTorch's importer (module docstring); with
+    ``spike_input`` the Input carries spikes too."""
     nodes = dict(graph.nodes)
     spike_fed = set()
     for src, dst in graph.edges:
-        if isinstance(graph.nodes[src], (nir.LIF, nir.CubaLIF)):
+        if isinstance(graph.nodes[src], (nir.LIF, nir.CubaLIF)) or (
+                spike_input and isinstance(graph.nodes[src], nir.Input)):
             spike_fed.add(dst)
     changed = True
     while changed:              # through pooling and Flatten, spikes stay spikes
@@ -137,13 +140,39 @@ def run_snntorch(net: torch.nn.Module, inputs: np.ndarray, timesteps: int,
     return total.numpy().reshape(n, -1), spikes_per_sample.numpy()
 
 
-def ours_deep(network: DeepNetwork, frames: np.ndarray, timesteps: int
-              ) -> tuple[np.ndarray, np.ndarray]:
+def regular_trains(frames_hwc: np.ndarray, timesteps: int, config: DeepConfig
+                   ) -> np.ndarray:
+    """Boolean (T, n, inputs) spikes of input coding 'regular', the kernel's rule: a phase
+    from 0.5 gains x rate dt per step and spikes (losing 1) when it reaches 1."""
+    phase = np.full(frames_hwc.shape, 0.5)
+    p_step = config.input_rate_hz * config.dt_ms / 1000.0
+    dense = np.zeros((timesteps,) + frames_hwc.shape, bool)
+    for t in range(timesteps):
+        phase += frames_hwc * p_step
+        dense[t] = phase >= 1.0
+        phase[dense[t]] -= 1.0
+    return dense
+
+
+def as_spike_train(dense: np.ndarray) -> SpikeTrain:
+    """One sample's (T, inputs) raster in the CSR form ``Simulator.run_spikes`` takes."""
+    steps, indices = np.nonzero(dense)
+    step_ptr = np.searchsorted(steps, np.arange(dense.shape[0] + 1)).astype(np.int32)
+    return SpikeTrain(step_ptr, indices.astype(np.int32), dense.shape[0])
+
+
+def ours_deep(network: DeepNetwork, frames: np.ndarray, timesteps: int,
+              trains: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Our scores and hidden spikes per sample; with ``trains`` (T, n, inputs) the same
+    input spikes as snnTorch gets (``run_spikes``), else the frames."""
     sim = Simulator(network)
     last = network.config.layers[-1].size
     scores, spikes = [], []
-    for frame in frames:
-        s, _ = sim.run_frame(frame, timesteps)
+    for k, frame in enumerate(frames):
+        if trains is None:
+            s, _ = sim.run_frame(frame, timesteps)
+        else:
+            s, _ = sim.run_spikes(as_spike_train(trains[:, k]))
         scores.append(s)
         counts = sim.hidden_counts()
         spikes.append(counts.sum() - (counts[-last:].sum()
@@ -191,10 +220,11 @@ def our_variants(network: DeepNetwork) -> dict[str, DeepNetwork]:
 def compare_deep(network: DeepNetwork, images: np.ndarray, labels: np.ndarray,
                  grid: list[int], substeps: int) -> dict:
     config = network.config
-    if config.input_coding != 'current':
-        raise SystemExit('this benchmark feeds constant pixel currents (input_coding current)')
+    if config.input_coding == 'poisson':
+        raise SystemExit('input coding poisson: random trains; use current or regular')
+    spike_input = config.input_coding == 'regular'
     graph = through_file(deep_to_nir(network))
-    dialect = deep_dialect(graph, config.dt_ms / 1000.0)
+    dialect = deep_dialect(graph, config.dt_ms / 1000.0, spike_input)
     snntorch_nets = {'snntorch': quiet_import(dialect)}
     # snnTorch's 'subtract' reset: the overshoot it keeps stands for the part of the step
     # after the crossing, which our exact kernel integrates
@@ -203,21 +233,27 @@ def compare_deep(network: DeepNetwork, images: np.ndarray, labels: np.ndarray,
         if isinstance(module, (snn.Leaky, snn.Synaptic)):
             module.reset_mechanism = 'subtract'
     if substeps > 1:            # NIR is continuous-time: snnTorch at dt / substeps
+        if spike_input:
+            raise SystemExit('--substeps: only with constant-current input')
         snntorch_nets[f'snntorch_dt/{substeps}'] = quiet_import(
             deep_dialect(graph, config.dt_ms / 1000.0 / substeps))
-    frames = np.stack([frame_input(img, config.input_shape).reshape(
-        config.input_shape[1], config.input_shape[2], config.input_shape[0]).transpose(2, 0, 1)
-        for img in images])
+    c, h, w = config.input_shape
+    frames_hwc = np.stack([frame_input(img, config.input_shape) for img in images])
+    frames = frames_hwc.reshape(-1, h, w, c).transpose(0, 3, 1, 2)
     ours = our_variants(network)
+    if spike_input:     # foreign graphs import as current-fed: the encoder is not in NIR
+        del ours['reimported_as_foreign']
     # direction 2: the same network as a Sequential of snnTorch modules, written by
     # snnTorch's exporter, imported here as a foreign graph (per-step spikes)
     sequential = sequential_from_dialect(dialect)
     try:
+        if spike_input:
+            raise NotImplementedError('spike input (the importer reads foreign graphs as '
+                                      'current-fed)')
         written = through_file(export_to_nir(sequential, torch.zeros((1,) + frames.shape[1:]),
                                              ignore_dims=[0]))
     except Exception as exc:        # snnTorch's exporter fails on some module types
-        print(f'reverse direction skipped: snntorch.export_to_nir failed '
-              f'({type(exc).__name__}: {exc})')
+        print(f'reverse direction skipped: {type(exc).__name__}: {exc}')
         written = None
     snntorch_written = {} if written is None else {
         integration: graph_to_deep(written, ImportOptions(
@@ -228,20 +264,25 @@ def compare_deep(network: DeepNetwork, images: np.ndarray, labels: np.ndarray,
     rows = []
     for T in grid:
         row: dict = {'T': T}
-        predictions = {}
+        predictions, snn_spikes = {}, {}
+        trains = regular_trains(frames_hwc, T, config) if spike_input else None
+        snn_input = (trains.reshape(T, -1, h, w, c).transpose(0, 1, 4, 2, 3)
+                     if spike_input else frames)
         for name, net in snntorch_nets.items():
             steps = T * substeps if name.startswith('snntorch_dt') else T
-            scores, spikes = run_snntorch(net, frames, steps)
-            predictions[name] = scores.argmax(1)
+            scores, spikes = run_snntorch(net, snn_input, steps, spikes=spike_input)
+            predictions[name], snn_spikes[name] = scores.argmax(1), spikes
             row[f'accuracy_{name}'] = agreement(predictions[name], labels)
             row[f'hidden_spikes_{name}'] = float(spikes.mean())
         for name, net in ours.items():
-            scores, spikes = ours_deep(net, images, T)
+            scores, spikes = ours_deep(net, images, T, trains)
             p = scores.argmax(1)
             row[f'accuracy_{name}'] = agreement(p, labels)
             row[f'hidden_spikes_{name}'] = float(spikes.mean())
             for theirs in snntorch_nets:
                 row[f'agree_{theirs}_vs_{name}'] = agreement(predictions[theirs], p)
+            # samples whose hidden spike total is snnTorch's (importer's zero reset)
+            row[f'same_spikes_snntorch_vs_{name}'] = agreement(snn_spikes['snntorch'], spikes)
         if snntorch_written:
             seq_scores, _ = run_snntorch(sequential, frames, T)
             p_seq = seq_scores.argmax(1)
@@ -413,6 +454,8 @@ def main() -> None:
     parser.add_argument('--substeps', type=int, default=1,
                         help='deep: snnTorch also steps the graph at dt / substeps (if > 1)')
     parser.add_argument('--gain', type=float, help="deep: run at this rate_gain (a profile's)")
+    parser.add_argument('--coding', choices=('current', 'regular'),
+                        help="deep: run with this input coding (a profile's)")
     parser.add_argument('--json', type=Path, help='write the figures here too')
     args = parser.parse_args()
     dataset = load_dataset('mnist_5k')
@@ -424,11 +467,14 @@ def main() -> None:
     else:
         network = (random_network(args.random, args.seed) if args.random
                    else load_deep_checkpoint(args.deep)[0])
-        if args.gain:
-            network = DeepNetwork(dataclasses.replace(network.config, rate_gain=args.gain),
-                                  network.weights, network.biases)
+        if args.gain or args.coding:
+            network = DeepNetwork(dataclasses.replace(
+                network.config, rate_gain=args.gain or network.config.rate_gain,
+                input_coding=args.coding or network.config.input_coding),
+                network.weights, network.biases)
         result = compare_deep(network, images, labels, args.timesteps, args.substeps)
         result['rate_gain'] = network.config.rate_gain
+        result['input_coding'] = network.config.input_coding
         result['checkpoint'] = (f'initialised small {args.random}' if args.random
                                 else str(args.deep))
     result.update({'samples': len(labels), 'seconds': round(time.perf_counter() - start, 1),
