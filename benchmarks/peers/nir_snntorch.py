@@ -6,8 +6,10 @@ simulators agree on predictions and spike counts on the held-out digits?
 Runs in the venv of ``setup_nir_peers.sh`` (torch 2.13.0 CPU, snnTorch 1.0.0, nirtorch):
 
     bash benchmarks/peers/setup_nir_peers.sh
-    .venv-nir-peers/bin/python benchmarks/peers/nir_snntorch.py --deep MODEL.npz \\
-        --samples 500 --timesteps 5 10 20 50
+    .venv-nir-peers/bin/python benchmarks/peers/nir_snntorch.py \\
+        --deep config/model_deep_cnn.npz --samples 1000 --timesteps 10 20 50 100 200
+    .venv-nir-peers/bin/python benchmarks/peers/nir_snntorch.py \\
+        --deep config/model_deep_cnn.npz --samples 1000 --timesteps 20 --gain 1.5 --coding regular
     .venv-nir-peers/bin/python benchmarks/peers/nir_snntorch.py --stdp config/model_n400.npz \\
         --samples 200 --timesteps 50 100 350
     .venv-nir-peers/bin/python benchmarks/peers/nir_snntorch.py --random mlp --samples 200
@@ -23,6 +25,10 @@ Flatten must keep the batch dimension. Direction 2 (snnTorch -> ours): the same 
 built as a ``torch.nn.Sequential`` of snnTorch modules, written with
 ``snntorch.export_to_nir``, imported by ``topspark_ros.hardware.nir_import`` with
 ``spike_semantics='per_step'``.
+
+Deep models run in our simulator in each semantic choice (``our_variants``: native, without
+refractory period, lif.integration 'discrete', and exported-then-imported graphs), so the
+figures say how much each difference between the two simulators weighs.
 """
 
 from __future__ import annotations
