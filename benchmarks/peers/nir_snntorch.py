@@ -132,9 +132,10 @@ def run_snntorch(net: torch.nn.Module, inputs: np.ndarray, timesteps: int,
                                                           snn.RLeaky))]
     hooks = [m.register_forward_hook(count) for m in neurons]
     total = None
+    dtype = next(net.parameters()).dtype
     with torch.no_grad():
         for t in range(timesteps):
-            x = torch.as_tensor(inputs[t] if spikes else inputs, dtype=torch.float32)
+            x = torch.as_tensor(inputs[t] if spikes else inputs, dtype=dtype)
             out = net(x)
             out = out[0] if isinstance(out, tuple) else out
             total = out.clone() if total is None else total + out
@@ -197,6 +198,24 @@ def quiet_import(graph: nir.NIRGraph) -> torch.nn.Module:
         return import_from_nir(graph)
 
 
+def in_float64(net: torch.nn.Module, config: DeepConfig) -> torch.nn.Module:
+    """An imported deep graph computing in float64 with beta and threshold set in float64
+    (``exp(-dt / tau)``, ``v_th / (1 - beta)``), not from the file's float32 tau: what is
+    left of the differences to our float64 kernel in 'discrete' is then summation order."""
+    decay = math.exp(-config.dt_ms / config.lif.tau_rc_ms)
+    net = net.double()
+    for module in net.modules():
+        if isinstance(module, snn.Leaky):
+            module.beta = torch.tensor(decay, dtype=torch.float64)
+            module.threshold = torch.tensor(config.lif.v_thresh / (1.0 - decay),
+                                            dtype=torch.float64)
+        elif isinstance(module, (torch.nn.Conv2d, torch.nn.Linear)):
+            # snnTorch's spikes are float32 whatever the membrane's type
+            module.register_forward_pre_hook(
+                lambda _module, args: tuple(a.double() for a in args))
+    return net
+
+
 def strip_metadata(graph: nir.NIRGraph) -> nir.NIRGraph:
     """The graph as another tool would write it: without our configuration."""
     return nir.NIRGraph(nodes=dict(graph.nodes), edges=list(graph.edges), metadata={},
@@ -224,7 +243,7 @@ def our_variants(network: DeepNetwork) -> dict[str, DeepNetwork]:
 
 
 def compare_deep(network: DeepNetwork, images: np.ndarray, labels: np.ndarray,
-                 grid: list[int], substeps: int) -> dict:
+                 grid: list[int], substeps: int, float64: bool = False) -> dict:
     config = network.config
     if config.input_coding == 'poisson':
         raise SystemExit('input coding poisson: random trains; use current or regular')
@@ -238,6 +257,8 @@ def compare_deep(network: DeepNetwork, images: np.ndarray, labels: np.ndarray,
     for module in snntorch_nets['snntorch_subtract'].modules():
         if isinstance(module, (snn.Leaky, snn.Synaptic)):
             module.reset_mechanism = 'subtract'
+    if float64:
+        snntorch_nets['snntorch_float64'] = in_float64(quiet_import(dialect), config)
     if substeps > 1:            # NIR is continuous-time: snnTorch at dt / substeps
         if spike_input:
             raise SystemExit('--substeps: only with constant-current input')
@@ -287,8 +308,8 @@ def compare_deep(network: DeepNetwork, images: np.ndarray, labels: np.ndarray,
             row[f'hidden_spikes_{name}'] = float(spikes.mean())
             for theirs in snntorch_nets:
                 row[f'agree_{theirs}_vs_{name}'] = agreement(predictions[theirs], p)
-            # samples whose hidden spike total is snnTorch's (importer's zero reset)
-            row[f'same_spikes_snntorch_vs_{name}'] = agreement(snn_spikes['snntorch'], spikes)
+                # samples whose hidden spike total is snnTorch's
+                row[f'same_spikes_{theirs}_vs_{name}'] = agreement(snn_spikes[theirs], spikes)
         if snntorch_written:
             seq_scores, _ = run_snntorch(sequential, frames, T)
             p_seq = seq_scores.argmax(1)
@@ -459,6 +480,8 @@ def main() -> None:
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--substeps', type=int, default=1,
                         help='deep: snnTorch also steps the graph at dt / substeps (if > 1)')
+    parser.add_argument('--float64', action='store_true',
+                        help='deep: also run snnTorch in float64 (beta, threshold in float64)')
     parser.add_argument('--gain', type=float, help="deep: run at this rate_gain (a profile's)")
     parser.add_argument('--coding', choices=('current', 'regular'),
                         help="deep: run with this input coding (a profile's)")
@@ -478,7 +501,8 @@ def main() -> None:
                 network.config, rate_gain=args.gain or network.config.rate_gain,
                 input_coding=args.coding or network.config.input_coding),
                 network.weights, network.biases)
-        result = compare_deep(network, images, labels, args.timesteps, args.substeps)
+        result = compare_deep(network, images, labels, args.timesteps, args.substeps,
+                              args.float64)
         result['rate_gain'] = network.config.rate_gain
         result['input_coding'] = network.config.input_coding
         result['checkpoint'] = (f'initialised small {args.random}' if args.random
