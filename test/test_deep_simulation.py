@@ -18,6 +18,7 @@ from topspark_ros.deep.rates import forward_rates, layer_forward, lif_rate
 from topspark_ros.models import DeepModel, EventSample, load_model, ModelError
 from topspark_ros.perception import ModelFiles, ModelService, ModelStartError
 from topspark_ros.snn import CheckpointError, SpikeTrain
+from topspark_ros.topspark import ProfileError
 from topspark_ros.snn.ops import OP_SYNAPTIC_EVENTS
 
 LONG_T = 4000
@@ -283,7 +284,13 @@ def test_topspark_profile_deep_writes_a_profile_the_governor_reads(tmp_path, cap
                               '--validation', '20', '--test', '30', '--quiet']) == 0
     profile = load_profile(out)
     assert profile.timesteps == [40, 10, 3] and profile.baseline.params == {}
-    DeepModel(load_deep_checkpoint(path)[0]).check_profile(profile)
+    trained = load_deep_checkpoint(path)[0]
+    DeepModel(trained).check_profile(profile)
+    converted = DeepNetwork(replace_params(config, {'lif.integration': 'discrete',
+                                                    'lif.tau_ref_ms': 0.0}),
+                            trained.weights, trained.biases)
+    with pytest.raises(ProfileError, match="measured with 'exact' LIF stepping"):
+        DeepModel(converted).check_profile(profile)
     assert (out / 'details.json').is_file() and (out / 'accuracy_vs_timesteps.png').is_file()
     for argv, message in (([str(path), '--out', str(out), '--timesteps', '0'], '--timesteps'),
                           (['config/model_n400.npz', '--out', str(out)], 'not a spiking deep'),
