@@ -20,6 +20,7 @@ from topspark_ros.perception import ModelFiles, ModelService, ModelStartError
 from topspark_ros.snn import CheckpointError, SpikeTrain
 from topspark_ros.snn.encoding import image_to_rates
 from topspark_ros.snn.ops import OP_SYNAPTIC_EVENTS
+from topspark_ros.topspark import ProfileError
 
 LONG_T = 4000
 
@@ -44,6 +45,39 @@ def test_spiking_rates_converge_to_the_lif_rate(tau_ref_ms):
     np.testing.assert_allclose(rates, expected, atol=1000.0 / LONG_T + 1e-9)
     assert rates[0] == 0 and ops.exc_spikes == rates.sum() * LONG_T / 1000.0
     assert ops.neuron_updates == (len(currents) + 10) * LONG_T and ops.timesteps == LONG_T
+
+
+def test_discrete_integration_spikes_at_the_end_of_a_step():
+    """lif.integration 'discrete': v_n = J (1 - beta^n) from the last reset, a spike at the
+    first step end with v > 1, then v = 0 (no spike time, no refractory period): a constant
+    current fires every n* steps exactly, where the exact kernel fires at its LIF rate."""
+    currents = [0.5, 1.05, 1.5, 3.0, 10.0, 18.0]
+    lif = LifParams(tau_ref_ms=0.0, integration='discrete')
+    simulator = Simulator(one_layer(currents, lif))
+    T = 1000
+    simulator.run_frame(np.ones((1, 1)), T)
+    counts = simulator.hidden_counts()[:len(currents)]
+    beta = np.exp(-1.0 / lif.tau_rc_ms)
+    for j, count in zip(currents, counts):
+        n = np.arange(1, T + 1)
+        above = np.nonzero(j * (1 - beta ** n) > 1.0)[0]
+        assert count == (T // (above[0] + 1) if above.size else 0)
+    exact = Simulator(one_layer(currents, LifParams(tau_ref_ms=0.0)))
+    exact.run_frame(np.ones((1, 1)), T)
+    assert np.all(exact.hidden_counts()[:len(currents)] >= counts)
+    assert exact.hidden_counts()[:len(currents)].sum() > counts.sum()
+
+
+def test_discrete_integration_has_no_refractory_period_and_old_configs_are_exact():
+    with pytest.raises(DeepConfigError, match='lif.tau_ref_ms must be 0'):
+        DeepConfig(lif=LifParams(integration='discrete'))
+    with pytest.raises(DeepConfigError, match='lif.integration must be one of'):
+        DeepConfig(lif=LifParams(tau_ref_ms=0.0, integration='euler'))
+    data = DeepConfig().to_dict()
+    del data['lif']['integration']          # a checkpoint written before the field existed
+    assert DeepConfig.from_dict(data).lif.integration == 'exact'
+    assert replace_params(DeepConfig(), {'lif.integration': 'discrete', 'lif.tau_ref_ms': 0}
+                          ).lif.integration == 'discrete'
 
 
 def small_cnn(pool: str = 'avgpool', seed: int = 0, bias: float = 1.2,
@@ -109,8 +143,9 @@ def reference_run(network: DeepNetwork, image: np.ndarray, timesteps: int,
                   config: DeepConfig, input_spikes: SpikeTrain | None = None
                   ) -> tuple[np.ndarray, np.ndarray]:
     """The documented equations in plain NumPy (float64, (c, h, w) arrays, spike times and
-    refractory ends by log1p/expm1, each spike's fan-out by ``layer_forward``): scores and
-    every conv/dense neuron's spike count in the simulator's channels-last order."""
+    refractory ends by log1p/expm1, or lif.integration 'discrete', each spike's fan-out by
+    ``layer_forward``): scores and every conv/dense neuron's spike count in the simulator's
+    channels-last order."""
     lif, layers, gain = config.lif, config.layers, config.rate_gain
     dt, tau_rc, tau_ref = config.dt_ms / 1e3, lif.tau_rc_ms / 1e3, lif.tau_ref_ms / 1e3
     keep = np.exp(-config.dt_ms / lif.tau_s_ms) if lif.tau_s_ms > 0 else 0.0
@@ -162,6 +197,15 @@ def reference_run(network: DeepNetwork, image: np.ndarray, timesteps: int,
             syn[k] = keep * syn[k] + (1.0 - keep) * inputs[k]
             j = (const[k] + syn[k]) / lif.v_thresh
             r, u = ref[k], v[k]
+            if lif.integration == 'discrete':       # spike and reset at the step's end
+                u += (j - u) * leak
+                spike = u > 1.0
+                u[spike] = 0.0
+                counts[k][spike] += 1
+                if k < last:
+                    target, current = linear(k + 1, spike * (lif.amplitude / dt))
+                    inputs[target] += current
+                continue
             free = r == 0.0
             u[free] += (j[free] - u[free]) * leak
             ending = (r != 0.0) & (r < dt)
@@ -185,6 +229,7 @@ def reference_run(network: DeepNetwork, image: np.ndarray, timesteps: int,
     ('sumpool', {'readout': 'counts', 'lif.tau_ref_ms': 0.0, 'lif.v_init': 0.3,
                  'rate_gain': 2.0}),
     ('avgpool', {'input_coding': 'regular', 'lif.tau_ref_ms': 3.5}),
+    ('sumpool', {'lif.integration': 'discrete', 'lif.tau_ref_ms': 0.0, 'lif.tau_s_ms': 3.0}),
 ])
 def test_the_simulator_computes_the_documented_equations(pool, overrides):
     """Spike by spike against ``reference_run``: the kernel's refractory bookkeeping
@@ -369,7 +414,13 @@ def test_topspark_profile_deep_writes_a_profile_the_governor_reads(tmp_path, cap
                               '--validation', '20', '--test', '30', '--quiet']) == 0
     profile = load_profile(out)
     assert profile.timesteps == [40, 10, 3] and profile.baseline.params == {}
-    DeepModel(load_deep_checkpoint(path)[0]).check_profile(profile)
+    trained = load_deep_checkpoint(path)[0]
+    DeepModel(trained).check_profile(profile)
+    converted = DeepNetwork(replace_params(config, {'lif.integration': 'discrete',
+                                                    'lif.tau_ref_ms': 0.0}),
+                            trained.weights, trained.biases)
+    with pytest.raises(ProfileError, match="measured with 'exact' LIF stepping"):
+        DeepModel(converted).check_profile(profile)
     assert (out / 'details.json').is_file() and (out / 'accuracy_vs_timesteps.png').is_file()
     for argv, message in (([str(path), '--out', str(out), '--timesteps', '0'], '--timesteps'),
                           (['config/model_n400.npz', '--out', str(out)], 'not a spiking deep'),

@@ -10,6 +10,10 @@ J (threshold v_th, times in seconds):
     (interpolated within the step), so a constant J gives the LIF rate r(J) as T grows, up to
     one spike per step.
 
+With lif.integration 'discrete' (``SimConstants.discrete``) the same step, but a spike when
+v > v_th at the step's end and v = 0 there, with no refractory period: the forward step of NIR
+simulators such as snnTorch (docs/hardware.md).
+
 A spike of a layer adds ``amplitude / dt`` times its fan-out weights to the next layer's input
 of the same step (pooling layers pass it on scaled); with a synapse (tau_s > 0) that input is
 low-pass filtered. A LIF layer's current is J = input + gain x bias; with constant-current
@@ -71,6 +75,7 @@ class SimConstants(NamedTuple):
     coding: int
     input_rate_hz: float
     readout_counts: bool
+    discrete: bool = False      # lif.integration 'discrete': ``_fire_at_step_end``
 
 
 @numba.njit(cache=True, nogil=True, fastmath=True, inline='always')
@@ -165,6 +170,20 @@ def _fire(v, refractory, syn, constant, counts, spikes, waiting, n_waiting, inv_
         waiting[n_waiting] = i
         n_waiting += 1
     return fired, n_waiting
+
+
+@numba.njit(cache=True, nogil=True, fastmath=True)
+def _fire_at_step_end(v, counts, spikes):
+    """``_fire`` for lif.integration 'discrete', the step NIR simulators (snnTorch) take: a
+    spike when v > 1 at the step's end, then v = 0; no refractory period, no spike time."""
+    fired = 0
+    for i in range(v.size):                         # branch-free compaction
+        spikes[fired] = i
+        fired += v[i] > 1.0
+    for j in range(fired):
+        v[spikes[j]] = 0.0
+        counts[spikes[j]] += 1
+    return fired
 
 
 @numba.njit(cache=True, nogil=True)
@@ -288,13 +307,16 @@ def simulate(layers, fanout_arrays, weights, biases, image_hwc, step_ptr, spike_
             else:
                 _integrate(v[n_off:end], syn[n_off:end], inp[n_off:end],
                            constant[n_off:end], keep, take, inv_thresh, leak)
-            listed = _refractory(v[n_off:end], refractory[n_off:end], syn[n_off:end],
-                                 constant[n_off:end], waiting[n_off:end], n_waiting[layer],
-                                 inv_thresh, e_dt, decay)
-            fired, listed = _fire(v[n_off:end], refractory[n_off:end], syn[n_off:end],
-                                  constant[n_off:end], counts[n_off:end], spikes,
-                                  waiting[n_off:end], listed, inv_thresh, e_ref)
-            n_waiting[layer] = listed
+            if k.discrete:
+                fired = _fire_at_step_end(v[n_off:end], counts[n_off:end], spikes)
+            else:
+                listed = _refractory(v[n_off:end], refractory[n_off:end], syn[n_off:end],
+                                     constant[n_off:end], waiting[n_off:end],
+                                     n_waiting[layer], inv_thresh, e_dt, decay)
+                fired, listed = _fire(v[n_off:end], refractory[n_off:end], syn[n_off:end],
+                                      constant[n_off:end], counts[n_off:end], spikes,
+                                      waiting[n_off:end], listed, inv_thresh, e_ref)
+                n_waiting[layer] = listed
             ops[OP_EXC_SPIKES] += fired
             if layer < last:
                 base = fanout.base[layer + 1]

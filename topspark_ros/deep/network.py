@@ -183,7 +183,8 @@ def sim_constants(config: DeepConfig) -> K.SimConstants:
         syn_decay=math.exp(-config.dt_ms / lif.tau_s_ms) if lif.tau_s_ms > 0 else 0.0,
         v_init=lif.v_init, v_thresh=lif.v_thresh, amplitude=lif.amplitude,
         gain=config.rate_gain, coding=INPUT_CODINGS.index(config.input_coding),
-        input_rate_hz=config.input_rate_hz, readout_counts=config.readout == 'counts')
+        input_rate_hz=config.input_rate_hz, readout_counts=config.readout == 'counts',
+        discrete=lif.integration == 'discrete')
 
 
 _UINT8_INTENSITY = to_intensity(np.arange(256, dtype=np.uint8)[None, :]).astype(np.float64)[0]
