@@ -5,9 +5,11 @@
     .venv/bin/python benchmarks/bench_deep.py config/model_deep_cnn.npz --timesteps 10 200
 
 For each T: microseconds per sample (median of --rounds rounds over --samples held-out digits,
-after a warm-up), hidden spikes and synaptic events per sample, and accuracy, with the model's
-own constants and, with --profile, the profile's constants for that T. Prints a table and, with
---json, writes it. The figures depend on the machine's load: compare ratios within one run.
+after a warm-up; wall clock, and this process's CPU time, which other processes on a shared
+machine disturb less), hidden spikes and synaptic events per sample, and accuracy, with the
+model's own constants and, with --profile, the profile's constants for that T. Prints a table
+and, with --json, writes it. The figures depend on the machine's load: compare ratios within
+one run.
 """
 
 from __future__ import annotations
@@ -31,9 +33,9 @@ def measure(simulator: Simulator, images: np.ndarray, labels: np.ndarray, timest
             overrides: dict, rounds: int) -> dict[str, float]:
     config = replace_params(simulator.network.config, overrides)
     simulator.run_frame(images[0], timesteps, config)              # compile / warm caches
-    times, spikes, events, correct = [], 0, 0, 0
+    times, cpu_times, spikes, events, correct = [], [], 0, 0, 0
     for r in range(rounds):
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         for k, image in enumerate(images):
             scores, ops = simulator.run_frame(image, timesteps, config, seed=k)
             if r == 0:
@@ -41,8 +43,10 @@ def measure(simulator: Simulator, images: np.ndarray, labels: np.ndarray, timest
                 events += ops.synaptic_events
                 correct += int(np.argmax(scores) == labels[k])
         times.append((time.perf_counter() - started) / len(images))
+        cpu_times.append((time.process_time() - cpu_started) / len(images))
     n = len(images)
     return {'timesteps': timesteps, 'us_per_sample': statistics.median(times) * 1e6,
+            'cpu_us_per_sample': statistics.median(cpu_times) * 1e6,
             'hidden_spikes': spikes / n, 'synaptic_events': events / n,
             'accuracy': correct / n, 'overrides': overrides}
 
@@ -69,12 +73,12 @@ def main() -> None:
         if profile is not None and T in profile.timesteps:
             rows.append({'constants': 'profile', **measure(
                 simulator, images, labels, T, dict(profile.entry(T).params), args.rounds)})
-    print(f'{"T":>5} {"constants":>9} {"us/sample":>10} {"spikes":>8} {"syn. events":>12} '
-          f'{"accuracy":>8}')
+    print(f'{"T":>5} {"constants":>9} {"us/sample":>10} {"cpu us":>8} {"spikes":>8} '
+          f'{"syn. events":>12} {"accuracy":>8}')
     for row in rows:
         print(f'{row["timesteps"]:>5} {row["constants"]:>9} {row["us_per_sample"]:>10.1f} '
-              f'{row["hidden_spikes"]:>8.0f} {row["synaptic_events"]:>12.0f} '
-              f'{row["accuracy"]:>8.4f}')
+              f'{row["cpu_us_per_sample"]:>8.1f} {row["hidden_spikes"]:>8.0f} '
+              f'{row["synaptic_events"]:>12.0f} {row["accuracy"]:>8.4f}')
     if args.json:
         args.json.write_text(json.dumps({'model': str(args.model), 'samples': len(images),
                                          'rows': rows}, indent=2) + '\n')

@@ -290,10 +290,10 @@ def test_recorder_stop_conditions_and_topic_list(graph, tmp_path):
 
     graph.node('source').create_publisher(Float64, 'quiet', RELIABLE)
     bag = tmp_path / 'timed'
+    started = time.monotonic()          # before: the duration may start as it is constructed
     recorder = graph.add(BagRecorder(bag, ['quiet'], 'sqlite3', duration_s=0.3,
                                      node_name='timed', namespace=graph.namespace,
                                      context=graph.context))
-    started = time.monotonic()
     wait_until(recorder.done.is_set, what='the duration to pass')
     assert time.monotonic() - started >= 0.3
     summary = recorder.close()

@@ -13,12 +13,14 @@ from topspark_ros.deep.checkpoint import (checkpoint_kind, load_deep_checkpoint,
 from topspark_ros.deep import kernels as K
 from topspark_ros.deep.config import (DeepConfig, DeepConfigError, layer_shapes, LayerSpec,
                                       LifParams, replace_params)
-from topspark_ros.deep.network import DeepNetwork, Simulator
+from topspark_ros.deep.network import DeepNetwork, frame_input, Simulator
 from topspark_ros.deep.rates import forward_rates, layer_forward, lif_rate
 from topspark_ros.models import DeepModel, EventSample, load_model, ModelError
 from topspark_ros.perception import ModelFiles, ModelService, ModelStartError
 from topspark_ros.snn import CheckpointError, SpikeTrain
+from topspark_ros.snn.encoding import image_to_rates
 from topspark_ros.snn.ops import OP_SYNAPTIC_EVENTS
+from topspark_ros.topspark import ProfileError
 
 LONG_T = 4000
 
@@ -43,6 +45,39 @@ def test_spiking_rates_converge_to_the_lif_rate(tau_ref_ms):
     np.testing.assert_allclose(rates, expected, atol=1000.0 / LONG_T + 1e-9)
     assert rates[0] == 0 and ops.exc_spikes == rates.sum() * LONG_T / 1000.0
     assert ops.neuron_updates == (len(currents) + 10) * LONG_T and ops.timesteps == LONG_T
+
+
+def test_discrete_integration_spikes_at_the_end_of_a_step():
+    """lif.integration 'discrete': v_n = J (1 - beta^n) from the last reset, a spike at the
+    first step end with v > 1, then v = 0 (no spike time, no refractory period): a constant
+    current fires every n* steps exactly, where the exact kernel fires at its LIF rate."""
+    currents = [0.5, 1.05, 1.5, 3.0, 10.0, 18.0]
+    lif = LifParams(tau_ref_ms=0.0, integration='discrete')
+    simulator = Simulator(one_layer(currents, lif))
+    T = 1000
+    simulator.run_frame(np.ones((1, 1)), T)
+    counts = simulator.hidden_counts()[:len(currents)]
+    beta = np.exp(-1.0 / lif.tau_rc_ms)
+    for j, count in zip(currents, counts):
+        n = np.arange(1, T + 1)
+        above = np.nonzero(j * (1 - beta ** n) > 1.0)[0]
+        assert count == (T // (above[0] + 1) if above.size else 0)
+    exact = Simulator(one_layer(currents, LifParams(tau_ref_ms=0.0)))
+    exact.run_frame(np.ones((1, 1)), T)
+    assert np.all(exact.hidden_counts()[:len(currents)] >= counts)
+    assert exact.hidden_counts()[:len(currents)].sum() > counts.sum()
+
+
+def test_discrete_integration_has_no_refractory_period_and_old_configs_are_exact():
+    with pytest.raises(DeepConfigError, match='lif.tau_ref_ms must be 0'):
+        DeepConfig(lif=LifParams(integration='discrete'))
+    with pytest.raises(DeepConfigError, match='lif.integration must be one of'):
+        DeepConfig(lif=LifParams(tau_ref_ms=0.0, integration='euler'))
+    data = DeepConfig().to_dict()
+    del data['lif']['integration']          # a checkpoint written before the field existed
+    assert DeepConfig.from_dict(data).lif.integration == 'exact'
+    assert replace_params(DeepConfig(), {'lif.integration': 'discrete', 'lif.tau_ref_ms': 0}
+                          ).lif.integration == 'discrete'
 
 
 def small_cnn(pool: str = 'avgpool', seed: int = 0, bias: float = 1.2,
@@ -102,6 +137,135 @@ def test_long_presentations_approach_the_rate_network():
     scores, ops = Simulator(network).run_frame(image, LONG_T)
     assert ops.exc_spikes > 10000 and np.ptp(expected) > 1.0
     np.testing.assert_allclose(scores, expected, atol=0.03 * np.ptp(expected))
+
+
+def reference_run(network: DeepNetwork, image: np.ndarray, timesteps: int,
+                  config: DeepConfig, input_spikes: SpikeTrain | None = None
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """The documented equations in plain NumPy (float64, (c, h, w) arrays, spike times and
+    refractory ends by log1p/expm1, or lif.integration 'discrete', each spike's fan-out by
+    ``layer_forward``): scores and every conv/dense neuron's spike count in the simulator's
+    channels-last order."""
+    lif, layers, gain = config.lif, config.layers, config.rate_gain
+    dt, tau_rc, tau_ref = config.dt_ms / 1e3, lif.tau_rc_ms / 1e3, lif.tau_ref_ms / 1e3
+    keep = np.exp(-config.dt_ms / lif.tau_s_ms) if lif.tau_s_ms > 0 else 0.0
+    last, spiking_readout = len(layers) - 1, config.readout == 'counts'
+    units = [k for k, spec in enumerate(layers) if spec.kind in ('conv', 'dense')]
+    shapes = [tuple(s) for s in layer_shapes(config)]
+    x = frame_input(image, config.input_shape).reshape(config.input_shape[1:] + (-1,))
+    x = x.transpose(2, 0, 1)
+
+    def linear(k, a):           # what activation ``a`` entering layer k adds to a unit layer
+        while layers[k].kind.endswith('pool'):
+            a = layer_forward(layers[k].kind, a, None, None, layers[k].kernel, 1, 0)
+            k += 1
+        spec = layers[k]
+        return k, layer_forward(spec.kind, a, network.weights[k].astype(np.float64),
+                                np.zeros(spec.size), spec.kernel, spec.stride, spec.padding)
+
+    const = {k: np.broadcast_to(network.biases[k].astype(np.float64)[:, None, None]
+                                * (1.0 if k == last and not spiking_readout else gain),
+                                shapes[k]).copy() for k in units}
+    if config.input_coding == 'current' and input_spikes is None:
+        target, current = linear(0, x)
+        const[target] += gain * current
+    v = {k: np.full(shapes[k], lif.v_init) for k in units}
+    ref = {k: np.zeros(shapes[k]) for k in units}
+    syn = {k: np.zeros(shapes[k]) for k in units}
+    counts = {k: np.zeros(shapes[k]) for k in units}
+    scores = np.zeros(shapes[last])
+    phase = np.full(x.shape, 0.5)
+    input_value = gain / (config.input_rate_hz * dt)
+    raster = None if input_spikes is None else input_spikes.to_dense(x.size)
+    leak = -np.expm1(-dt / tau_rc)
+    for step in range(timesteps):
+        inputs = {k: np.zeros(shapes[k]) for k in units}
+        fired = None
+        if raster is not None:
+            fired = raster[step].reshape(x.shape)
+        elif config.input_coding == 'regular':
+            phase += x * config.input_rate_hz * dt
+            fired = phase >= 1.0
+            phase[fired] -= 1.0
+        if fired is not None and fired.any():
+            target, current = linear(0, fired * input_value)
+            inputs[target] += current
+        for k in units:
+            if k == last and not spiking_readout:
+                scores += const[k] + inputs[k] / gain
+                continue
+            syn[k] = keep * syn[k] + (1.0 - keep) * inputs[k]
+            j = (const[k] + syn[k]) / lif.v_thresh
+            r, u = ref[k], v[k]
+            if lif.integration == 'discrete':       # spike and reset at the step's end
+                u += (j - u) * leak
+                spike = u > 1.0
+                u[spike] = 0.0
+                counts[k][spike] += 1
+                if k < last:
+                    target, current = linear(k + 1, spike * (lif.amplitude / dt))
+                    inputs[target] += current
+                continue
+            free = r == 0.0
+            u[free] += (j[free] - u[free]) * leak
+            ending = (r != 0.0) & (r < dt)
+            u[ending] -= (j[ending] - u[ending]) * np.expm1((r[ending] - dt) / tau_rc)
+            r[:] = np.where(r > dt, r - dt, 0.0)
+            spike = u > 1.0
+            t_spike = dt + tau_rc * np.log1p(-(u[spike] - 1.0) / (j[spike] - 1.0))
+            r[spike] = tau_ref + t_spike - dt
+            u[spike] = 0.0
+            counts[k][spike] += 1
+            if k < last:
+                target, current = linear(k + 1, spike * (lif.amplitude / dt))
+                inputs[target] += current
+    scores = counts[last] if spiking_readout else scores / timesteps
+    hwc_counts = [counts[k].transpose(1, 2, 0).ravel() for k in units]
+    return scores.ravel(), np.concatenate(hwc_counts)
+
+
+@pytest.mark.parametrize('pool, overrides', [
+    ('avgpool', {'lif.tau_s_ms': 5.0}),
+    ('sumpool', {'readout': 'counts', 'lif.tau_ref_ms': 0.0, 'lif.v_init': 0.3,
+                 'rate_gain': 2.0}),
+    ('avgpool', {'input_coding': 'regular', 'lif.tau_ref_ms': 3.5}),
+    ('sumpool', {'lif.integration': 'discrete', 'lif.tau_ref_ms': 0.0, 'lif.tau_s_ms': 3.0}),
+])
+def test_the_simulator_computes_the_documented_equations(pool, overrides):
+    """Spike by spike against ``reference_run``: the kernel's refractory bookkeeping
+    (exp(left / tau_rc) on lists), its readout summed from spike counts and its float32
+    fan-out give the same spikes and scores as the equations computed the plain way."""
+    network = small_cnn(pool, seed=3, tau_s_ms=0.0)
+    config = replace_params(network.config, overrides)
+    simulator = Simulator(network)
+    image = np.random.default_rng(4).random((12, 12))
+    scores, ops = simulator.run_frame(image, 80, config)
+    want_scores, want_counts = reference_run(network, image, 80, config)
+    counts = simulator.hidden_counts()
+    assert want_counts.sum() > 500 and ops.exc_spikes == counts.sum()
+    assert np.abs(counts - want_counts).sum() <= 2          # float32 fan-out: ties may differ
+    np.testing.assert_allclose(scores, want_scores, rtol=1e-4, atol=1e-4 * np.ptp(want_scores))
+
+
+def test_a_readout_fed_by_the_input_alone():
+    """One dense layer: the readout sums the input spikes' currents (no hidden layer)."""
+    config = DeepConfig(input_shape=(1, 4, 4), layers=(LayerSpec('dense', 10),))
+    network = DeepNetwork.initialised(config, 5)
+    network.biases = [np.linspace(-1, 1, 10).astype(np.float32)]
+    spikes = SpikeTrain(np.array([0, 2, 2, 5], np.int32), np.array([1, 7, 4, 3, 9], np.int32),
+                        3)
+    scores, ops = Simulator(network).run_spikes(spikes)
+    want, _ = reference_run(network, np.zeros((4, 4)), 3, config, spikes)
+    assert ops.input_spikes == 5 and ops.synaptic_events == 50 and ops.exc_spikes == 0
+    np.testing.assert_allclose(scores, want, rtol=1e-5)
+
+
+def test_eight_bit_frames_take_the_look_up_path_with_the_same_numbers():
+    frame = np.random.default_rng(6).integers(0, 256, (28, 28), np.uint8)
+    np.testing.assert_array_equal(frame_input(frame, (1, 28, 28)),
+                                  image_to_rates(frame, (28, 28), 1.0))
+    np.testing.assert_array_equal(frame_input(frame[::2, ::2], (1, 28, 28)),   # resized
+                                  image_to_rates(frame[::2, ::2], (28, 28), 1.0))
 
 
 def test_conv_layer_forward_is_pytorch_cross_correlation():
@@ -250,7 +414,13 @@ def test_topspark_profile_deep_writes_a_profile_the_governor_reads(tmp_path, cap
                               '--validation', '20', '--test', '30', '--quiet']) == 0
     profile = load_profile(out)
     assert profile.timesteps == [40, 10, 3] and profile.baseline.params == {}
-    DeepModel(load_deep_checkpoint(path)[0]).check_profile(profile)
+    trained = load_deep_checkpoint(path)[0]
+    DeepModel(trained).check_profile(profile)
+    converted = DeepNetwork(replace_params(config, {'lif.integration': 'discrete',
+                                                    'lif.tau_ref_ms': 0.0}),
+                            trained.weights, trained.biases)
+    with pytest.raises(ProfileError, match="measured with 'exact' LIF stepping"):
+        DeepModel(converted).check_profile(profile)
     assert (out / 'details.json').is_file() and (out / 'accuracy_vs_timesteps.png').is_file()
     for argv, message in (([str(path), '--out', str(out), '--timesteps', '0'], '--timesteps'),
                           (['config/model_n400.npz', '--out', str(out)], 'not a spiking deep'),

@@ -14,7 +14,7 @@ from topspark_ros.deep.checkpoint import load_deep_checkpoint, save_deep_checkpo
 from topspark_ros.deep.config import DeepConfig, LayerSpec, LifParams  # noqa: E402
 from topspark_ros.deep.network import DeepNetwork, Simulator  # noqa: E402
 from topspark_ros.hardware.nir_export import (deep_to_nir, graph_metadata, NirError,  # noqa: E402
-                                              stdp_to_nir, write_graph)
+                                              stdp_to_nir, with_integration, write_graph)
 from topspark_ros.hardware.nir_import import (graph_to_deep, ImportOptions,  # noqa: E402
                                               read_graph)
 from topspark_ros.snn import Network, NetworkConfig, Readout, save_checkpoint  # noqa: E402
@@ -56,6 +56,9 @@ def outputs(network, T=15):
     (MLP, {'readout': 'counts', 'lif': LifParams(tau_s_ms=2.0, v_init=0.3)}),
     (CNN_SUM, {'lif': LifParams(tau_s_ms=3.0)}),
     (CNN, {'input_coding': 'poisson', 'lif': LifParams(tau_ref_ms=1.0)}),
+    (CNN, {'lif': LifParams(tau_ref_ms=0.0, integration='discrete')}),
+    (MLP, {'readout': 'counts', 'lif': LifParams(tau_ref_ms=0.0, tau_s_ms=2.0,
+                                                 integration='discrete')}),
 ])
 def test_deep_round_trip_keeps_weights_and_predictions(tmp_path, layers, config):
     network = firing_network(layers, **config)
@@ -109,34 +112,63 @@ def snntorch_style_graph(tau=1e-3, threshold=0.7, v_reset=0.0, v_leak=0.0, hidde
 
 def simulate_per_step(graph, image, T):
     """The discrete-time reading of a snnTorch graph: mem = beta mem + W x + b (threshold
-    v_th / (r dt / tau), reset to 0), output summed; the reference for per_step import."""
+    v_th / (r dt / tau), reset to 0 at the step's end), output summed; the reference for
+    per_step import. Returns the summed output and the hidden spike counts."""
     fc1, lif, fc2 = graph.nodes['fc1'], graph.nodes['lif1'], graph.nodes['fc2']
     beta = 1 - 1e-4 / lif.tau
     threshold = lif.v_threshold / (lif.r * 1e-4 / lif.tau)
     mem = np.zeros_like(beta)
     x = image.reshape(-1).astype(np.float64) / 255.0
-    total = np.zeros(10)
+    total, counts = np.zeros(10), np.zeros(len(beta), int)
     for _ in range(T):
         mem = beta * mem + fc1.weight @ x + fc1.bias
         spikes = mem > threshold
         mem[spikes] = 0.0
+        counts += spikes
         total += fc2.weight @ spikes + fc2.bias
-    return total
+    return total, counts
 
 
-def test_import_of_a_per_step_graph_follows_its_discrete_dynamics():
+def test_import_of_a_per_step_graph_runs_as_it_ran_there():
+    """A foreign graph imports with lif.integration 'discrete' and then fires exactly the
+    spikes of the writer's step (the exact-time reset fired others)."""
     graph, _, _ = snntorch_style_graph()
     network = graph_to_deep(graph, ImportOptions(spike_semantics='per_step', dt_ms=1.0))
     assert network.config.input_shape == (1, 28, 28)
     assert network.config.lif.tau_ref_ms == 0.0
+    assert network.config.lif.integration == 'discrete'
     # beta = 0.9 per step: our tau gives exp(-dt / tau) = 0.9
     assert np.isclose(np.exp(-1.0 / network.config.lif.tau_rc_ms), 0.9)
     sim = Simulator(network)
-    agree = 0
+    T, fired = 30, 0
     for frame in frames(20, seed=5):
-        ours, _ = sim.run_frame(frame, 30)
-        agree += ours.argmax() == simulate_per_step(graph, frame, 30).argmax()
-    assert agree >= 17      # our exact-time reset differs slightly from a step-end reset
+        ours, _ = sim.run_frame(frame, T)
+        total, counts = simulate_per_step(graph, frame, T)
+        np.testing.assert_array_equal(sim.hidden_counts()[:counts.size], counts)
+        np.testing.assert_allclose(ours, total / T, rtol=1e-4, atol=1e-6)
+        fired += counts.sum()
+    assert fired > 0
+    exact = graph_to_deep(graph, ImportOptions(spike_semantics='per_step',
+                                               integration='exact'))
+    assert exact.config.lif.integration == 'exact'
+
+
+@pytest.mark.parametrize('layers', [CNN, MLP])
+def test_discrete_export_imports_as_foreign_graph_with_the_same_spikes(layers):
+    """Exported with lif.integration 'discrete' and read without our metadata (as any NIR
+    tool would write it), the graph runs with the same spikes as the model."""
+    network = with_integration(firing_network(layers, rate_gain=2.0), 'discrete')
+    assert network.config.lif.tau_ref_ms == 0.0
+    graph = deep_to_nir(network)
+    lost = {item['feature'] for item in graph_metadata(graph)['lost']}
+    assert 'step_end_reset' in lost and not lost & {'tau_ref', 'spike_time_interpolation'}
+    graph.metadata = {}
+    foreign = graph_to_deep(graph)
+    assert foreign.config.lif.integration == 'discrete'
+    (s1, c1), (s2, c2) = outputs(network), outputs(foreign)
+    assert c1.sum() > 0
+    np.testing.assert_array_equal(c1, c2)
+    np.testing.assert_allclose(s1, s2, rtol=1e-4, atol=1e-6)
 
 
 @pytest.mark.parametrize('change, message', [
@@ -217,9 +249,24 @@ def test_cli_export_import_and_one_line_failures(tmp_path, capsys):
     assert import_nir.main([str(tmp_path / 'missing.nir'), str(tmp_path / 'x.npz')]) == 2
     (tmp_path / 'junk.nir').write_text('not hdf5')
     assert import_nir.main([str(tmp_path / 'junk.nir'), str(tmp_path / 'x.npz')]) == 2
+    assert export_nir.main([str(stdp), str(tmp_path / 's2.nir'), '--integration',
+                            'discrete']) == 2
+    assert not (tmp_path / 's2.nir').exists()
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 4 and all(line.startswith('error: ') for line in err)
-    assert 'node lif_exc' in err[0] and 'junk.nir' in err[3]
+    assert len(err) == 5 and all(line.startswith('error: ') for line in err)
+    assert 'node lif_exc' in err[0] and 'junk.nir' in err[3] and '--integration' in err[4]
+
+
+def test_cli_exports_a_deep_model_for_discrete_simulators(tmp_path):
+    network = firing_network(CNN)
+    model = save_deep_checkpoint(tmp_path / 'deep.npz', network)
+    assert export_nir.main([str(model), str(tmp_path / 'd.nir'), '--integration',
+                            'discrete']) == 0
+    assert import_nir.main([str(tmp_path / 'd.nir'), str(tmp_path / 'back.npz')]) == 0
+    back, _ = load_deep_checkpoint(tmp_path / 'back.npz')
+    assert back.config.lif.integration == 'discrete' and back.config.lif.tau_ref_ms == 0.0
+    assert back.config == with_integration(network, 'discrete').config
+    assert load_deep_checkpoint(model)[0].config.lif.integration == 'exact'    # unchanged
 
 
 def test_sumpool_and_dataclass_fields_survive(tmp_path):
@@ -243,5 +290,7 @@ def test_an_imported_foreign_graph_runs_as_a_perception_model(tmp_path):
                             'per_step']) == 0
     model, meta = load_model(tmp_path / 'm.npz')
     assert meta['source_model_kind'] == 'foreign'
+    assert meta['import_options']['integration'] == 'discrete'
+    assert model.network.config.lif.integration == 'discrete'
     output = model.run_frame(frames(1)[0], timesteps=20, learn=False)
     assert output.scores.shape == (10,) and output.ops.timesteps == 20

@@ -6,8 +6,10 @@ simulators agree on predictions and spike counts on the held-out digits?
 Runs in the venv of ``setup_nir_peers.sh`` (torch 2.13.0 CPU, snnTorch 1.0.0, nirtorch):
 
     bash benchmarks/peers/setup_nir_peers.sh
-    .venv-nir-peers/bin/python benchmarks/peers/nir_snntorch.py --deep MODEL.npz \\
-        --samples 500 --timesteps 5 10 20 50
+    .venv-nir-peers/bin/python benchmarks/peers/nir_snntorch.py \\
+        --deep config/model_deep_cnn.npz --samples 1000 --timesteps 10 20 50 100 200
+    .venv-nir-peers/bin/python benchmarks/peers/nir_snntorch.py \\
+        --deep config/model_deep_cnn.npz --samples 1000 --timesteps 20 --gain 1.5 --coding regular
     .venv-nir-peers/bin/python benchmarks/peers/nir_snntorch.py --stdp config/model_n400.npz \\
         --samples 200 --timesteps 50 100 350
     .venv-nir-peers/bin/python benchmarks/peers/nir_snntorch.py --random mlp --samples 200
@@ -23,11 +25,16 @@ Flatten must keep the batch dimension. Direction 2 (snnTorch -> ours): the same 
 built as a ``torch.nn.Sequential`` of snnTorch modules, written with
 ``snntorch.export_to_nir``, imported by ``topspark_ros.hardware.nir_import`` with
 ``spike_semantics='per_step'``.
+
+Deep models run in our simulator in each semantic choice (``our_variants``: native, without
+refractory period, lif.integration 'discrete', and exported-then-imported graphs), so the
+figures say how much each difference between the two simulators weighs.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import io
 import json
@@ -52,10 +59,11 @@ from topspark_ros.datasets import load_dataset  # noqa: E402
 from topspark_ros.deep.checkpoint import load_deep_checkpoint  # noqa: E402
 from topspark_ros.deep.config import DeepConfig, LayerSpec  # noqa: E402
 from topspark_ros.deep.network import DeepNetwork, frame_input, Simulator  # noqa: E402
-from topspark_ros.hardware.nir_export import deep_to_nir, stdp_to_nir  # noqa: E402
+from topspark_ros.hardware.nir_export import (deep_to_nir, stdp_to_nir,  # noqa: E402
+                                              with_integration)
 from topspark_ros.hardware.nir_import import (graph_to_deep, ImportOptions,  # noqa: E402
                                               SNNTORCH_DT_S)
-from topspark_ros.snn import load_checkpoint, poisson_encode  # noqa: E402
+from topspark_ros.snn import load_checkpoint, poisson_encode, SpikeTrain  # noqa: E402
 
 torch.set_num_threads(1)
 
@@ -75,12 +83,15 @@ def snntorch_tau(decay: float) -> float:
     return SNNTORCH_DT_S / (1.0 - decay)
 
 
-def deep_dialect(graph: nir.NIRGraph, dt_s: float) -> nir.NIRGraph:
-    """Our deep graph rewritten for snnTorch's importer (module docstring)."""
+def deep_dialect(graph: nir.NIRGraph, dt_s: float, spike_input: bool = False
+                 ) -> nir.NIRGraph:
+    """Our deep graph rewritten for snnTorch's importer (module docstring); with
+    ``spike_input`` the Input carries spikes too."""
     nodes = dict(graph.nodes)
     spike_fed = set()
     for src, dst in graph.edges:
-        if isinstance(graph.nodes[src], (nir.LIF, nir.CubaLIF)):
+        if isinstance(graph.nodes[src], (nir.LIF, nir.CubaLIF)) or (
+                spike_input and isinstance(graph.nodes[src], nir.Input)):
             spike_fed.add(dst)
     changed = True
     while changed:              # through pooling and Flatten, spikes stay spikes
@@ -121,9 +132,10 @@ def run_snntorch(net: torch.nn.Module, inputs: np.ndarray, timesteps: int,
                                                           snn.RLeaky))]
     hooks = [m.register_forward_hook(count) for m in neurons]
     total = None
+    dtype = next(net.parameters()).dtype
     with torch.no_grad():
         for t in range(timesteps):
-            x = torch.as_tensor(inputs[t] if spikes else inputs, dtype=torch.float32)
+            x = torch.as_tensor(inputs[t] if spikes else inputs, dtype=dtype)
             out = net(x)
             out = out[0] if isinstance(out, tuple) else out
             total = out.clone() if total is None else total + out
@@ -135,13 +147,39 @@ def run_snntorch(net: torch.nn.Module, inputs: np.ndarray, timesteps: int,
     return total.numpy().reshape(n, -1), spikes_per_sample.numpy()
 
 
-def ours_deep(network: DeepNetwork, frames: np.ndarray, timesteps: int
-              ) -> tuple[np.ndarray, np.ndarray]:
+def regular_trains(frames_hwc: np.ndarray, timesteps: int, config: DeepConfig
+                   ) -> np.ndarray:
+    """Boolean (T, n, inputs) spikes of input coding 'regular', the kernel's rule: a phase
+    from 0.5 gains x rate dt per step and spikes (losing 1) when it reaches 1."""
+    phase = np.full(frames_hwc.shape, 0.5)
+    p_step = config.input_rate_hz * config.dt_ms / 1000.0
+    dense = np.zeros((timesteps,) + frames_hwc.shape, bool)
+    for t in range(timesteps):
+        phase += frames_hwc * p_step
+        dense[t] = phase >= 1.0
+        phase[dense[t]] -= 1.0
+    return dense
+
+
+def as_spike_train(dense: np.ndarray) -> SpikeTrain:
+    """One sample's (T, inputs) raster in the CSR form ``Simulator.run_spikes`` takes."""
+    steps, indices = np.nonzero(dense)
+    step_ptr = np.searchsorted(steps, np.arange(dense.shape[0] + 1)).astype(np.int32)
+    return SpikeTrain(step_ptr, indices.astype(np.int32), dense.shape[0])
+
+
+def ours_deep(network: DeepNetwork, frames: np.ndarray, timesteps: int,
+              trains: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Our scores and hidden spikes per sample; with ``trains`` (T, n, inputs) the same
+    input spikes as snnTorch gets (``run_spikes``), else the frames."""
     sim = Simulator(network)
     last = network.config.layers[-1].size
     scores, spikes = [], []
-    for frame in frames:
-        s, _ = sim.run_frame(frame, timesteps)
+    for k, frame in enumerate(frames):
+        if trains is None:
+            s, _ = sim.run_frame(frame, timesteps)
+        else:
+            s, _ = sim.run_spikes(as_spike_train(trains[:, k]))
         scores.append(s)
         counts = sim.hidden_counts()
         spikes.append(counts.sum() - (counts[-last:].sum()
@@ -153,71 +191,133 @@ def agreement(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.mean(a == b))
 
 
-def compare_deep(network: DeepNetwork, images: np.ndarray, labels: np.ndarray,
-                 grid: list[int], substeps: int) -> dict:
+def quiet_import(graph: nir.NIRGraph) -> torch.nn.Module:
+    """``import_from_nir`` without its per-layer printout of the threshold it rescales
+    (its hack_w_scale; the rescaling is what the dialect intends)."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        return import_from_nir(graph)
+
+
+def in_float64(net: torch.nn.Module, config: DeepConfig) -> torch.nn.Module:
+    """An imported deep graph computing in float64 with beta and threshold set in float64
+    (``exp(-dt / tau)``, ``v_th / (1 - beta)``), not from the file's float32 tau: what is
+    left of the differences to our float64 kernel in 'discrete' is then summation order."""
+    decay = math.exp(-config.dt_ms / config.lif.tau_rc_ms)
+    net = net.double()
+    for module in net.modules():
+        if isinstance(module, snn.Leaky):
+            module.beta = torch.tensor(decay, dtype=torch.float64)
+            module.threshold = torch.tensor(config.lif.v_thresh / (1.0 - decay),
+                                            dtype=torch.float64)
+        elif isinstance(module, (torch.nn.Conv2d, torch.nn.Linear)):
+            # snnTorch's spikes are float32 whatever the membrane's type
+            module.register_forward_pre_hook(
+                lambda _module, args: tuple(a.double() for a in args))
+    return net
+
+
+def strip_metadata(graph: nir.NIRGraph) -> nir.NIRGraph:
+    """The graph as another tool would write it: without our configuration."""
+    return nir.NIRGraph(nodes=dict(graph.nodes), edges=list(graph.edges), metadata={},
+                        type_check=False)
+
+
+def our_variants(network: DeepNetwork) -> dict[str, DeepNetwork]:
+    """Our simulator's readings of the model, each a semantic choice (docs/hardware.md):
+    native; without refractory period; lif.integration 'discrete'; and the graphs exported
+    by topspark-export and imported again (ours keep their configuration; as a foreign graph,
+    without our metadata, the importer's defaults apply: impulse spikes, 'discrete')."""
     config = network.config
-    if config.input_coding != 'current':
-        raise SystemExit('this benchmark feeds constant pixel currents (input_coding current)')
+    no_refractory = DeepNetwork(dataclasses.replace(
+        config, lif=dataclasses.replace(config.lif, tau_ref_ms=0.0, integration='exact')),
+        network.weights, network.biases)
+    discrete = with_integration(network, 'discrete')
+    foreign = ImportOptions(dt_ms=config.dt_ms, timesteps=config.timesteps,
+                            input_shape=config.input_shape)
+    return {
+        'ours': network, 'ours_no_refractory': no_refractory, 'ours_discrete': discrete,
+        'reimported': graph_to_deep(through_file(deep_to_nir(network))),
+        'reimported_discrete': graph_to_deep(through_file(deep_to_nir(discrete))),
+        'reimported_as_foreign': graph_to_deep(strip_metadata(through_file(
+            deep_to_nir(network))), foreign)}
+
+
+def compare_deep(network: DeepNetwork, images: np.ndarray, labels: np.ndarray,
+                 grid: list[int], substeps: int, float64: bool = False) -> dict:
+    config = network.config
+    if config.input_coding == 'poisson':
+        raise SystemExit('input coding poisson: random trains; use current or regular')
+    spike_input = config.input_coding == 'regular'
     graph = through_file(deep_to_nir(network))
-    snn_net = import_from_nir(deep_dialect(graph, config.dt_ms / 1000.0))
-    # the same, with snnTorch's 'subtract' reset: the overshoot it keeps stands for the part
-    # of the step after the crossing, which our kernel integrates (exact-time reset)
-    snn_subtract = import_from_nir(deep_dialect(graph, config.dt_ms / 1000.0))
-    for module in snn_subtract.modules():
+    dialect = deep_dialect(graph, config.dt_ms / 1000.0, spike_input)
+    snntorch_nets = {'snntorch': quiet_import(dialect)}
+    # snnTorch's 'subtract' reset: the overshoot it keeps stands for the part of the step
+    # after the crossing, which our exact kernel integrates
+    snntorch_nets['snntorch_subtract'] = quiet_import(dialect)
+    for module in snntorch_nets['snntorch_subtract'].modules():
         if isinstance(module, (snn.Leaky, snn.Synaptic)):
             module.reset_mechanism = 'subtract'
-    # NIR is continuous-time: snnTorch stepping the same graph at dt / substeps
-    snn_fine = import_from_nir(deep_dialect(graph, config.dt_ms / 1000.0 / substeps))
-    frames = np.stack([frame_input(img, config.input_shape).reshape(
-        config.input_shape[1], config.input_shape[2], config.input_shape[0]).transpose(2, 0, 1)
-        for img in images])
-    no_refractory = DeepNetwork(dataclasses.replace(
-        config, lif=dataclasses.replace(config.lif, tau_ref_ms=0.0)),
-        network.weights, network.biases)
-    # direction 2: the same network as snnTorch modules, exported by snnTorch (its exporter
-    # fails on Conv2d: 'type mismatch ... -> 1.input: []', so dense networks only)
-    reverse = all(layer.kind == 'dense' for layer in config.layers)
-    if reverse:
-        sequential = sequential_from_dialect(deep_dialect(graph, config.dt_ms / 1000.0))
-        written = through_file(export_to_nir(sequential, torch.zeros((1, config.n_inputs)),
+    if float64:
+        snntorch_nets['snntorch_float64'] = in_float64(quiet_import(dialect), config)
+    if substeps > 1:            # NIR is continuous-time: snnTorch at dt / substeps
+        if spike_input:
+            raise SystemExit('--substeps: only with constant-current input')
+        snntorch_nets[f'snntorch_dt/{substeps}'] = quiet_import(
+            deep_dialect(graph, config.dt_ms / 1000.0 / substeps))
+    c, h, w = config.input_shape
+    frames_hwc = np.stack([frame_input(img, config.input_shape) for img in images])
+    frames = frames_hwc.reshape(-1, h, w, c).transpose(0, 3, 1, 2)
+    ours = our_variants(network)
+    if spike_input:     # foreign graphs import as current-fed: the encoder is not in NIR
+        del ours['reimported_as_foreign']
+    # direction 2: the same network as a Sequential of snnTorch modules, written by
+    # snnTorch's exporter, imported here as a foreign graph (per-step spikes)
+    sequential = sequential_from_dialect(dialect)
+    try:
+        if spike_input:
+            raise NotImplementedError('spike input (the importer reads foreign graphs as '
+                                      'current-fed)')
+        written = through_file(export_to_nir(sequential, torch.zeros((1,) + frames.shape[1:]),
                                              ignore_dims=[0]))
-        imported = graph_to_deep(written, ImportOptions(
+    except Exception as exc:        # snnTorch's exporter fails on some module types
+        print(f'reverse direction skipped: {type(exc).__name__}: {exc}')
+        written = None
+    snntorch_written = {} if written is None else {
+        integration: graph_to_deep(written, ImportOptions(
             spike_semantics='per_step', source_dt_s=SNNTORCH_DT_S, dt_ms=config.dt_ms,
-            timesteps=config.timesteps, input_shape=config.input_shape))
+            timesteps=config.timesteps, input_shape=config.input_shape,
+            integration=integration))
+        for integration in ('discrete', 'exact')}
     rows = []
     for T in grid:
-        ours, ours_spk = ours_deep(network, images, T)
-        ours0, ours0_spk = ours_deep(no_refractory, images, T)
-        theirs, theirs_spk = run_snntorch(snn_net, frames, T)
-        subtract, subtract_spk = run_snntorch(snn_subtract, frames, T)
-        fine, fine_spk = run_snntorch(snn_fine, frames, T * substeps)
-        p_ours, p_ours0, p_theirs = ours.argmax(1), ours0.argmax(1), theirs.argmax(1)
-        row = {
-            'T': T, 'accuracy_ours': agreement(p_ours, labels),
-            'accuracy_ours_no_refractory': agreement(p_ours0, labels),
-            'accuracy_snntorch': agreement(p_theirs, labels),
-            'agree_snntorch_vs_ours': agreement(p_theirs, p_ours),
-            'agree_snntorch_vs_ours_no_refractory': agreement(p_theirs, p_ours0),
-            'hidden_spikes_ours': float(ours_spk.mean()),
-            'hidden_spikes_ours_no_refractory': float(ours0_spk.mean()),
-            'hidden_spikes_snntorch': float(theirs_spk.mean()),
-            'agree_snntorch_subtract_vs_ours_no_refractory': agreement(subtract.argmax(1),
-                                                                       p_ours0),
-            'hidden_spikes_snntorch_subtract': float(subtract_spk.mean()),
-            f'agree_snntorch_dt/{substeps}_vs_ours': agreement(fine.argmax(1), p_ours),
-            f'agree_snntorch_dt/{substeps}_vs_ours_no_refractory':
-                agreement(fine.argmax(1), p_ours0),
-            f'accuracy_snntorch_dt/{substeps}': agreement(fine.argmax(1), labels),
-            f'hidden_spikes_snntorch_dt/{substeps}': float(fine_spk.mean()),
-            'spike_count_corr_no_refractory': float(np.corrcoef(theirs_spk, ours0_spk)[0, 1])
-            if ours0_spk.std() > 0 and theirs_spk.std() > 0 else float('nan')}
-        if reverse:
-            seq_out, _ = run_snntorch(sequential, frames.reshape(len(frames), -1), T)
-            back, _ = ours_deep(imported, images, T)
-            p_seq, p_back = seq_out.argmax(1), back.argmax(1)
-            row.update({'reverse_accuracy_snntorch': agreement(p_seq, labels),
-                        'reverse_accuracy_imported_here': agreement(p_back, labels),
-                        'reverse_agree': agreement(p_seq, p_back)})
+        row: dict = {'T': T}
+        predictions, snn_spikes = {}, {}
+        trains = regular_trains(frames_hwc, T, config) if spike_input else None
+        snn_input = (trains.reshape(T, -1, h, w, c).transpose(0, 1, 4, 2, 3)
+                     if spike_input else frames)
+        for name, net in snntorch_nets.items():
+            steps = T * substeps if name.startswith('snntorch_dt') else T
+            scores, spikes = run_snntorch(net, snn_input, steps, spikes=spike_input)
+            predictions[name], snn_spikes[name] = scores.argmax(1), spikes
+            row[f'accuracy_{name}'] = agreement(predictions[name], labels)
+            row[f'hidden_spikes_{name}'] = float(spikes.mean())
+        for name, net in ours.items():
+            scores, spikes = ours_deep(net, images, T, trains)
+            p = scores.argmax(1)
+            row[f'accuracy_{name}'] = agreement(p, labels)
+            row[f'hidden_spikes_{name}'] = float(spikes.mean())
+            for theirs in snntorch_nets:
+                row[f'agree_{theirs}_vs_{name}'] = agreement(predictions[theirs], p)
+                # samples whose hidden spike total is snnTorch's
+                row[f'same_spikes_{theirs}_vs_{name}'] = agreement(snn_spikes[theirs], spikes)
+        if snntorch_written:
+            seq_scores, _ = run_snntorch(sequential, frames, T)
+            p_seq = seq_scores.argmax(1)
+            row['reverse_accuracy_snntorch'] = agreement(p_seq, labels)
+        for integration, net in snntorch_written.items():
+            back, _ = ours_deep(net, images, T)
+            row[f'reverse_accuracy_imported_{integration}'] = agreement(back.argmax(1), labels)
+            row[f'reverse_agree_{integration}'] = agreement(p_seq, back.argmax(1))
         rows.append(row)
     return {'model': 'deep', 'layers': [dataclasses.asdict(s) for s in config.layers],
             'rows': rows}
@@ -253,12 +353,13 @@ def sequential_from_dialect(graph: nir.NIRGraph) -> torch.nn.Sequential:
         elif isinstance(node, nir.LIF):
             tau = float(np.ravel(node.tau)[0])
             w_scale = float(np.ravel(node.r)[0]) * SNNTORCH_DT_S / tau
-            # per-neuron tensors: with scalars snnTorch writes shape-() LIF nodes that nir
-            # 1.0.8's type check refuses ('type mismatch ... -> 2.input: []')
-            size = int(np.prod(node.output_type['output']))
+            # per-neuron tensors of the layer's shape: with scalars snnTorch writes shape-()
+            # LIF nodes that nir 1.0.8's type check refuses ('type mismatch ... -> 2.input:
+            # []'), and a conv layer's must be (c, h, w)
+            shape = tuple(np.shape(node.tau))
             modules.append(snn.Leaky(
-                beta=torch.full((size,), 1.0 - SNNTORCH_DT_S / tau),
-                threshold=torch.full((size,), float(np.ravel(node.v_threshold)[0]) / w_scale),
+                beta=torch.full(shape, 1.0 - SNNTORCH_DT_S / tau),
+                threshold=torch.full(shape, float(np.ravel(node.v_threshold)[0]) / w_scale),
                 reset_mechanism='zero', init_hidden=True, reset_delay=False))
     return torch.nn.Sequential(*modules)
 
@@ -375,11 +476,15 @@ def main() -> None:
     group.add_argument('--random', choices=sorted(RANDOM_LAYERS),
                        help='an initialised small network of this kind')
     parser.add_argument('--samples', type=int, default=200, help='held-out digits')
-    parser.add_argument('--timesteps', type=int, nargs='+', default=[5, 10, 20, 50])
+    parser.add_argument('--timesteps', type=int, nargs='+', default=[10, 20, 50, 100, 200])
     parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--substeps', type=int, default=10,
-                        help='deep: snnTorch also steps the graph at dt / substeps')
+    parser.add_argument('--substeps', type=int, default=1,
+                        help='deep: snnTorch also steps the graph at dt / substeps (if > 1)')
+    parser.add_argument('--float64', action='store_true',
+                        help='deep: also run snnTorch in float64 (beta, threshold in float64)')
     parser.add_argument('--gain', type=float, help="deep: run at this rate_gain (a profile's)")
+    parser.add_argument('--coding', choices=('current', 'regular'),
+                        help="deep: run with this input coding (a profile's)")
     parser.add_argument('--json', type=Path, help='write the figures here too')
     args = parser.parse_args()
     dataset = load_dataset('mnist_5k')
@@ -391,11 +496,15 @@ def main() -> None:
     else:
         network = (random_network(args.random, args.seed) if args.random
                    else load_deep_checkpoint(args.deep)[0])
-        if args.gain:
-            network = DeepNetwork(dataclasses.replace(network.config, rate_gain=args.gain),
-                                  network.weights, network.biases)
-        result = compare_deep(network, images, labels, args.timesteps, args.substeps)
+        if args.gain or args.coding:
+            network = DeepNetwork(dataclasses.replace(
+                network.config, rate_gain=args.gain or network.config.rate_gain,
+                input_coding=args.coding or network.config.input_coding),
+                network.weights, network.biases)
+        result = compare_deep(network, images, labels, args.timesteps, args.substeps,
+                              args.float64)
         result['rate_gain'] = network.config.rate_gain
+        result['input_coding'] = network.config.input_coding
         result['checkpoint'] = (f'initialised small {args.random}' if args.random
                                 else str(args.deep))
     result.update({'samples': len(labels), 'seconds': round(time.perf_counter() - start, 1),

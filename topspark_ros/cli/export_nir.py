@@ -3,6 +3,7 @@
 """topspark-export: a trained model (STDP or spiking deep network) as a NIR graph.
 
     topspark-export config/model_n400.npz model_n400.nir
+    topspark-export config/model_deep_cnn.npz cnn.nir --integration discrete
 
 The graph and what it cannot hold are described in docs/hardware.md; the lost features are
 listed in the graph's metadata (key 'topspark_ros').
@@ -14,8 +15,9 @@ import argparse
 from pathlib import Path
 
 from ..deep.checkpoint import checkpoint_kind, load_deep_checkpoint, MODEL_KIND
+from ..deep.config import INTEGRATIONS
 from ..hardware.nir_export import (deep_to_nir, graph_metadata, NirError, require_nir,
-                                   stdp_to_nir, write_graph)
+                                   stdp_to_nir, with_integration, write_graph)
 from ..snn import load_checkpoint
 from .common import check_out_file, CliError, run_cli
 
@@ -24,6 +26,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog='topspark-export', description=__doc__.split('\n')[0])
     parser.add_argument('model', type=Path, help='checkpoint (.npz), STDP or deep')
     parser.add_argument('out', type=Path, help='NIR file to write (.nir)')
+    parser.add_argument('--integration', choices=INTEGRATIONS,
+                        help="deep network: run it with this lif.integration ('discrete': "
+                        'the step of NIR simulators such as snnTorch, no refractory period); '
+                        "default: the model's own")
     return parser
 
 
@@ -43,7 +49,11 @@ def _main(argv: list[str] | None) -> None:
     try:
         if checkpoint_kind(args.model) == MODEL_KIND:
             network, _ = load_deep_checkpoint(args.model)
+            if args.integration:
+                network = with_integration(network, args.integration)
             graph = deep_to_nir(network)
+        elif args.integration:
+            raise CliError('--integration: only for a deep network (this is an STDP model)')
         else:
             network, readout, _ = load_checkpoint(args.model)
             graph = stdp_to_nir(network, readout)

@@ -7,7 +7,9 @@
 
 Graphs written by topspark-export carry their own settings; for others, --spike-semantics
 per_step reads weights as snnTorch writes them (added for one step, taus for a 1e-4 s
-step). What cannot be represented is refused with one line naming the node.
+step). They run with --integration discrete by default (spike and reset at the end of a
+step, no refractory period: snnTorch's step). What cannot be represented is refused with one
+line naming the node.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import argparse
 from pathlib import Path
 
 from ..deep.checkpoint import save_deep_checkpoint
+from ..deep.config import INTEGRATIONS
 from ..hardware.nir_export import graph_metadata, NirError
 from ..hardware.nir_import import (graph_to_deep, ImportOptions, read_graph, SNNTORCH_DT_S,
                                    SPIKE_SEMANTICS)
@@ -35,6 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('--timesteps', type=int, default=50, help="the model's T0 (default 50)")
     parser.add_argument('--input-shape', type=int, nargs=3, metavar=('C', 'H', 'W'),
                         help='shape of a flat Input node (default: square grey image)')
+    parser.add_argument('--integration', choices=INTEGRATIONS, default='discrete',
+                        help="graphs written elsewhere: 'discrete' (default, the step of "
+                        "snnTorch) or 'exact' (reset at the crossing time); ours keep theirs")
     return parser
 
 
@@ -54,7 +60,8 @@ def _main(argv: list[str] | None) -> None:
     args = build_parser().parse_args(argv)
     check_arguments(args)
     options = ImportOptions(args.spike_semantics, args.source_dt, args.dt_ms, args.timesteps,
-                            tuple(args.input_shape) if args.input_shape else None)
+                            tuple(args.input_shape) if args.input_shape else None,
+                            args.integration)
     try:
         graph = read_graph(args.graph)
         network = graph_to_deep(graph, options)
@@ -65,11 +72,14 @@ def _main(argv: list[str] | None) -> None:
         'tool': 'topspark-import', 'source': str(args.graph),
         'source_model_kind': ours.get('model_kind', 'foreign'),
         'import_options': {'spike_semantics': options.spike_semantics,
-                           'source_dt_s': options.source_dt_s}})
+                           'source_dt_s': options.source_dt_s,
+                           'integration': options.integration}})
     layers = ', '.join(f'{spec.kind} {spec.size}' if spec.size else spec.kind
                        for spec in network.config.layers)
-    print(f'wrote {args.out}: {layers}; tau_rc {network.config.lif.tau_rc_ms:.4g} ms, '
-          f'tau_s {network.config.lif.tau_s_ms:.4g} ms, readout {network.config.readout}')
+    lif = network.config.lif
+    print(f'wrote {args.out}: {layers}; tau_rc {lif.tau_rc_ms:.4g} ms, tau_s '
+          f'{lif.tau_s_ms:.4g} ms, readout {network.config.readout}, integration '
+          f'{lif.integration}')
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,6 +22,9 @@ from ..snn.config import apply_overrides
 LAYER_KINDS = ('conv', 'dense', 'avgpool', 'sumpool')
 INPUT_CODINGS = ('current', 'poisson', 'regular')
 READOUTS = ('current', 'counts')
+INTEGRATIONS = ('exact', 'discrete')
+"""LIF stepping: spike and reset at the exact crossing time, or at the step's end with no
+refractory period (the forward step of NIR simulators; docs/hardware.md)."""
 
 
 class DeepConfigError(ValueError):
@@ -35,6 +38,8 @@ class LifParams:
     tau_rc dv/dt = j - v; a spike when v reaches v_thresh, then v = 0 for tau_ref. The rate for
     a constant current j (v_thresh = 1) is r(j) = 1 / (tau_ref + tau_rc log(1 + 1/(j - 1))).
     A spike carries ``amplitude`` (the activation the next layer sees is amplitude x rate).
+    ``integration`` 'discrete' spikes and resets at the end of a step and needs tau_ref = 0
+    (what NIR simulators such as snnTorch run; imported NIR graphs use it).
     """
 
     tau_rc_ms: float = 20.0
@@ -44,6 +49,7 @@ class LifParams:
     tau_s_ms: float = 0.0               # first-order synapse on spike inputs; 0: none
     v_init: float = 0.0                 # membrane at the start of a sample, x v_thresh
     v_thresh: float = 1.0
+    integration: str = 'exact'          # one of INTEGRATIONS
 
 
 @dataclass(frozen=True)
@@ -178,6 +184,11 @@ def _validate(config: DeepConfig) -> None:
         value = getattr(lif, name)
         _check(math.isfinite(value) and value >= 0, f'lif.{name} must be >= 0, got {value}')
     _check(0.0 <= lif.v_init < 1.0, f'lif.v_init must be in [0, 1), got {lif.v_init}')
+    _check(lif.integration in INTEGRATIONS,
+           f'lif.integration must be one of {INTEGRATIONS}, got {lif.integration!r}')
+    _check(lif.integration == 'exact' or lif.tau_ref_ms == 0,
+           f"lif.integration 'discrete' has no refractory period: lif.tau_ref_ms must be 0, "
+           f'got {lif.tau_ref_ms}')
     _check(config.dt_ms > 0 and config.timesteps >= 1, 'dt_ms must be > 0 and timesteps >= 1')
     _check(0 < config.input_rate_hz * config.dt_ms / 1000.0 <= 1.0,
            'input_rate_hz x dt_ms must be in (0, one spike per step]')

@@ -10,7 +10,8 @@ hold (refractory period, initial membrane, dt, ...) goes into the graph's metada
 
 Deep network (``deep.kernels``: tau_rc dv/dt = J - v, reset to 0; a spike adds amplitude/dt
 x W to J for one step, i.e. an impulse of area amplitude x W; J = gain x (W x + b) for the
-constant input; the readout averages input/gain + b):
+constant input; the readout averages input/gain + b; the same graph for both of
+lif.integration's steppings, which the metadata names):
 
     Input (c, h, w) -> [Flatten] -> Conv2d | Affine (gain W, gain b) -> LIF (tau_rc, r 1)
     -> Conv2d | Affine (amplitude W, gain b) -> LIF | CubaLIF (tau_s, w_in 1) -> pooling ...
@@ -32,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from ..deep.config import DeepConfig, layer_shapes
+from ..deep.config import DeepConfig, DeepConfigError, layer_shapes, replace_params
 from ..deep.network import DeepNetwork
 from ..snn import Network, Readout
 
@@ -76,9 +77,14 @@ def deep_lost_features(config: DeepConfig) -> list[Lost]:
     """What a NIR reader of a deep network does not see."""
     lif = config.lif
     lost = [Lost('dt', config.dt_ms / 1000.0, 'simulation step (s); NIR is continuous-time'),
-            Lost('timesteps', config.timesteps, 'presentation length T0 the model was made for'),
-            Lost('spike_time_interpolation', True,
-                 'our kernel resets at the exact crossing time within a step')]
+            Lost('timesteps', config.timesteps, 'presentation length T0 the model was made for')]
+    if lif.integration == 'exact':
+        lost.append(Lost('spike_time_interpolation', True,
+                         'our kernel resets at the exact crossing time within a step'))
+    else:
+        lost.append(Lost('step_end_reset', True,
+                         'our neurons spike and reset at the end of a step, as snnTorch does; '
+                         'a continuous-time reader resets at the crossing'))
     if lif.tau_ref_ms > 0:
         lost.append(Lost('tau_ref', lif.tau_ref_ms / 1000.0, 'refractory period (s)'))
     if lif.v_init > 0:
@@ -95,6 +101,21 @@ def deep_lost_features(config: DeepConfig) -> list[Lost]:
         lost.append(Lost('readout_average', True,
                          'class scores are the Output averaged over the presentation'))
     return lost
+
+
+def with_integration(network: DeepNetwork, integration: str) -> DeepNetwork:
+    """The same weights run with ``lif.integration`` (docs/hardware.md); 'discrete' has no
+    refractory period, so tau_ref becomes 0."""
+    lif = network.config.lif
+    if integration == lif.integration:
+        return network
+    tau_ref_ms = 0.0 if integration == 'discrete' else lif.tau_ref_ms
+    try:
+        config = replace_params(network.config, {'lif.integration': integration,
+                                                 'lif.tau_ref_ms': tau_ref_ms})
+    except DeepConfigError as exc:
+        raise NirError(str(exc)) from None
+    return DeepNetwork(config, network.weights, network.biases)
 
 
 def deep_to_nir(network: DeepNetwork):

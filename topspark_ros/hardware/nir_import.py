@@ -10,6 +10,10 @@ line naming the node. Per-layer and per-neuron terms are folded where that is ex
 the weights, v_leak into the bias, a per-neuron threshold by scaling that neuron's weights
 and bias (the reset must be 0). One membrane tau (and one synapse tau) for the whole network.
 
+Graphs written elsewhere run with lif.integration 'discrete' by default (spike and reset at
+the end of a step, no refractory period: the step of snnTorch, so a graph runs here as it ran
+there); ours carry their configuration, integration included.
+
 Two readings of a spike: ``impulse`` (NIR's own: a Dirac of area 1, what ``nir_export``
 writes) and ``per_step`` (a writer that adds the weight for one step, as snnTorch does,
 with taus written for its own step ``source_dt_s``: snnTorch's beta = 1 - dt/tau).
@@ -24,7 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from ..deep.config import DeepConfig, DeepConfigError, layer_shapes, LayerSpec, LifParams
+from ..deep.config import (DeepConfig, DeepConfigError, INTEGRATIONS, layer_shapes, LayerSpec,
+                           LifParams)
 from ..deep.network import DeepNetwork
 from .nir_export import graph_metadata, NirError, require_nir
 
@@ -41,6 +46,7 @@ class ImportOptions:
     dt_ms: float = 1.0                  # our simulation step
     timesteps: int = 50                 # T0 of the imported model
     input_shape: tuple[int, int, int] | None = None   # for a flat Input node
+    integration: str = 'discrete'       # lif.integration of a graph written elsewhere
 
 
 @dataclass
@@ -247,6 +253,8 @@ def graph_to_deep(graph: Any, options: ImportOptions = ImportOptions()) -> DeepN
     cannot be represented."""
     if options.spike_semantics not in SPIKE_SEMANTICS:
         raise NirError(f'spike semantics must be one of {SPIKE_SEMANTICS}')
+    if options.integration not in INTEGRATIONS:
+        raise NirError(f'integration must be one of {INTEGRATIONS}')
     nir = require_nir()
     ours = graph_metadata(graph)
     base = None
@@ -256,7 +264,8 @@ def graph_to_deep(graph: Any, options: ImportOptions = ImportOptions()) -> DeepN
                           timesteps=base.timesteps)
     input_shape, layers, counts = read_layers(graph, options)
     tau, tau_syn = _neuron_params(graph, layers)
-    lif = base.lif if base else LifParams(tau_ref_ms=0.0, v_init=0.0, v_thresh=1.0)
+    lif = base.lif if base else LifParams(tau_ref_ms=0.0, v_init=0.0, v_thresh=1.0,
+                                          integration=options.integration)
     tau_rc_ms = _to_our_tau(tau, options)
     tau_s_ms = lif.tau_s_ms if tau_syn is None else _to_our_tau(tau_syn, options)
     if not (base and math.isclose(tau_rc_ms, lif.tau_rc_ms, rel_tol=1e-5)

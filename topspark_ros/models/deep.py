@@ -122,6 +122,13 @@ class DeepModel(PerceptionModel):
                 (mine.model_kind, mine.architecture, mine.input_shape, mine.baseline_timesteps):
             raise ProfileError(f'{profile.source} was made for {made.describe()}; the model is '
                                f'{mine.describe()}')
+        # same layers, other dynamics: a converted ('discrete') model's accuracies are not the
+        # exact model's (profiles written before the mode existed were measured 'exact')
+        measured = profile.network.get('lif', {}).get('integration', 'exact')
+        if measured != self.network.config.lif.integration:
+            raise ProfileError(f'{profile.source} was measured with {measured!r} LIF stepping; '
+                               f'the model steps {self.network.config.lif.integration!r}: '
+                               'profile it on its own (topspark-profile-deep)')
 
     def snapshot(self) -> 'DeepModel':
         return copy.deepcopy(self)
