@@ -3,11 +3,13 @@
 r"""topspark-profile-deep: TopSpark's four steps for a trained spiking deep network.
 
     topspark-profile-deep config/model_deep_cnn.npz --out runs/profile_deep \\
-        --timesteps 200 100 50 20 10 5 3
+        --timesteps 200 100 50 20 10 8 6 5 4 3
 
 Writes OUT/profile.yaml (what perception and the governor load), OUT/details.json (every
 evaluation of steps 1-3) and OUT/accuracy_vs_timesteps.png. Run-time constants are chosen on
-a validation part of the training split; the profile's figures are on the test split.
+the part of the training split the model's training held out (else on a fifth of it), the
+fewest synaptic events within --enhance-tolerance of the most accurate; the profile's figures
+are on the test split.
 """
 
 from __future__ import annotations
