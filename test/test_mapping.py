@@ -183,7 +183,7 @@ def test_loihi_mapped_platform_charges_routing_per_spike():
 
 def test_cli_reports_both_placements_and_refuses_in_one_line(tmp_path, capsys):
     model = save_checkpoint(tmp_path / 'm.npz', small_stdp())
-    out = tmp_path / 'map'
+    out = tmp_path / 'runs' / 'map'             # its folder is made, as the docs' commands need
     assert map_cli.main([str(model), '--chip', 'loihi', '--timesteps', '30', '10',
                          '--samples', '4', '--dataset', 'digits', '--out', str(out)]) == 0
     text = capsys.readouterr().out
@@ -194,6 +194,7 @@ def test_cli_reports_both_placements_and_refuses_in_one_line(tmp_path, capsys):
                          '--timesteps', '5', '--dataset', 'digits']) == 2
     assert map_cli.main([str(model), '--chip', 'nochip']) == 2
     assert map_cli.main([str(tmp_path / 'none.npz')]) == 2
+    assert map_cli.main([str(model), '--out', str(model)]) == 2          # a file, not a folder
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 3 and all(line.startswith('error: ') for line in err)
+    assert len(err) == 4 and '--out' in err[3] and all(line.startswith('error: ') for line in err)
     assert 'truenorth' in err[0] and 'synapses' in err[0]

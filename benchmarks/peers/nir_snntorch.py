@@ -9,7 +9,7 @@ Runs in the venv of ``setup_nir_peers.sh`` (torch 2.13.0 CPU, snnTorch 1.0.0, ni
     .venv-nir-peers/bin/python benchmarks/peers/nir_snntorch.py \\
         --deep config/model_deep_cnn.npz --samples 1000 --timesteps 10 20 50 100 200
     .venv-nir-peers/bin/python benchmarks/peers/nir_snntorch.py \\
-        --deep config/model_deep_cnn.npz --samples 1000 --timesteps 20 --gain 1.5 --coding regular
+        --deep config/model_deep_cnn.npz --samples 1000 --timesteps 10 --gain 2
     .venv-nir-peers/bin/python benchmarks/peers/nir_snntorch.py --stdp config/model_n400.npz \\
         --samples 200 --timesteps 50 100 350
     .venv-nir-peers/bin/python benchmarks/peers/nir_snntorch.py --random mlp --samples 200

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +28,7 @@ from ..hardware.traffic import deep_counts, deep_graph, stdp_counts, stdp_graph
 from ..snn import load_checkpoint, replace_params as stdp_replace
 from ..snn.config import MAX_TIMESTEPS
 from ..topspark import load_profile
-from .common import add_dataset_argument, CliError, load, run_cli, write_json
+from .common import add_dataset_argument, check_out_dir, CliError, load, run_cli, write_json
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -62,11 +61,7 @@ def check_arguments(args: argparse.Namespace) -> None:
     if args.samples < 1:
         raise CliError('--samples must be >= 1')
     if args.out is not None:
-        parent = args.out if args.out.exists() else args.out.parent
-        if args.out.exists() and not args.out.is_dir():
-            raise CliError(f'--out: {args.out} exists and is not a directory')
-        if not os.access(parent if str(parent) else '.', os.W_OK):
-            raise CliError(f'--out: {parent} is not writable')
+        check_out_dir('--out', args.out)
 
 
 def _operating_points(args: argparse.Namespace, base_timesteps: int) -> list[tuple[int, dict]]:

@@ -31,7 +31,7 @@ from ..deep.checkpoint import (checkpoint_kind, CheckpointError, load_deep_check
 from ..deep.config import DeepConfig, DeepConfigError, LayerSpec, LifParams
 from ..deep.network import DeepNetwork
 from ..snn.encoding import to_intensity
-from .common import CliError, add_dataset_argument, load, run_cli, write_json
+from .common import CliError, add_dataset_argument, check_out_file, load, run_cli, write_json
 
 MNIST_AMPLITUDE = 0.063     # Hunsberger & Eliasmith's MNIST amplitude: rate gain 1
 ARCHITECTURES = {           # hidden layers; the dense readout of n_classes is appended
@@ -161,23 +161,6 @@ def _check_numbers(args: argparse.Namespace) -> None:
             raise CliError(f'{flag} must be > 0, got {value}')
 
 
-def _check_writable(flag: str, path: Path, suffix: str) -> None:
-    """Refuse an output path that cannot be written, before any work."""
-    if path.suffix != suffix:
-        raise CliError(f'{flag} {path}: must be a {suffix} file')
-    if path.exists() and not path.is_file():
-        raise CliError(f'{flag} {path}: exists and is not a file')
-    if path.exists() and not os.access(path, os.W_OK):
-        raise CliError(f'{flag} {path}: file is not writable')
-    ancestor = path.parent
-    while not ancestor.exists():
-        ancestor = ancestor.parent
-    if not ancestor.is_dir():
-        raise CliError(f'{flag} {path}: {ancestor} is not a directory')
-    if not os.access(ancestor, os.W_OK | os.X_OK):
-        raise CliError(f'{flag} {path}: directory {ancestor} is not writable')
-
-
 def _import_training():
     try:
         from ..deep import train
@@ -264,9 +247,9 @@ def write_plot(path: Path, history: Sequence[Any], title: str) -> None:
 def _main(argv: list[str] | None) -> None:
     args = build_parser().parse_args(argv)
     _check_numbers(args)
-    _check_writable('--out', args.out, '.npz')
+    check_out_file('--out', args.out, '.npz')
     if args.plot is not None:
-        _check_writable('--plot', args.plot, '.png')
+        check_out_file('--plot', args.plot, '.png')
     hidden = parse_layers(args.arch)
     initial = _initial_network(args.init_from)
     train = _import_training()
