@@ -42,7 +42,7 @@ def test_spiking_rates_converge_to_the_lif_rate(tau_ref_ms):
     simulator = Simulator(one_layer(currents, lif))
     _, ops = simulator.run_frame(np.ones((1, 1)), LONG_T)
     rates = simulator.hidden_counts()[:len(currents)] / (LONG_T / 1000.0)
-    expected = lif_rate(np.array(currents), lif)
+    expected = lif_rate(np.array(currents), lif, 1.0)
     np.testing.assert_allclose(rates, expected, atol=1000.0 / LONG_T + 1e-9)
     assert rates[0] == 0 and ops.exc_spikes == rates.sum() * LONG_T / 1000.0
     assert ops.neuron_updates == (len(currents) + 10) * LONG_T and ops.timesteps == LONG_T
@@ -63,6 +63,8 @@ def test_discrete_integration_spikes_at_the_end_of_a_step():
         n = np.arange(1, T + 1)
         above = np.nonzero(j * (1 - beta ** n) > 1.0)[0]
         assert count == (T // (above[0] + 1) if above.size else 0)
+    np.testing.assert_allclose(counts / (T / 1000.0), lif_rate(np.array(currents), lif, 1.0),
+                               atol=1000.0 / T + 1e-9)       # the rate curve training fits
     exact = Simulator(one_layer(currents, LifParams(tau_ref_ms=0.0)))
     exact.run_frame(np.ones((1, 1)), T)
     assert np.all(exact.hidden_counts()[:len(currents)] >= counts)

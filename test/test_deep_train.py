@@ -73,27 +73,49 @@ def test_jax_forward_equals_the_numpy_reference(config):
 def test_soft_lif_follows_its_closed_form_far_below_and_above_threshold():
     currents = [-20.0, -5.0, 0.0, 0.5, 0.99, 1.0, 1.01, 1.5, 3.0, 50.0]
     expected = np.array([closed_form_soft_lif(j, LIF) for j in currents])
-    got = np.asarray(train.soft_lif_rate(jnp.asarray(currents, jnp.float32), LIF))
+    got = np.asarray(train.soft_lif_rate(jnp.asarray(currents, jnp.float32), LIF, 1.0))
     np.testing.assert_allclose(got, expected, rtol=2e-6)
     inside = np.array(currents) > -10            # the float64 reference underflows further out
-    np.testing.assert_allclose(rates.soft_lif_rate(np.array(currents)[inside], LIF),
+    np.testing.assert_allclose(rates.soft_lif_rate(np.array(currents)[inside], LIF, 1.0),
                                expected[inside], rtol=1e-9)
-    grad = jax.vmap(jax.grad(lambda j: train.soft_lif_rate(j, LIF)))(
+    grad = jax.vmap(jax.grad(lambda j: train.soft_lif_rate(j, LIF, 1.0)))(
         jnp.linspace(-100.0, 100.0, 20001))
     assert bool(jnp.all(jnp.isfinite(grad))) and bool(jnp.all(grad > 0))
 
 
+def test_discrete_stepping_trains_on_its_own_rate_curve():
+    """'discrete' stepping fires every whole number of steps: the JAX curve is NumPy's, and
+    the soft-LIF it trains with (tau_ref = dt / 2) is that staircase averaged over where the
+    crossing falls within a step."""
+    lif = LifParams(tau_ref_ms=0.0, integration='discrete', gamma=1e-4)
+    j = np.linspace(1.2, 20.0, 4001)
+    stepped = rates.lif_rate(j, lif, 1.0)
+    np.testing.assert_allclose(np.asarray(train.lif_rate(jnp.asarray(j, jnp.float32), lif, 1.0)),
+                               stepped, rtol=1e-4)
+    periods = 1.0 / stepped                              # whole steps of 1 ms
+    np.testing.assert_allclose(periods * 1000.0, np.round(periods * 1000.0), atol=1e-6)
+    crossing = lif.tau_rc_ms / 1000.0 * np.log1p(1.0 / (j - 1.0))
+    soft = rates.soft_lif_rate(j, lif, 1.0)
+    np.testing.assert_allclose(1.0 / soft, crossing + 0.5e-3, rtol=1e-3)
+    assert abs(np.mean(periods - 1.0 / soft)) < 0.1e-3       # within a tenth of a step
+    exact = LifParams(tau_ref_ms=0.0)                    # the exact stepping: no half step
+    np.testing.assert_allclose(1.0 / rates.soft_lif_rate(j, dataclasses.replace(
+        exact, gamma=1e-4), 1.0), crossing, rtol=1e-3)
+
+
 def test_soft_lif_tends_to_the_lif_curve_as_gamma_shrinks():
     j = np.linspace(-2.0, 10.0, 6001)
-    lif_curve = rates.lif_rate(j, LIF)
+    lif_curve = rates.lif_rate(j, LIF, 1.0)
     away = np.abs(j - LIF.v_thresh) > 0.1
     errors = []
     for gamma in (0.1, 0.02, 0.002, 0.0002):
         lif = dataclasses.replace(LIF, gamma=gamma)
-        soft = np.asarray(train.soft_lif_rate(jnp.asarray(j, jnp.float32), lif), np.float64)
+        soft = np.asarray(train.soft_lif_rate(jnp.asarray(j, jnp.float32), lif, 1.0),
+                          np.float64)
         errors.append(np.abs(soft - lif_curve)[away].max())
         finite = (j - LIF.v_thresh) / gamma > -700       # rho of the float64 reference > 0
-        np.testing.assert_allclose(soft[finite], rates.soft_lif_rate(j[finite], lif), rtol=1e-5)
+        np.testing.assert_allclose(soft[finite], rates.soft_lif_rate(j[finite], lif, 1.0),
+                                   rtol=1e-5)
     assert all(a > b for a, b in zip(errors, errors[1:])), errors
     assert errors[-1] < 1e-3 * lif_curve.max()
 
@@ -104,14 +126,14 @@ def test_count_noise_is_whole_spikes_unbiased_with_the_soft_lif_gradient():
     rate = train.noisy_rate(j, LIF, settings, 1.0, jax.random.PRNGKey(0))
     counts = np.asarray(rate) * 10 * 1e-3
     np.testing.assert_allclose(counts, np.round(counts), atol=1e-4)
-    expected = float(train.lif_rate(jnp.float32(1.6), LIF)) * 10e-3
+    expected = float(train.lif_rate(jnp.float32(1.6), LIF, 1.0)) * 10e-3
     assert set(np.round(counts).astype(int)) == {math.floor(expected), math.ceil(expected)}
     assert abs(counts.mean() - expected) < 0.02
     silent = train.noisy_rate(jnp.full((100,), 0.9), LIF, settings, 1.0, jax.random.PRNGKey(1))
     assert float(jnp.abs(silent).max()) == 0.0
     grad = jax.grad(lambda v: train.noisy_rate(v, LIF, settings, 1.0,
                                                jax.random.PRNGKey(2)).sum())(j[:5])
-    soft_grad = jax.grad(lambda v: train.soft_lif_rate(v, LIF).sum())(j[:5])
+    soft_grad = jax.grad(lambda v: train.soft_lif_rate(v, LIF, 1.0).sum())(j[:5])
     np.testing.assert_allclose(grad, soft_grad, rtol=1e-6)
 
 
@@ -139,7 +161,7 @@ def test_gaussian_noise_only_where_the_neuron_fires():
     settings = train.TrainSettings(noise='gaussian', noise_sigma_hz=10.0)
     j = jnp.concatenate([jnp.full((20000,), 0.9), jnp.full((20000,), 2.0)])
     noisy = np.asarray(train.noisy_rate(j, LIF, settings, 1.0, jax.random.PRNGKey(0)))
-    clean = np.asarray(train.soft_lif_rate(j, LIF))
+    clean = np.asarray(train.soft_lif_rate(j, LIF, 1.0))
     assert np.array_equal(noisy[:20000], clean[:20000])
     assert abs(np.std(noisy[20000:] - clean[20000:]) - 10.0) < 0.3
 
@@ -311,6 +333,26 @@ def test_tool_fine_tunes_a_checkpoint_and_records_how(tmp_path, digits_npz, caps
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "not digits's 8x8 images" in err, err
     assert not (tmp_path / 'c.npz').exists()
+
+
+def test_tool_trains_for_the_stepping_the_network_will_run(tmp_path, digits_npz):
+    """--integration discrete: the checkpoint steps discretely (no refractory period) and its
+    LIF accuracy is that of the stepped curve; --init-from keeps the checkpoint's stepping
+    unless the flag is given."""
+    discrete, tuned, back = (tmp_path / f'{name}.npz' for name in ('d', 't', 'b'))
+    assert train_deep.main(['--dataset', str(digits_npz), '--arch', 'dense:16', '--epochs',
+                            '2', '--integration', 'discrete', '--out', str(discrete),
+                            '--quiet']) == 0
+    network, metadata = load_deep_checkpoint(discrete)
+    assert network.config.lif.integration == 'discrete' and network.config.lif.tau_ref_ms == 0
+    assert metadata['integration'] == 'discrete'
+    assert train_deep.main(['--dataset', str(digits_npz), '--init-from', str(discrete),
+                            '--epochs', '1', '--out', str(tuned), '--quiet']) == 0
+    assert load_deep_checkpoint(tuned)[0].config.lif.integration == 'discrete'
+    assert train_deep.main(['--dataset', str(digits_npz), '--init-from', str(discrete),
+                            '--epochs', '1', '--integration', 'exact', '--out', str(back),
+                            '--quiet']) == 0
+    assert load_deep_checkpoint(back)[0].config.lif.integration == 'exact'
 
 
 def test_tool_defaults_are_the_train_settings_defaults():

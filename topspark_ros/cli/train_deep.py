@@ -28,7 +28,7 @@ from .. import __version__
 from ..datasets import Dataset, validation_split
 from ..deep.checkpoint import (checkpoint_kind, CheckpointError, load_deep_checkpoint,
                                MODEL_KIND, save_deep_checkpoint)
-from ..deep.config import DeepConfig, DeepConfigError, LayerSpec, LifParams
+from ..deep.config import DeepConfig, DeepConfigError, INTEGRATIONS, LayerSpec, LifParams
 from ..deep.network import DeepNetwork
 from ..snn.encoding import to_intensity
 from .common import CliError, add_dataset_argument, check_out_file, load, run_cli, write_json
@@ -89,6 +89,14 @@ def build_parser() -> argparse.ArgumentParser:
     gain.add_argument('--rate-gain', type=float,
                       help=f'train at G x the rates of amplitude {MNIST_AMPLITUDE}: amplitude '
                            f'= {MNIST_AMPLITUDE} / G (default 4)')
+    parser.add_argument('--integration', choices=INTEGRATIONS,
+                        help="how the spiking network will step (lif.integration): 'exact' "
+                             "(default, or --init-from's; refractory period, spike at the "
+                             "crossing time) or "
+                             "'discrete' (spike and reset at a step's end, no refractory "
+                             "period: what NIR simulators and chips run, so an export runs "
+                             "unchanged; the shipped CNN); training fits the rate curve of "
+                             "that stepping")
     parser.add_argument('--dropout', type=float,
                         help='dropout on hidden activations while training (default 0)')
     parser.add_argument('--validation-fraction', type=float, default=0.1,
@@ -170,10 +178,17 @@ def _import_training():
     return train
 
 
+def stepping(lif: LifParams, integration: str) -> LifParams:
+    """``lif`` run with ``integration``; 'discrete' has no refractory period."""
+    tau_ref_ms = 0.0 if integration == 'discrete' else lif.tau_ref_ms
+    return dataclasses.replace(lif, integration=integration, tau_ref_ms=tau_ref_ms)
+
+
 def build_config(dataset: Dataset, hidden: tuple[LayerSpec, ...], amplitude: float | None,
-                 seed: int, arch: str) -> DeepConfig:
+                 seed: int, arch: str, integration: str) -> DeepConfig:
     height, width = dataset.train_images.shape[1:3]
-    lif = LifParams() if amplitude is None else LifParams(amplitude=amplitude)
+    lif = stepping(LifParams() if amplitude is None else LifParams(amplitude=amplitude),
+                   integration)
     try:
         return DeepConfig(input_shape=(1, int(height), int(width)),
                           layers=hidden + (LayerSpec('dense', dataset.n_classes),),
@@ -257,10 +272,13 @@ def _main(argv: list[str] | None) -> None:
     amplitude = args.amplitude if args.rate_gain is None else MNIST_AMPLITUDE / args.rate_gain
     settings = train.TrainSettings(**_given(args))
     if initial is None:
-        config = build_config(dataset, hidden, amplitude, settings.seed, args.arch)
+        config = build_config(dataset, hidden, amplitude, settings.seed, args.arch,
+                              args.integration or 'exact')
     else:
         config = fine_tuning_config(initial.config, dataset, amplitude, settings.seed,
                                     args.init_from)
+        if args.integration:
+            config = dataclasses.replace(config, lif=stepping(config.lif, args.integration))
     if args.validation_fraction > 0:
         split = validation_split(dataset, args.validation_fraction)
         fit, validation = (split.train_images, split.train_labels), (split.test_images,
@@ -278,6 +296,7 @@ def _main(argv: list[str] | None) -> None:
         'arch': args.arch if initial is None else f'as {args.init_from}',
         'amplitude': config.lif.amplitude,
         'training_rate_gain': MNIST_AMPLITUDE / config.lif.amplitude,
+        'integration': config.lif.integration,
         'validation_fraction': args.validation_fraction,
         'training': {'epochs': settings.epochs, 'batch_size': settings.batch_size,
                      'learning_rate': settings.learning_rate,

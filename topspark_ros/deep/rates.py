@@ -10,6 +10,12 @@ rho(x) = gamma log(1 + exp(x / gamma)), so its derivative stays bounded at thres
 As gamma -> 0 it becomes the LIF curve, whose value is 0 for j <= v_th. The spiking network
 (``simulate``) converges to ``lif_rate`` for a constant current as T grows. The training code
 (``topspark_ros.deep.train``, JAX) implements the same formulas; these are the reference.
+
+With lif.integration 'discrete' (spike and reset at a step's end, no refractory period) a
+neuron crossing threshold after a time x = tau_rc log(1 + v_th / (j - v_th)) spikes at the end
+of that step, so its period is a whole number of steps: r(j) = 1 / (dt (floor(x / dt) + 1)).
+Averaged over where x falls within a step that is the LIF curve with tau_ref = dt / 2, which is
+what the soft-LIF of a discrete network uses (``curve_tau_ref_s``).
 """
 
 from __future__ import annotations
@@ -19,25 +25,36 @@ import numpy as np
 from .config import DeepConfig, LifParams
 
 
-def lif_rate(j: np.ndarray, lif: LifParams) -> np.ndarray:
-    """Steady-state firing rate (Hz) of a LIF neuron for a constant current ``j``."""
+def curve_tau_ref_s(lif: LifParams, dt_ms: float) -> float:
+    """The refractory period (s) of the rate curves: tau_ref, or for 'discrete' stepping the
+    half step a spike waits on average for the step's end (module docstring)."""
+    return dt_ms / 2000.0 if lif.integration == 'discrete' else lif.tau_ref_ms / 1000.0
+
+
+def lif_rate(j: np.ndarray, lif: LifParams, dt_ms: float) -> np.ndarray:
+    """Steady-state firing rate (Hz) of a LIF neuron for a constant current ``j``, run with
+    steps of ``dt_ms`` (which only 'discrete' stepping depends on)."""
     j = np.asarray(j, np.float64)
     out = np.zeros_like(j)
     above = j > lif.v_thresh
-    tau_rc, tau_ref = lif.tau_rc_ms / 1000.0, lif.tau_ref_ms / 1000.0
-    out[above] = 1.0 / (tau_ref + tau_rc * np.log1p(lif.v_thresh / (j[above] - lif.v_thresh)))
+    crossing = lif.tau_rc_ms / 1000.0 * np.log1p(lif.v_thresh / (j[above] - lif.v_thresh))
+    if lif.integration == 'discrete':
+        dt = dt_ms / 1000.0
+        out[above] = 1.0 / (dt * (np.floor(crossing / dt) + 1.0))
+    else:
+        out[above] = 1.0 / (lif.tau_ref_ms / 1000.0 + crossing)
     return out
 
 
-def soft_lif_rate(j: np.ndarray, lif: LifParams) -> np.ndarray:
-    """The soft-LIF rate (Hz): smooth everywhere, equal to ``lif_rate`` as gamma -> 0."""
+def soft_lif_rate(j: np.ndarray, lif: LifParams, dt_ms: float) -> np.ndarray:
+    """The soft-LIF rate (Hz): smooth everywhere, equal to the LIF curve with
+    ``curve_tau_ref_s`` as gamma -> 0."""
     j = np.asarray(j, np.float64)
     x = (j - lif.v_thresh) / lif.gamma
     rho = lif.gamma * np.logaddexp(0.0, x)          # gamma log(1 + e^x), without overflow
-    tau_rc, tau_ref = lif.tau_rc_ms / 1000.0, lif.tau_ref_ms / 1000.0
     with np.errstate(divide='ignore', over='ignore'):      # rho -> 0: the rate -> 0
         log_term = np.log1p(lif.v_thresh / rho)
-    return 1.0 / (tau_ref + tau_rc * log_term)
+    return 1.0 / (curve_tau_ref_s(lif, dt_ms) + lif.tau_rc_ms / 1000.0 * log_term)
 
 
 def layer_forward(kind: str, a: np.ndarray, weight: np.ndarray | None, bias: np.ndarray | None,
@@ -72,5 +89,5 @@ def forward_rates(config: DeepConfig, weights: list[np.ndarray | None],
         a = layer_forward(layer.kind, a, weights[k], biases[k], layer.kernel, layer.stride,
                           layer.padding)
         if layer.kind in ('conv', 'dense') and k < last:
-            a = config.lif.amplitude * rate(a, config.lif)
+            a = config.lif.amplitude * rate(a, config.lif, config.dt_ms)
     return a.reshape(-1)

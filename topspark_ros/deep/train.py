@@ -35,6 +35,7 @@ import optax
 
 from .config import DeepConfig, LifParams
 from .network import DeepNetwork
+from .rates import curve_tau_ref_s
 
 NOISE_KINDS = ('none', 'gaussian', 'count')
 _TAIL_Z = -30.0     # below this (j - v_th) / gamma the soft-LIF uses its asymptotic log term
@@ -107,11 +108,11 @@ class TrainResult:
 
 # --- the rate curves, in JAX -------------------------------------------------------------
 
-def soft_lif_rate(j: jnp.ndarray, lif: LifParams) -> jnp.ndarray:
+def soft_lif_rate(j: jnp.ndarray, lif: LifParams, dt_ms: float) -> jnp.ndarray:
     """Soft-LIF rate (Hz) of ``rates.soft_lif_rate`` in float32 with finite gradients: far below
     threshold rho underflows, so log(1 + v_th / rho) is taken from its asymptote
     log(v_th / gamma) - (j - v_th) / gamma (error < e^-30 relative)."""
-    tau_rc, tau_ref = lif.tau_rc_ms / 1000.0, lif.tau_ref_ms / 1000.0
+    tau_rc, tau_ref = lif.tau_rc_ms / 1000.0, curve_tau_ref_s(lif, dt_ms)
     z = (j - lif.v_thresh) / lif.gamma
     body = z > _TAIL_Z
     rho = lif.gamma * jax.nn.softplus(jnp.where(body, z, 0.0))
@@ -120,25 +121,31 @@ def soft_lif_rate(j: jnp.ndarray, lif: LifParams) -> jnp.ndarray:
     return 1.0 / (tau_ref + tau_rc * jnp.where(body, log_body, log_tail))
 
 
-def lif_rate(j: jnp.ndarray, lif: LifParams) -> jnp.ndarray:
-    """LIF rate (Hz) of ``rates.lif_rate``: 0 at and below threshold."""
-    tau_rc, tau_ref = lif.tau_rc_ms / 1000.0, lif.tau_ref_ms / 1000.0
+def lif_rate(j: jnp.ndarray, lif: LifParams, dt_ms: float) -> jnp.ndarray:
+    """LIF rate (Hz) of ``rates.lif_rate``: 0 at and below threshold; whole steps per period
+    with 'discrete' stepping."""
     above = j > lif.v_thresh
     excess = jnp.where(above, j - lif.v_thresh, 1.0)
-    return jnp.where(above, 1.0 / (tau_ref + tau_rc * jnp.log1p(lif.v_thresh / excess)), 0.0)
+    crossing = lif.tau_rc_ms / 1000.0 * jnp.log1p(lif.v_thresh / excess)
+    if lif.integration == 'discrete':
+        dt = dt_ms / 1000.0
+        period = dt * (jnp.floor(crossing / dt) + 1.0)
+    else:
+        period = lif.tau_ref_ms / 1000.0 + crossing
+    return jnp.where(above, 1.0 / period, 0.0)
 
 
 def noisy_rate(j: jnp.ndarray, lif: LifParams, settings: TrainSettings, dt_ms: float,
                key: jax.Array) -> jnp.ndarray:
     """The soft-LIF rate with the training noise of ``settings.noise`` (see the module doc)."""
-    rate = soft_lif_rate(j, lif)
+    rate = soft_lif_rate(j, lif, dt_ms)
     if settings.noise == 'gaussian':
         firing = j > lif.v_thresh
         return rate + jnp.where(firing, settings.noise_sigma_hz, 0.0) * \
             jax.random.normal(key, j.shape)
     if settings.noise == 'count':
         window_s = settings.target_timesteps * dt_ms / 1000.0
-        expected = lif_rate(j, lif) * window_s
+        expected = lif_rate(j, lif, dt_ms) * window_s
         whole = jnp.floor(expected)
         count = whole + (jax.random.uniform(key, j.shape) < expected - whole)
         return rate + jax.lax.stop_gradient(count / window_s - rate)
@@ -195,11 +202,13 @@ def forward_with_activity(config: DeepConfig, params: Params, images: jnp.ndarra
             if k == last:
                 break
             if key is None:
-                rate = soft_lif_rate(a, lif) if soft else lif_rate(a, lif)
+                rate = (soft_lif_rate(a, lif, config.dt_ms) if soft
+                        else lif_rate(a, lif, config.dt_ms))
                 activity = activity + rate.reshape(rate.shape[0], -1).sum(1)
             else:
                 key, noise_key, drop_key = jax.random.split(key, 3)
-                activity = activity + soft_lif_rate(a, lif).reshape(a.shape[0], -1).sum(1)
+                activity = activity + soft_lif_rate(a, lif, config.dt_ms).reshape(
+                    a.shape[0], -1).sum(1)
                 rate = noisy_rate(a, lif, settings, config.dt_ms, noise_key)
             a = lif.amplitude * rate
             if key is not None and settings.dropout > 0:
