@@ -355,6 +355,28 @@ def test_tool_trains_for_the_stepping_the_network_will_run(tmp_path, digits_npz)
     assert load_deep_checkpoint(back)[0].config.lif.integration == 'exact'
 
 
+def test_tool_converts_a_checkpoint_without_training_and_keeps_its_provenance(
+        tmp_path, digits_npz):
+    """--epochs 0 --init-from: the same weights run with --integration; what the parent held
+    out stays held out, and its metadata travels with the converted file."""
+    parent, converted = tmp_path / 'p.npz', tmp_path / 'c.npz'
+    assert train_deep.main(['--dataset', str(digits_npz), '--arch', 'dense:16', '--epochs',
+                            '2', '--validation-fraction', '0.3', '--out', str(parent),
+                            '--quiet']) == 0
+    assert train_deep.main(['--dataset', str(digits_npz), '--init-from', str(parent),
+                            '--epochs', '0', '--integration', 'discrete', '--out',
+                            str(converted), '--quiet']) == 0
+    before, parent_metadata = load_deep_checkpoint(parent)
+    after, metadata = load_deep_checkpoint(converted)
+    for w0, w1 in zip(before.weights + before.biases, after.weights + after.biases):
+        np.testing.assert_array_equal(w0, w1)
+    assert after.config == train_deep.dataclasses.replace(
+        before.config, lif=train_deep.stepping(before.config.lif, 'discrete'))
+    assert metadata['training'] == {'epochs': 0} and metadata['history'] == []
+    assert metadata['validation_fraction'] == 0.3            # inherited
+    assert metadata['init_from_metadata'] == parent_metadata
+
+
 def test_tool_defaults_are_the_train_settings_defaults():
     args = train_deep.build_parser().parse_args(['--out', 'm.npz'])
     assert train_deep._given(args) == {}            # every unset flag keeps TrainSettings'
@@ -372,7 +394,10 @@ def run_tool(argv):
 
 
 @pytest.mark.parametrize('flags, message', [
-    (['--epochs', '0'], '--epochs must be >= 1'),
+    (['--epochs', '0'], '--epochs must be >= 0 with --init-from, else >= 1'),
+    (['--epochs', '0', '--init-from', 'config/model_deep_cnn.npz', '--plot', 'OUTDIR/p.png'],
+     '--plot: --epochs 0 trains nothing to plot'),
+    (['--integration', 'euler'], "--integration: invalid choice: 'euler'"),
     (['--batch-size', '-1'], '--batch-size must be >= 1'),
     (['--lr', 'nan'], '--lr must be > 0'),
     (['--noise-sigma-hz', '-1'], '--noise-sigma-hz must be >= 0'),

@@ -33,6 +33,7 @@ from ..deep.network import DeepNetwork
 from ..snn.encoding import to_intensity
 from .common import CliError, add_dataset_argument, check_out_file, load, run_cli, write_json
 
+DEFAULT_VALIDATION_FRACTION = 0.1
 MNIST_AMPLITUDE = 0.063     # Hunsberger & Eliasmith's MNIST amplitude: rate gain 1
 ARCHITECTURES = {           # hidden layers; the dense readout of n_classes is appended
     'mlp': 'dense:500,dense:200',
@@ -58,7 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
                              "'conv:16:5:2:0,avgpool:2,dense:128' (conv:SIZE:KERNEL[:STRIDE"
                              "[:PADDING]], dense:SIZE, avgpool:K, sumpool:K); the dense readout "
                              'is appended')
-    parser.add_argument('--epochs', type=int, help='passes over the training images (default 30)')
+    parser.add_argument('--epochs', type=int,
+                        help='passes over the training images (default 30; 0 with --init-from: '
+                             'convert the checkpoint, e.g. to --integration discrete, without '
+                             'training)')
     parser.add_argument('--batch-size', type=int, help='images per Adam step (default 64)')
     parser.add_argument('--lr', type=float, help='Adam learning rate (default '
                         '2e-3, cosine-decayed to 0 unless --constant-lr)')
@@ -99,9 +103,10 @@ def build_parser() -> argparse.ArgumentParser:
                              "that stepping")
     parser.add_argument('--dropout', type=float,
                         help='dropout on hidden activations while training (default 0)')
-    parser.add_argument('--validation-fraction', type=float, default=0.1,
+    parser.add_argument('--validation-fraction', type=float,
                         help='part of the training split held out for per-epoch validation '
-                             '(default 0.1; 0 trains on all of it)')
+                             "(default 0.1, or --init-from's: fine-tuning holds out what its "
+                             'checkpoint held out; 0 trains on all of it)')
     parser.add_argument('--out', type=Path, required=True, help='checkpoint path (.npz)')
     parser.add_argument('--plot', type=Path, help='loss and accuracy per epoch (.png)')
     parser.add_argument('--quiet', action='store_true', help='no progress bar')
@@ -147,7 +152,9 @@ def _given(args: argparse.Namespace) -> dict[str, Any]:
 
 def _check_numbers(args: argparse.Namespace) -> None:
     given = _given(args)
-    checks = (('--epochs', given.get('epochs', 1) >= 1, 'must be >= 1'),
+    converting = args.init_from is not None
+    checks = (('--epochs', given.get('epochs', 1) >= (0 if converting else 1),
+               'must be >= 0 with --init-from, else >= 1'),
               ('--batch-size', given.get('batch_size', 1) >= 1, 'must be >= 1'),
               ('--lr', math.isfinite(given.get('learning_rate', 1)) and
                given.get('learning_rate', 1) > 0, 'must be > 0'),
@@ -158,8 +165,11 @@ def _check_numbers(args: argparse.Namespace) -> None:
               ('--rate-penalty', math.isfinite(given.get('rate_penalty', 0))
                and given.get('rate_penalty', 0) >= 0, 'must be >= 0'),
               ('--augment-shift', given.get('augment_shift', 0) >= 0, 'must be >= 0'),
-              ('--validation-fraction', 0.0 <= args.validation_fraction <= 0.5,
+              ('--validation-fraction', args.validation_fraction is None
+               or 0.0 <= args.validation_fraction <= 0.5,
                'must be in [0, 0.5]'))
+    if args.epochs == 0 and args.plot is not None:
+        raise CliError('--plot: --epochs 0 trains nothing to plot')
     for flag, ok, rule in checks:
         if not ok:
             value = getattr(args, flag[2:].replace('-', '_'))
@@ -198,16 +208,17 @@ def build_config(dataset: Dataset, hidden: tuple[LayerSpec, ...], amplitude: flo
                        f'{exc}') from None
 
 
-def _initial_network(path: Path | None) -> DeepNetwork | None:
-    """The checkpoint --init-from names, read before any work (one line if it cannot be)."""
+def _initial_network(path: Path | None) -> tuple[DeepNetwork | None, dict[str, Any]]:
+    """The checkpoint --init-from names and its metadata, read before any work (one line if
+    it cannot be)."""
     if path is None:
-        return None
+        return None, {}
     if not path.is_file():
         raise CliError(f'--init-from {path}: not found')
     try:
         if checkpoint_kind(path) != MODEL_KIND:
             raise CliError(f'--init-from {path}: not a spiking deep network checkpoint')
-        return load_deep_checkpoint(path)[0]
+        return load_deep_checkpoint(path)
     except CheckpointError as exc:
         raise CliError(f'--init-from {path}: {exc}') from None
 
@@ -224,6 +235,17 @@ def fine_tuning_config(config: DeepConfig, dataset: Dataset, amplitude: float | 
     lif = config.lif if amplitude is None else dataclasses.replace(config.lif,
                                                                    amplitude=amplitude)
     return dataclasses.replace(config, lif=lif, seed=seed)
+
+
+def validation_fraction(given: float | None, parent: dict[str, Any], dataset: str) -> float:
+    """--validation-fraction, else what the --init-from checkpoint held out of the same
+    dataset (its held-out digits stay unseen), else the default."""
+    if given is not None:
+        return given
+    inherited = parent.get('validation_fraction')
+    if parent.get('dataset') == dataset and isinstance(inherited, (int, float)):
+        return float(inherited)
+    return DEFAULT_VALIDATION_FRACTION
 
 
 def unit_images(images: np.ndarray) -> np.ndarray:
@@ -266,11 +288,13 @@ def _main(argv: list[str] | None) -> None:
     if args.plot is not None:
         check_out_file('--plot', args.plot, '.png')
     hidden = parse_layers(args.arch)
-    initial = _initial_network(args.init_from)
+    initial, parent = _initial_network(args.init_from)
     train = _import_training()
     dataset = load(args.dataset)
     amplitude = args.amplitude if args.rate_gain is None else MNIST_AMPLITUDE / args.rate_gain
-    settings = train.TrainSettings(**_given(args))
+    converting = args.epochs == 0           # --init-from as it is, run with other constants
+    settings = train.TrainSettings(**{name: value for name, value in _given(args).items()
+                                      if name != 'epochs' or not converting})
     if initial is None:
         config = build_config(dataset, hidden, amplitude, settings.seed, args.arch,
                               args.integration or 'exact')
@@ -279,8 +303,9 @@ def _main(argv: list[str] | None) -> None:
                                     args.init_from)
         if args.integration:
             config = dataclasses.replace(config, lif=stepping(config.lif, args.integration))
-    if args.validation_fraction > 0:
-        split = validation_split(dataset, args.validation_fraction)
+    fraction = validation_fraction(args.validation_fraction, parent, dataset.name)
+    if fraction > 0:
+        split = validation_split(dataset, fraction)
         fit, validation = (split.train_images, split.train_labels), (split.test_images,
                                                                      split.test_labels)
     else:
@@ -291,14 +316,16 @@ def _main(argv: list[str] | None) -> None:
         'trained_at': datetime.now(timezone.utc).isoformat(timespec='seconds'),
         'dataset': dataset.name, 'n_train': len(fit[1]),
         'init_from': None if initial is None else str(args.init_from),
+        'init_from_metadata': parent or None,       # the parent's provenance, kept whole
         'n_validation': 0 if validation[1] is None else len(validation[1]),
         'n_test': len(dataset.test_labels),
         'arch': args.arch if initial is None else f'as {args.init_from}',
         'amplitude': config.lif.amplitude,
         'training_rate_gain': MNIST_AMPLITUDE / config.lif.amplitude,
         'integration': config.lif.integration,
-        'validation_fraction': args.validation_fraction,
-        'training': {'epochs': settings.epochs, 'batch_size': settings.batch_size,
+        'validation_fraction': fraction,
+        'training': {'epochs': 0} if converting else {
+                     'epochs': settings.epochs, 'batch_size': settings.batch_size,
                      'learning_rate': settings.learning_rate,
                      'cosine_decay': settings.cosine_decay, 'seed': settings.seed,
                      'noise': settings.noise, 'noise_sigma_hz': settings.noise_sigma_hz,
@@ -318,10 +345,12 @@ def _main(argv: list[str] | None) -> None:
     train_x = unit_images(fit[0])
     val_x = None if validation[0] is None else unit_images(validation[0])
     started = time.perf_counter()
-    result = train.train_network(config, settings, train_x, fit[1], val_x, validation[1],
-                                 on_epoch=on_epoch, progress=not args.quiet,
-                                 initial=None if initial is None else
-                                 DeepNetwork(config, initial.weights, initial.biases))
+    start = None if initial is None else DeepNetwork(config, initial.weights, initial.biases)
+    if converting:
+        result = train.TrainResult(start)
+    else:
+        result = train.train_network(config, settings, train_x, fit[1], val_x, validation[1],
+                                     on_epoch=on_epoch, progress=not args.quiet, initial=start)
     test_x = unit_images(dataset.test_images)
     soft = train.rate_accuracy(result.network, test_x, dataset.test_labels, soft=True)
     hard = train.rate_accuracy(result.network, test_x, dataset.test_labels, soft=False)
@@ -331,16 +360,17 @@ def _main(argv: list[str] | None) -> None:
                 'wall_seconds_total': time.perf_counter() - started}
     save_deep_checkpoint(args.out, result.network, metadata)
     write_json(args.out.with_suffix('.json'), {**metadata, 'config': config.to_dict()})
-    if args.plot is not None:
+    if args.plot is not None and result.history:
         write_plot(args.plot, result.history,
                    f'{dataset.name} {provenance["arch"]}, noise {settings.noise}, '
                    f'seed {settings.seed}: '
                    f'test {soft:.3f}')
-    print(f'{dataset.name}: arch {provenance["arch"]}, {settings.epochs} epochs, '
-          f'noise {settings.noise}, '
-          f'gain {MNIST_AMPLITUDE / config.lif.amplitude:g}, seed {settings.seed}: rate-network '
-          f'test accuracy {soft:.4f} (soft-LIF) / {hard:.4f} (LIF) on '
-          f'{len(dataset.test_labels)} samples, trained in {result.seconds:.1f} s; '
+    done = (f'converted to lif.integration {config.lif.integration}' if converting else
+            f'{settings.epochs} epochs, noise {settings.noise}, gain '
+            f'{MNIST_AMPLITUDE / config.lif.amplitude:g}, seed {settings.seed}, trained in '
+            f'{result.seconds:.1f} s')
+    print(f'{dataset.name}: arch {provenance["arch"]}, {done}: rate-network test accuracy '
+          f'{soft:.4f} (soft-LIF) / {hard:.4f} (LIF) on {len(dataset.test_labels)} samples; '
           f'saved {args.out}')
 
 
