@@ -343,7 +343,7 @@ def test_checkpoint_round_trip_and_dispatch(tmp_path):
 def test_the_deep_model_behind_the_interface(tmp_path):
     path = save_deep_checkpoint(tmp_path / 'deep.npz', small_cnn())
     service = ModelService.open(ModelFiles(str(path), str(tmp_path / 'out.npz')))
-    assert 'inference only' in service.check_learning(True)
+    assert service.check_learning(True) is None         # its readout learns (test_deep_online)
     output = service.run_frame(np.random.default_rng(0).integers(0, 255, (40, 30), np.uint8),
                                learn=False)
     assert output.prediction in range(10) and output.scores.shape == (10,)
@@ -351,12 +351,8 @@ def test_the_deep_model_behind_the_interface(tmp_path):
     xy = np.arange(20, dtype=np.uint16)
     sample = EventSample(xy % 12, xy // 2, np.linspace(0, 0.0099, 20), (0.0, 0.01), (12, 12))
     assert service.run_events(sample, learn=False).ops.input_spikes == 20
-    with pytest.raises(ModelError, match='teacher labels'):
+    with pytest.raises(ModelError, match='no learning sample'):
         service.observe_label(3)
-    with pytest.raises(ModelError, match='nothing to reset'):
-        service.reset()
-    with pytest.raises(ModelError, match='inference only'):
-        service.run_frame(np.zeros((12, 12)), learn=True)
     summary = service.status().summary
     assert summary.kind == 'deep_lif' and summary.inhibition == 'none' and summary.ready
     assert service.save('test').message.endswith('nothing written')

@@ -267,6 +267,15 @@ class Simulator:
                    self._counts, self._scratch, scores, self._ops)
         return scores, OpCounts(*self._ops.tolist())
 
+    def reload_readout(self) -> None:
+        """Copy the network's dense readout weights and biases (changed in place by online
+        learning, ``online.delta_rule``) into the arrays the kernel reads."""
+        row = self.packed.table[-1]
+        weight, bias = self.network.weights[-1], self.network.biases[-1]
+        w_off, b_off = int(row[K.W_OFF]), int(row[K.B_OFF])
+        self.packed.weights[w_off:w_off + weight.size] = weight.T.ravel()
+        self.packed.biases[b_off:b_off + bias.size] = bias
+
     def hidden_counts(self) -> np.ndarray:
         """Spikes of every neuron in the last sample (channels-last per layer)."""
         return self._counts.copy()

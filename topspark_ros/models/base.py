@@ -79,7 +79,12 @@ class PerceptionModel(abc.ABC):
     learn (if it can), save."""
 
     kind: ClassVar[str]
-    can_learn: ClassVar[bool]
+    can_learn: bool             # learn=True accepted (a class or an instance attribute)
+
+    @property
+    def why_not_learning(self) -> str | None:
+        """Why learn=True is refused, or None when it is accepted."""
+        return None if self.can_learn else 'it runs inference only'
 
     @property
     @abc.abstractmethod

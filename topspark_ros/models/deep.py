@@ -1,11 +1,13 @@
 # Copyright 2026 The topspark_ros authors
 # SPDX-License-Identifier: Apache-2.0
 """The spiking deep network (Hunsberger & Eliasmith 2016) behind the perception model
-interface: supervised, trained offline, inference only on the robot."""
+interface: trained offline; on the robot its readout may learn from teacher labels (the delta
+rule, ``deep.online``) while the hidden layers keep their offline weights."""
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -14,6 +16,8 @@ import numpy as np
 from ..deep.checkpoint import load_deep_checkpoint, save_deep_checkpoint
 from ..deep.config import DeepConfig, DeepConfigError, replace_params
 from ..deep.network import DeepNetwork, Simulator
+from ..deep.online import (DEFAULT_LEARNING_RATE, delta_rule, learning_refusal,
+                           readout_activity, ReadoutSample)
 from ..snn import bin_events
 from ..snn.network import OpCounts
 from ..topspark.profile import MadeFor, Profile, ProfileError
@@ -22,16 +26,23 @@ from .base import EventSample, ModelError, ModelOutput, ModelSummary, Perception
 
 class DeepModel(PerceptionModel):
     """Converted soft-LIF network run as spiking LIF neurons; the profile's overrides change
-    its run-time constants (rate gain, initial membrane voltage, synapse, input coding)."""
+    its run-time constants (rate gain, initial membrane voltage, synapse, input coding). With
+    learning, a sample's label adapts the readout (``deep.online``); ``reset`` restores the
+    readout it was loaded with."""
 
     kind = 'deep_lif'
-    can_learn = False
 
-    def __init__(self, network: DeepNetwork) -> None:
+    def __init__(self, network: DeepNetwork,
+                 learning_rate: float = DEFAULT_LEARNING_RATE) -> None:
         self.network = network
         self.config = network.config
         self._simulator = Simulator(network)
         self._samples = 0
+        self.learning_rate = learning_rate
+        self._learning_refusal = learning_refusal(network.config)
+        self.can_learn = self._learning_refusal is None
+        self._loaded_readout = (network.weights[-1].copy(), network.biases[-1].copy())
+        self._pending: ReadoutSample | None = None      # the last learning sample, unlabelled
 
     @classmethod
     def load(cls, path: Path) -> tuple['DeepModel', dict[str, Any]]:
@@ -71,8 +82,7 @@ class DeepModel(PerceptionModel):
                                                     seed=self._samples)
         except ValueError as exc:
             raise ModelError(str(exc), 'encoding_error') from None
-        self._samples += 1
-        return _output(scores, ops)
+        return self._finish(scores, ops, timesteps, learn)
 
     def run_events(self, sample: EventSample, timesteps: int, learn: bool) -> ModelOutput:
         self._refuse_learning(learn)
@@ -82,20 +92,52 @@ class DeepModel(PerceptionModel):
             scores, ops = self._simulator.run_spikes(spikes, self.config)
         except ValueError as exc:
             raise ModelError(str(exc), 'encoding_error') from None
-        self._samples += 1
-        return _output(scores, ops)
+        return self._finish(scores, ops, timesteps, learn)
+
+    @property
+    def why_not_learning(self) -> str | None:
+        return self._learning_refusal
 
     def _refuse_learning(self, learn: bool) -> None:
+        if learn and not self.can_learn:
+            raise ModelError(f'the deep model cannot learn online: {self._learning_refusal}',
+                             'learning_refused')
+
+    def _finish(self, scores: np.ndarray, ops: OpCounts, timesteps: int,
+                learn: bool) -> ModelOutput:
+        """The output; a learning sample waits for its label with what the rule needs, and
+        its ops include the readout update that label makes."""
+        self._samples += 1
+        self._pending = None
         if learn:
-            raise ModelError('the deep model runs inference only', 'learning_refused')
+            self._pending = ReadoutSample(
+                readout_activity(self._simulator, self.config, timesteps), scores.copy())
+            ops = dataclasses.replace(ops, weight_updates=ops.weight_updates
+                                      + self._readout_size())
+        return _output(scores, ops)
+
+    def _readout_size(self) -> int:
+        return self.network.weights[-1].size + self.network.biases[-1].size
 
     def observe_label(self, label: int) -> None:
-        raise ModelError('the deep model is trained offline; it takes no teacher labels',
-                         'label_not_learned')
+        if not 0 <= label < self.config.n_classes:
+            raise ModelError(f'{label} is outside 0..{self.config.n_classes - 1}',
+                             'label_out_of_range')
+        if self._pending is None:
+            raise ModelError('no learning sample since the last label (the deep model learns '
+                             'from labels only with learning on)', 'label_without_sample')
+        delta_rule(self.network, self._pending, label, self.learning_rate)
+        self._simulator.reload_readout()
+        self._pending = None
 
     def reset(self) -> None:
-        raise ModelError('the deep model is trained offline; there is nothing to reset',
-                         'reset_refused')
+        """The readout back to the weights it was loaded with (the hidden layers never
+        change on the robot)."""
+        weight, bias = self._loaded_readout
+        self.network.weights[-1][...] = weight
+        self.network.biases[-1][...] = bias
+        self._simulator.reload_readout()
+        self._pending = None
 
     def summary(self) -> ModelSummary:
         packed = self._simulator.packed

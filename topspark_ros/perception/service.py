@@ -220,8 +220,9 @@ class ModelService:
     # ------------------------------------------------------------------ samples and labels
 
     def check_learning(self, learning: bool) -> str | None:
-        if learning and not self.model.can_learn:
-            return f'the {self.model.kind} model runs inference only; it cannot learn online'
+        reason = self.model.why_not_learning
+        if learning and reason:
+            return f'the {self.model.kind} model cannot learn online: {reason}'
         return None
 
     def run_frame(self, image: np.ndarray, learn: bool) -> ModelOutput:

@@ -165,7 +165,8 @@ def build_profile(network: DeepNetwork, test_images: np.ndarray, test_labels: np
                    made_for=dataclasses.replace(DeepModel(network).made_for(),
                                                 dataset=str(metadata.get('dataset', ''))),
                    metadata={'model_kind': 'deep_lif', 'workload': 'frames',
-                             'training': 'offline (inference only on the robot)',
+                             'training': 'offline (profiled as inference; on the robot only '
+                                         'the readout may learn)',
                              **dict(metadata)})
 
 
