@@ -41,8 +41,7 @@ def accuracy(model: DeepModel, images: np.ndarray, labels: np.ndarray, timesteps
 def run(path: Path, overrides: dict, timesteps: int, shift: str, rate: float,
         checkpoints: list[int], test_samples: int) -> dict:
     model, _ = DeepModel.load(path)
-    model.learning_rate = rate
-    model.apply_overrides(overrides)
+    model.apply_overrides({**overrides, 'readout_learning_rate': rate})
     data = mnist_5k()
     stream_x, stream_y = SHIFTS[shift](data.train_images), data.train_labels
     test_x, test_y = data.test_images[:test_samples], data.test_labels[:test_samples]
@@ -66,7 +65,8 @@ def main() -> None:
     parser.add_argument('--profile', type=Path, help="run with the profile's constants for T")
     parser.add_argument('--timesteps', type=int, default=8)
     parser.add_argument('--shift', choices=sorted(SHIFTS), default='invert')
-    parser.add_argument('--learning-rates', type=float, nargs='+', default=[0.02])
+    parser.add_argument('--learning-rates', type=float, nargs='+', default=[0.002],
+                        help='readout_learning_rate values to compare')
     parser.add_argument('--checkpoints', type=int, nargs='+',
                         default=[50, 100, 200, 500, 1000, 2000, 4000])
     parser.add_argument('--test-samples', type=int, default=1000)

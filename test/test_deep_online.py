@@ -64,7 +64,9 @@ def test_a_delta_rule_step_is_the_cross_entropy_gradient_step():
 
 
 def test_the_model_learns_from_labels_and_resets_to_the_readout_it_loaded():
-    model = DeepModel(small_cnn(), learning_rate=0.05)
+    network = small_cnn()
+    network.config = replace_params(network.config, {'readout_learning_rate': 0.05})
+    model = DeepModel(network)
     image = np.random.default_rng(3).integers(0, 255, (12, 12), np.uint8)
     loaded = model.network.weights[-1].copy()
     with pytest.raises(ModelError) as refused:

@@ -364,14 +364,16 @@ def test_tool_converts_a_checkpoint_without_training_and_keeps_its_provenance(
                             '2', '--validation-fraction', '0.3', '--out', str(parent),
                             '--quiet']) == 0
     assert train_deep.main(['--dataset', str(digits_npz), '--init-from', str(parent),
-                            '--epochs', '0', '--integration', 'discrete', '--out',
-                            str(converted), '--quiet']) == 0
+                            '--epochs', '0', '--integration', 'discrete',
+                            '--readout-learning-rate', '0.01', '--out', str(converted),
+                            '--quiet']) == 0
     before, parent_metadata = load_deep_checkpoint(parent)
     after, metadata = load_deep_checkpoint(converted)
     for w0, w1 in zip(before.weights + before.biases, after.weights + after.biases):
         np.testing.assert_array_equal(w0, w1)
     assert after.config == train_deep.dataclasses.replace(
-        before.config, lif=train_deep.stepping(before.config.lif, 'discrete'))
+        before.config, lif=train_deep.stepping(before.config.lif, 'discrete'),
+        readout_learning_rate=0.01)
     assert metadata['training'] == {'epochs': 0} and metadata['history'] == []
     assert metadata['validation_fraction'] == 0.3            # inherited
     assert metadata['init_from_metadata'] == parent_metadata
@@ -398,6 +400,7 @@ def run_tool(argv):
     (['--epochs', '0', '--init-from', 'config/model_deep_cnn.npz', '--plot', 'OUTDIR/p.png'],
      '--plot: --epochs 0 trains nothing to plot'),
     (['--integration', 'euler'], "--integration: invalid choice: 'euler'"),
+    (['--readout-learning-rate', '-1'], '--readout-learning-rate must be >= 0'),
     (['--batch-size', '-1'], '--batch-size must be >= 1'),
     (['--lr', 'nan'], '--lr must be > 0'),
     (['--noise-sigma-hz', '-1'], '--noise-sigma-hz must be >= 0'),

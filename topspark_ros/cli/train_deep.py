@@ -101,6 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
                              "period: what NIR simulators and chips run, so an export runs "
                              "unchanged; the shipped CNN); training fits the rate curve of "
                              "that stepping")
+    parser.add_argument('--readout-learning-rate', type=float,
+                        help='delta-rule step per teacher label when the readout learns on the '
+                             "robot (perception's learning; default 0.002, or --init-from's)")
     parser.add_argument('--dropout', type=float,
                         help='dropout on hidden activations while training (default 0)')
     parser.add_argument('--validation-fraction', type=float,
@@ -168,6 +171,9 @@ def _check_numbers(args: argparse.Namespace) -> None:
               ('--validation-fraction', args.validation_fraction is None
                or 0.0 <= args.validation_fraction <= 0.5,
                'must be in [0, 0.5]'))
+    rate = args.readout_learning_rate
+    if rate is not None and not (math.isfinite(rate) and rate >= 0):
+        raise CliError(f'--readout-learning-rate must be >= 0, got {rate}')
     if args.epochs == 0 and args.plot is not None:
         raise CliError('--plot: --epochs 0 trains nothing to plot')
     for flag, ok, rule in checks:
@@ -303,6 +309,8 @@ def _main(argv: list[str] | None) -> None:
                                     args.init_from)
         if args.integration:
             config = dataclasses.replace(config, lif=stepping(config.lif, args.integration))
+    if args.readout_learning_rate is not None:
+        config = dataclasses.replace(config, readout_learning_rate=args.readout_learning_rate)
     fraction = validation_fraction(args.validation_fraction, parent, dataset.name)
     if fraction > 0:
         split = validation_split(dataset, fraction)

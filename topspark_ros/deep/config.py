@@ -79,6 +79,7 @@ class DeepConfig:
     input_rate_hz: float = 200.0        # a white pixel's rate with spike input codings
     rate_gain: float = 1.0              # currents x gain, spike amplitude / gain (inference)
     readout: str = 'current'            # output layer: summed weighted input, or spike counts
+    readout_learning_rate: float = 0.002  # delta rule step per label on the robot (deep.online)
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -194,4 +195,6 @@ def _validate(config: DeepConfig) -> None:
            'input_rate_hz x dt_ms must be in (0, one spike per step]')
     _check(math.isfinite(config.rate_gain) and config.rate_gain > 0,
            f'rate_gain must be > 0, got {config.rate_gain}')
+    _check(math.isfinite(config.readout_learning_rate) and config.readout_learning_rate >= 0,
+           f'readout_learning_rate must be >= 0, got {config.readout_learning_rate}')
     layer_shapes(config)

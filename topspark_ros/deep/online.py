@@ -10,8 +10,10 @@ is therefore local to each synapse, presynaptic activity times the output unit's
     p = softmax(scores),  e = p - onehot(label),  W <- W - eta e a^T,  b <- b - eta e
 
 the delta rule (Widrow-Hoff with a softmax output; Nengo's PES is the same rule for a linear
-error), one step per label. The hidden layers keep their offline weights and so their features;
-the readout adapts to what they show on a shifted input (docs/model.md, "Online learning").
+error), one step per label (eta: ``DeepConfig.readout_learning_rate``, 0.002 by default,
+chosen on inverted-contrast digits). The hidden layers keep their offline weights and so their
+features; the readout adapts to what they show on a shifted input (docs/model.md, "Online
+learning of the readout").
 """
 
 from __future__ import annotations
@@ -24,9 +26,6 @@ from . import kernels as K
 from .config import DeepConfig
 from .network import DeepNetwork, Simulator
 from .rates import layer_forward
-
-DEFAULT_LEARNING_RATE = 0.002
-"""eta per labelled sample: measured on inverted-contrast digits (docs/model.md)."""
 
 
 class ReadoutSample(NamedTuple):

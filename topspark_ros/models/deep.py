@@ -16,8 +16,7 @@ import numpy as np
 from ..deep.checkpoint import load_deep_checkpoint, save_deep_checkpoint
 from ..deep.config import DeepConfig, DeepConfigError, replace_params
 from ..deep.network import DeepNetwork, Simulator
-from ..deep.online import (DEFAULT_LEARNING_RATE, delta_rule, learning_refusal,
-                           readout_activity, ReadoutSample)
+from ..deep.online import delta_rule, learning_refusal, readout_activity, ReadoutSample
 from ..snn import bin_events
 from ..snn.network import OpCounts
 from ..topspark.profile import MadeFor, Profile, ProfileError
@@ -32,13 +31,11 @@ class DeepModel(PerceptionModel):
 
     kind = 'deep_lif'
 
-    def __init__(self, network: DeepNetwork,
-                 learning_rate: float = DEFAULT_LEARNING_RATE) -> None:
+    def __init__(self, network: DeepNetwork) -> None:
         self.network = network
         self.config = network.config
         self._simulator = Simulator(network)
         self._samples = 0
-        self.learning_rate = learning_rate
         self._learning_refusal = learning_refusal(network.config)
         self.can_learn = self._learning_refusal is None
         self._loaded_readout = (network.weights[-1].copy(), network.biases[-1].copy())
@@ -126,7 +123,7 @@ class DeepModel(PerceptionModel):
         if self._pending is None:
             raise ModelError('no learning sample since the last label (the deep model learns '
                              'from labels only with learning on)', 'label_without_sample')
-        delta_rule(self.network, self._pending, label, self.learning_rate)
+        delta_rule(self.network, self._pending, label, self.config.readout_learning_rate)
         self._simulator.reload_readout()
         self._pending = None
 
