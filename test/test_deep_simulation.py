@@ -15,7 +15,6 @@ from topspark_ros.deep.config import (DeepConfig, DeepConfigError, layer_shapes,
                                       LifParams, replace_params)
 from topspark_ros.deep.network import DeepNetwork, frame_input, Simulator
 from topspark_ros.deep.rates import forward_rates, layer_forward, lif_rate
-from topspark_ros.hardware.nir_export import with_integration
 from topspark_ros.models import DeepModel, EventSample, load_model, ModelError
 from topspark_ros.perception import ModelFiles, ModelService, ModelStartError
 from topspark_ros.snn import CheckpointError, SpikeTrain
@@ -415,7 +414,7 @@ def test_topspark_profile_deep_writes_a_profile_the_governor_reads(tmp_path, cap
     assert profile.timesteps == [40, 10, 3] and profile.baseline.params == {}
     trained = load_deep_checkpoint(path)[0]
     DeepModel(trained).check_profile(profile)
-    converted = with_integration(trained, 'discrete')
+    converted = trained.with_integration('discrete')
     with pytest.raises(ProfileError, match="measured with 'exact' LIF stepping"):
         DeepModel(converted).check_profile(profile)
     assert (out / 'details.json').is_file() and (out / 'accuracy_vs_timesteps.png').is_file()

@@ -372,7 +372,7 @@ def test_tool_converts_a_checkpoint_without_training_and_keeps_its_provenance(
     for w0, w1 in zip(before.weights + before.biases, after.weights + after.biases):
         np.testing.assert_array_equal(w0, w1)
     assert after.config == train_deep.dataclasses.replace(
-        before.config, lif=train_deep.stepping(before.config.lif, 'discrete'),
+        before.config, lif=before.config.lif.with_integration('discrete'),
         readout_learning_rate=0.01)
     assert metadata['training'] == {'epochs': 0} and metadata['history'] == []
     assert metadata['validation_fraction'] == 0.3            # inherited

@@ -14,7 +14,7 @@ from topspark_ros.deep.checkpoint import load_deep_checkpoint, save_deep_checkpo
 from topspark_ros.deep.config import DeepConfig, LayerSpec, LifParams  # noqa: E402
 from topspark_ros.deep.network import DeepNetwork, Simulator  # noqa: E402
 from topspark_ros.hardware.nir_export import (deep_to_nir, graph_metadata, NirError,  # noqa: E402
-                                              stdp_to_nir, with_integration, write_graph)
+                                              stdp_to_nir, write_graph)
 from topspark_ros.hardware.nir_import import (graph_to_deep, ImportOptions,  # noqa: E402
                                               read_graph)
 from topspark_ros.snn import Network, NetworkConfig, Readout, save_checkpoint  # noqa: E402
@@ -157,7 +157,7 @@ def test_import_of_a_per_step_graph_runs_as_it_ran_there():
 def test_discrete_export_imports_as_foreign_graph_with_the_same_spikes(layers):
     """Exported with lif.integration 'discrete' and read without our metadata (as any NIR
     tool would write it), the graph runs with the same spikes as the model."""
-    network = with_integration(firing_network(layers, rate_gain=2.0), 'discrete')
+    network = firing_network(layers, rate_gain=2.0).with_integration('discrete')
     assert network.config.lif.tau_ref_ms == 0.0
     graph = deep_to_nir(network)
     lost = {item['feature'] for item in graph_metadata(graph)['lost']}
@@ -265,7 +265,7 @@ def test_cli_exports_a_deep_model_for_discrete_simulators(tmp_path):
     assert import_nir.main([str(tmp_path / 'd.nir'), str(tmp_path / 'back.npz')]) == 0
     back, _ = load_deep_checkpoint(tmp_path / 'back.npz')
     assert back.config.lif.integration == 'discrete' and back.config.lif.tau_ref_ms == 0.0
-    assert back.config == with_integration(network, 'discrete').config
+    assert back.config == network.with_integration('discrete').config
     assert load_deep_checkpoint(model)[0].config.lif.integration == 'exact'    # unchanged
 
 

@@ -59,8 +59,7 @@ from topspark_ros.datasets import load_dataset  # noqa: E402
 from topspark_ros.deep.checkpoint import load_deep_checkpoint  # noqa: E402
 from topspark_ros.deep.config import DeepConfig, LayerSpec  # noqa: E402
 from topspark_ros.deep.network import DeepNetwork, frame_input, Simulator  # noqa: E402
-from topspark_ros.hardware.nir_export import (deep_to_nir, stdp_to_nir,  # noqa: E402
-                                              with_integration)
+from topspark_ros.hardware.nir_export import deep_to_nir, stdp_to_nir  # noqa: E402
 from topspark_ros.hardware.nir_import import (graph_to_deep, ImportOptions,  # noqa: E402
                                               SNNTORCH_DT_S)
 from topspark_ros.snn import load_checkpoint, poisson_encode, SpikeTrain  # noqa: E402
@@ -231,7 +230,7 @@ def our_variants(network: DeepNetwork) -> dict[str, DeepNetwork]:
     no_refractory = DeepNetwork(dataclasses.replace(
         config, lif=dataclasses.replace(config.lif, tau_ref_ms=0.0, integration='exact')),
         network.weights, network.biases)
-    discrete = with_integration(network, 'discrete')
+    discrete = network.with_integration('discrete')
     foreign = ImportOptions(dt_ms=config.dt_ms, timesteps=config.timesteps,
                             input_shape=config.input_shape)
     return {

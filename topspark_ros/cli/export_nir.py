@@ -17,7 +17,7 @@ from pathlib import Path
 from ..deep.checkpoint import checkpoint_kind, load_deep_checkpoint, MODEL_KIND
 from ..deep.config import INTEGRATIONS
 from ..hardware.nir_export import (deep_to_nir, graph_metadata, NirError, require_nir,
-                                   stdp_to_nir, with_integration, write_graph)
+                                   stdp_to_nir, write_graph)
 from ..snn import load_checkpoint
 from .common import check_out_file, CliError, run_cli
 
@@ -50,7 +50,7 @@ def _main(argv: list[str] | None) -> None:
         if checkpoint_kind(args.model) == MODEL_KIND:
             network, _ = load_deep_checkpoint(args.model)
             if args.integration:
-                network = with_integration(network, args.integration)
+                network = network.with_integration(args.integration)
             graph = deep_to_nir(network)
         elif args.integration:
             raise CliError('--integration: only for a deep network (this is an STDP model)')

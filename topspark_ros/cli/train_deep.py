@@ -194,17 +194,11 @@ def _import_training():
     return train
 
 
-def stepping(lif: LifParams, integration: str) -> LifParams:
-    """``lif`` run with ``integration``; 'discrete' has no refractory period."""
-    tau_ref_ms = 0.0 if integration == 'discrete' else lif.tau_ref_ms
-    return dataclasses.replace(lif, integration=integration, tau_ref_ms=tau_ref_ms)
-
-
 def build_config(dataset: Dataset, hidden: tuple[LayerSpec, ...], amplitude: float | None,
                  seed: int, arch: str, integration: str) -> DeepConfig:
     height, width = dataset.train_images.shape[1:3]
-    lif = stepping(LifParams() if amplitude is None else LifParams(amplitude=amplitude),
-                   integration)
+    lif = (LifParams() if amplitude is None else LifParams(amplitude=amplitude)
+           ).with_integration(integration)
     try:
         return DeepConfig(input_shape=(1, int(height), int(width)),
                           layers=hidden + (LayerSpec('dense', dataset.n_classes),),
@@ -308,7 +302,8 @@ def _main(argv: list[str] | None) -> None:
         config = fine_tuning_config(initial.config, dataset, amplitude, settings.seed,
                                     args.init_from)
         if args.integration:
-            config = dataclasses.replace(config, lif=stepping(config.lif, args.integration))
+            config = dataclasses.replace(config,
+                                         lif=config.lif.with_integration(args.integration))
     if args.readout_learning_rate is not None:
         config = dataclasses.replace(config, readout_learning_rate=args.readout_learning_rate)
     fraction = validation_fraction(args.validation_fraction, parent, dataset.name)

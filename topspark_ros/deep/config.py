@@ -51,6 +51,12 @@ class LifParams:
     v_thresh: float = 1.0
     integration: str = 'exact'          # one of INTEGRATIONS
 
+    def with_integration(self, integration: str) -> 'LifParams':
+        """The same neurons stepped with ``integration``; 'discrete' has no refractory
+        period, so tau_ref becomes 0 (docs/hardware.md)."""
+        tau_ref_ms = 0.0 if integration == 'discrete' else self.tau_ref_ms
+        return dataclasses.replace(self, integration=integration, tau_ref_ms=tau_ref_ms)
+
 
 @dataclass(frozen=True)
 class LayerSpec:

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import NamedTuple, Sequence
 
@@ -64,6 +65,15 @@ class DeepNetwork:
             weights.append(rng.uniform(-bound, bound, shapes[0]).astype(np.float32))
             biases.append(np.zeros(shapes[1], np.float32))
         return cls(config, weights, biases)
+
+    def with_integration(self, integration: str) -> 'DeepNetwork':
+        """The same weights run with ``lif.integration`` ``integration`` (``LifParams.
+        with_integration``): how a model is converted to the stepping NIR simulators take."""
+        if integration == self.config.lif.integration:
+            return self
+        config = dataclasses.replace(self.config,
+                                     lif=self.config.lif.with_integration(integration))
+        return DeepNetwork(config, self.weights, self.biases)
 
     def rate_scores(self, image: np.ndarray, soft: bool = True) -> np.ndarray:
         """Class scores of the rate network (the ANN) for one input in [0, 1]."""

@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from ..deep.config import DeepConfig, DeepConfigError, layer_shapes, replace_params
+from ..deep.config import DeepConfig, layer_shapes
 from ..deep.network import DeepNetwork
 from ..snn import Network, Readout
 
@@ -101,21 +101,6 @@ def deep_lost_features(config: DeepConfig) -> list[Lost]:
         lost.append(Lost('readout_average', True,
                          'class scores are the Output averaged over the presentation'))
     return lost
-
-
-def with_integration(network: DeepNetwork, integration: str) -> DeepNetwork:
-    """The same weights run with ``lif.integration`` (docs/hardware.md); 'discrete' has no
-    refractory period, so tau_ref becomes 0."""
-    lif = network.config.lif
-    if integration == lif.integration:
-        return network
-    tau_ref_ms = 0.0 if integration == 'discrete' else lif.tau_ref_ms
-    try:
-        config = replace_params(network.config, {'lif.integration': integration,
-                                                 'lif.tau_ref_ms': tau_ref_ms})
-    except DeepConfigError as exc:
-        raise NirError(str(exc)) from None
-    return DeepNetwork(config, network.weights, network.biases)
 
 
 def deep_to_nir(network: DeepNetwork):
