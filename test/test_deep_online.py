@@ -91,6 +91,18 @@ def test_the_model_learns_from_labels_and_resets_to_the_readout_it_loaded():
                                rtol=1e-6)
 
 
+def test_a_step_that_would_leave_weights_not_finite_changes_nothing():
+    network = small_cnn()
+    network.config = replace_params(network.config, {'readout_learning_rate': 1e300})
+    model = DeepModel(network)
+    loaded = network.weights[-1].copy()
+    model.run_frame(np.full((12, 12), 200, np.uint8), 60, learn=True)
+    with pytest.raises(ModelError) as refused:
+        model.observe_label(1)
+    assert refused.value.reason == 'learning_diverged'
+    np.testing.assert_array_equal(network.weights[-1], loaded)
+
+
 def test_a_counts_readout_cannot_learn_and_says_why():
     network = small_cnn()
     network.config = replace_params(network.config, {'readout': 'counts'})

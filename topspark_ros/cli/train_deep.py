@@ -155,8 +155,8 @@ def _given(args: argparse.Namespace) -> dict[str, Any]:
 
 def _check_numbers(args: argparse.Namespace) -> None:
     given = _given(args)
-    converting = args.init_from is not None
-    checks = (('--epochs', given.get('epochs', 1) >= (0 if converting else 1),
+    fine_tuning = args.init_from is not None            # --epochs 0 converts it
+    checks = (('--epochs', given.get('epochs', 1) >= (0 if fine_tuning else 1),
                'must be >= 0 with --init-from, else >= 1'),
               ('--batch-size', given.get('batch_size', 1) >= 1, 'must be >= 1'),
               ('--lr', math.isfinite(given.get('learning_rate', 1)) and

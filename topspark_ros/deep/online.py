@@ -63,13 +63,21 @@ def readout_activity(simulator: Simulator, config: DeepConfig, timesteps: int) -
 def delta_rule(network: DeepNetwork, sample: ReadoutSample, label: int,
                learning_rate: float) -> int:
     """One step of the delta rule on the readout's weights and biases (in place); returns the
-    number of weights and biases it changed."""
+    number of weights and biases it changed. ValueError, nothing changed, if the step would
+    leave a weight that is not finite (a learning rate far too large)."""
     scores = sample.scores - sample.scores.max()
     p = np.exp(scores)
     p /= p.sum()
     error = p
     error[label] -= 1.0
     weight, bias = network.weights[-1], network.biases[-1]
-    weight -= (learning_rate * np.outer(error, sample.activity)).astype(np.float32)
-    bias -= (learning_rate * error).astype(np.float32)
+    with np.errstate(over='ignore', invalid='ignore'):     # checked just below
+        new_weight = weight - (learning_rate * np.outer(error, sample.activity)).astype(
+            np.float32)
+        new_bias = bias - (learning_rate * error).astype(np.float32)
+    if not (np.isfinite(new_weight).all() and np.isfinite(new_bias).all()):
+        raise ValueError(f'a delta-rule step of {learning_rate:g} leaves weights that are not '
+                         'finite; nothing changed')
+    weight[...] = new_weight
+    bias[...] = new_bias
     return weight.size + bias.size

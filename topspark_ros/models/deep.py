@@ -123,9 +123,12 @@ class DeepModel(PerceptionModel):
         if self._pending is None:
             raise ModelError('no learning sample since the last label (the deep model learns '
                              'from labels only with learning on)', 'label_without_sample')
-        delta_rule(self.network, self._pending, label, self.config.readout_learning_rate)
+        sample, self._pending = self._pending, None
+        try:
+            delta_rule(self.network, sample, label, self.config.readout_learning_rate)
+        except ValueError as exc:
+            raise ModelError(str(exc), 'learning_diverged') from None
         self._simulator.reload_readout()
-        self._pending = None
 
     def reset(self) -> None:
         """The readout back to the weights it was loaded with (the hidden layers never
