@@ -3,19 +3,23 @@
 """Chip descriptions, spike graphs, placements under the chip's limits, refusals, topspark-map."""
 
 import dataclasses
+import json
 
 import numpy as np
 import pytest
 
 from topspark_ros import energy as E
 from topspark_ros.cli import map as map_cli
+from topspark_ros.deep.checkpoint import save_deep_checkpoint
 from topspark_ros.deep.config import DeepConfig, LayerSpec
 from topspark_ros.deep.network import DeepNetwork
 from topspark_ros.hardware.chips import ChipError, ChipLimits, chip_from_dict, load_chip
 from topspark_ros.hardware.mapping import (MappingError, METHODS, place, placement_cost,
                                            Placement, violations)
 from topspark_ros.hardware.traffic import deep_counts, deep_graph, stdp_counts, stdp_graph
+from topspark_ros.models import DeepModel
 from topspark_ros.snn import Network, NetworkConfig, OpCounts, save_checkpoint
+from topspark_ros.topspark import Profile, ProfileEntry
 
 
 def small_chip(**limits) -> object:
@@ -198,3 +202,24 @@ def test_cli_reports_both_placements_and_refuses_in_one_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 4 and '--out' in err[3] and all(line.startswith('error: ') for line in err)
     assert 'truenorth' in err[0] and 'synapses' in err[0]
+
+
+def test_cli_maps_a_deep_profile_whose_short_t_takes_input_spikes(tmp_path, capsys):
+    """A profile may switch the deep network to a spike input code at some T: those points
+    are mapped with the inputs as neurons on the chip (their own structure and placement)."""
+    network = small_cnn()
+    model = save_deep_checkpoint(tmp_path / 'deep.npz', network)
+    profile = Profile(200, 'loihi', (ProfileEntry(20, .5, .5, 1e-4, 1e-4, 1e-6, 1e-6),
+                                     ProfileEntry(10, .5, .5, 1e-4, 1e-4, 1e-6, 1e-6,
+                                                  params={'input_coding': 'regular'})),
+                      made_for=DeepModel(network).made_for()).save(tmp_path / 'profile.yaml')
+    out = tmp_path / 'map'
+    assert map_cli.main([str(model), '--chip', 'loihi', '--profile', str(profile),
+                         '--samples', '3', '--dataset', 'mnist_5k', '--out', str(out)]) == 0
+    rows = json.loads((out / 'mapping.json').read_text())['rows']
+    assert [row['structure'] for row in rows] == [map_cli.DEEP_CURRENT, map_cli.DEEP_SPIKES]
+    with_inputs = deep_graph(network, dataclasses.replace(network.config,
+                                                          input_coding='regular'))
+    assert with_inputs.n == deep_graph(network).n + network.config.n_inputs
+    assert rows[1]['traffic']['spikes'] > 0
+    capsys.readouterr()

@@ -64,6 +64,11 @@ def check_arguments(args: argparse.Namespace) -> None:
         check_out_dir('--out', args.out)
 
 
+DEEP_CURRENT, DEEP_SPIKES = 'deep', 'deep, spike input'
+"""Structures of the deep network: the first layer's currents from the host, or input
+neurons on the chip (any spike input coding)."""
+
+
 def _operating_points(args: argparse.Namespace, base_timesteps: int) -> list[tuple[int, dict]]:
     """(T, parameter overrides) to evaluate, longest T first."""
     if args.profile is not None:
@@ -78,13 +83,15 @@ def measure(model: Any, deep: bool, images: np.ndarray, points: list[tuple[int, 
             ) -> list[tuple[str, np.ndarray]]:
     """(graph key, mean spikes per neuron per sample) at each operating point; the key names
     the network's structure at that point (a profile may switch the STDP network to direct
-    inhibition, which drops the inhibitory neurons)."""
+    inhibition, which drops the inhibitory neurons, or the deep network to input spikes,
+    which makes the inputs neurons on the chip)."""
     out = []
     for T, params in points:
         try:
             if deep:
                 config = deep_replace(model.config, params)
-                out.append(('deep', deep_counts(model, images, T, config)))
+                key = DEEP_CURRENT if config.input_coding == 'current' else DEEP_SPIKES
+                out.append((key, deep_counts(model, images, T, config)))
             else:
                 base = model.config
                 model.config = stdp_replace(base, params)
@@ -98,7 +105,8 @@ def measure(model: Any, deep: bool, images: np.ndarray, points: list[tuple[int, 
 
 def graph_for(model: Any, deep: bool, key: str):
     if deep:
-        return deep_graph(model)
+        coding = 'current' if key == DEEP_CURRENT else 'regular'   # the graph is the same
+        return deep_graph(model, deep_replace(model.config, {'input_coding': coding}))
     base = model.config
     model.config = dataclasses.replace(base, inhibition=dataclasses.replace(
         base.inhibition, variant=key))

@@ -66,9 +66,10 @@ def _conv_targets(y: int, x: int, k: int, stride: int, pad: int, h_out: int, w_o
     return [(oy, ox) for oy in ys for ox in xs]
 
 
-def deep_graph(network: DeepNetwork) -> SpikeGraph:
-    """The deep network's neurons and synapses (pooling folded into the connections)."""
-    config = network.config
+def deep_graph(network: DeepNetwork, config: DeepConfig | None = None) -> SpikeGraph:
+    """The deep network's neurons and synapses (pooling folded into the connections), run
+    with ``config`` (default its own): with spike input codings the inputs are neurons too."""
+    config = config or network.config
     shapes = layer_shapes(config)
     weighted = [k for k, layer in enumerate(config.layers) if layer.kind in ('conv', 'dense')]
     names, offsets, sizes = [], {}, []
