@@ -14,6 +14,7 @@ from topspark_ros.deep.checkpoint import save_deep_checkpoint
 from topspark_ros.deep.config import DeepConfig, LayerSpec
 from topspark_ros.deep.network import DeepNetwork
 from topspark_ros.hardware.chips import ChipError, ChipLimits, chip_from_dict, load_chip
+from topspark_ros.hardware import mapping
 from topspark_ros.hardware.mapping import (MappingError, METHODS, place, placement_cost,
                                            Placement, violations)
 from topspark_ros.hardware.traffic import deep_counts, deep_graph, stdp_counts, stdp_graph
@@ -136,6 +137,25 @@ def test_traffic_aware_placement_cuts_inter_core_spikes_on_a_cnn():
     traffic = placement_cost(chip, graph, place(chip, graph, counts, 'traffic'), counts, 20)
     assert seq.spikes == traffic.spikes
     assert traffic.inter_core_spikes < seq.inter_core_spikes
+
+
+def test_image_rows_give_the_deep_graph_a_band_start_that_the_placement_can_only_improve():
+    """Deep graphs know where each unit sits along the image (a fill in bands of rows keeps
+    the convolutions' local connections on one core); the traffic-aware placement does at
+    least as well as that fill, and STDP graphs, without geometry, have none."""
+    network = small_cnn()
+    config = dataclasses.replace(network.config, input_coding='regular')
+    graph, counts = deep_graph(network, config), deep_counts(network, frames(), 20, config)
+    n_inputs = config.n_inputs
+    assert graph.row.shape == (graph.n,) and graph.row[:n_inputs].min() > 0
+    assert graph.row[:n_inputs].max() < 1 and (graph.row[-22:] > 1).all()   # dense 12 + 10
+    assert stdp_graph(small_stdp()).row is None
+    chip = small_chip()
+    band = mapping._fill(chip, graph, np.lexsort((np.arange(graph.n), graph.row)))
+    traffic = place(chip, graph, counts, 'traffic')
+    assert not violations(chip, graph, traffic.core_of)
+    assert mapping._inter_core(graph, counts, traffic.core_of) <= \
+        mapping._inter_core(graph, counts, band) + 1e-9
 
 
 def test_costs_of_a_single_core_have_no_routing_between_cores():

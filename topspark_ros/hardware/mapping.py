@@ -11,9 +11,11 @@ cores cross the mesh, one hop per tile step (x: east-west, y: north-south).
 - ``sequential``: neurons in id order (inputs, then layer by layer) fill core after core.
 - ``traffic``: partition by measured traffic, then place. Parts grow greedily from the
   busiest unplaced neuron, always adding the neuron with the most spike traffic to and from
-  the part (a neuron's traffic to a target is its spikes per sample) that still fits; then
-  the parts go on the mesh heaviest first, each where its traffic to the parts already
-  placed travels the fewest weighted hops.
+  the part (a neuron's traffic to a target is its spikes per sample) that still fits; the
+  sequential fill and, for a deep network's image maps, a fill in bands of image rows are
+  the other starts; each is refined by single-neuron moves and the one with the fewest
+  inter-core packets wins; then the parts go on the mesh heaviest first, each where its
+  traffic to the parts already placed travels the fewest weighted hops.
 """
 
 from __future__ import annotations
@@ -135,16 +137,22 @@ def check_neuron_limits(chip: Chip, graph: SpikeGraph) -> None:
                            f'{limits.synapses_per_core}')
 
 
-def sequential_placement(chip: Chip, graph: SpikeGraph) -> Placement:
-    check_neuron_limits(chip, graph)
+def _fill(chip: Chip, graph: SpikeGraph, order: np.ndarray) -> np.ndarray:
+    """Neurons in ``order`` fill core after core under the core limits."""
     cores = _Cores(chip, graph)
     core_of = np.zeros(graph.n, np.int32)
     current = cores.open()
-    for j in range(graph.n):
+    for j in order:
         if not cores.fits(current, j):
             current = cores.open()
         cores.add(current, j)
         core_of[j] = current
+    return core_of
+
+
+def sequential_placement(chip: Chip, graph: SpikeGraph) -> Placement:
+    check_neuron_limits(chip, graph)
+    core_of = _fill(chip, graph, np.arange(graph.n))
     return _repair_fan_out(chip, graph, Placement('sequential', core_of))
 
 
@@ -322,15 +330,19 @@ def _refine(chip: Chip, graph: SpikeGraph, counts: np.ndarray, core_of: np.ndarr
 
 
 def traffic_placement(chip: Chip, graph: SpikeGraph, counts: np.ndarray) -> Placement:
-    """Partition by traffic (greedy growth, or the sequential fill if that leaves fewer
-    inter-core packets), refine by single-neuron moves, then place the parts on the mesh."""
+    """Partition by traffic (greedy growth, the sequential fill, or for a graph with image
+    geometry a fill in bands of image rows, whichever leaves the fewest inter-core packets
+    once refined by single-neuron moves), then place the parts on the mesh."""
     check_neuron_limits(chip, graph)
     counts = np.asarray(counts, np.float64)
     candidates = []
     grown = np.zeros(graph.n, np.int32)
     for p, members in enumerate(_partition(chip, graph, counts)):
         grown[members] = p
-    for start in (grown, sequential_placement(chip, graph).core_of):
+    starts = [grown, sequential_placement(chip, graph).core_of]
+    if graph.row is not None:       # local connections stay on a core within a band of rows
+        starts.append(_fill(chip, graph, np.lexsort((np.arange(graph.n), graph.row))))
+    for start in starts:
         refined = _refine(chip, graph, counts, start)
         candidates.append((_inter_core(graph, counts, refined), refined))
     best = min(candidates, key=lambda item: item[0])[1]

@@ -30,6 +30,9 @@ class SpikeGraph:
     indptr: np.ndarray          # int64 (n + 1,)
     targets: np.ndarray         # int32
     updated: np.ndarray         # bool: the chip updates this neuron every step (not inputs)
+    row: np.ndarray | None = None
+    """Where each neuron sits along the image's height, in [0, 1] for the units of a 2-D map
+    (inputs, conv) and above 1 for dense units; None for a graph without that geometry."""
 
     @property
     def n(self) -> int:
@@ -132,7 +135,10 @@ def deep_graph(network: DeepNetwork, config: DeepConfig | None = None) -> SpikeG
     updated = np.ones(n, bool)
     if spike_input:
         updated[:config.n_inputs] = False
-    return SpikeGraph(tuple(names), group, indptr, targets, updated)
+    maps = ([config.input_shape] if spike_input else []) + [shapes[k] for k in weighted]
+    row = np.concatenate([np.repeat((np.arange(h) + 0.5) / h, w * c) if h * w > 1
+                          else np.full(c, 2.0) for c, h, w in maps])
+    return SpikeGraph(tuple(names), group, indptr, targets, updated, row)
 
 
 def deep_counts(network: DeepNetwork, images: np.ndarray, timesteps: int,
