@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from topspark_ros.cli.profile_deep import held_out_fraction
 from topspark_ros.datasets import mnist_5k, validation_split
 from topspark_ros.deep.checkpoint import load_deep_checkpoint
 from topspark_ros.deep.config import replace_params
@@ -62,7 +63,7 @@ def main() -> None:
     parser.add_argument('--within', type=float, default=0.01)
     args = parser.parse_args()
     network, metadata = load_deep_checkpoint(args.model)
-    split = validation_split(mnist_5k(), float(metadata.get('validation_fraction') or 0.2))
+    split = validation_split(mnist_5k(), *held_out_fraction(metadata, 'mnist_5k'))
     images, labels = split.test_images, split.test_labels
     hidden = sum(w is not None for w in network.weights) - 1
     t0, t0_events = evaluate(network, images, labels, network.config.timesteps)

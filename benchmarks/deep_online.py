@@ -54,9 +54,7 @@ def run(path: Path, overrides: dict, timesteps: int, shift: str, rate: float,
         if n in checkpoints:
             curve.append((n, accuracy(model, shifted_test, test_y, timesteps)))
     return {'learning_rate': rate, 'curve': curve, 'prequential': hits / len(stream_y),
-            'unshifted_after': accuracy(model, test_x, test_y, timesteps),
-            'unshifted_before': accuracy(DeepModel.load(path)[0], test_x, test_y, timesteps)
-            if not overrides else None}
+            'unshifted_after': accuracy(model, test_x, test_y, timesteps)}
 
 
 def main() -> None:

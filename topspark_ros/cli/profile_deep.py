@@ -20,7 +20,8 @@ from pathlib import Path
 from tqdm import tqdm
 
 from ..datasets import validation_split
-from ..deep.checkpoint import checkpoint_kind, load_deep_checkpoint, MODEL_KIND
+from ..deep.checkpoint import (checkpoint_kind, load_deep_checkpoint, MODEL_KIND,
+                               recorded_validation_fraction)
 from ..energy import get_platform
 from ..snn.config import MAX_TIMESTEPS
 from ..topspark import deep_profile
@@ -58,10 +59,8 @@ def held_out_fraction(metadata: dict, dataset: str) -> tuple[float, ...]:
     held out (``topspark-train-deep --validation-fraction``), so steps 1-3 choose constants
     on samples it never saw; () (the default split, which it may have been trained on)
     otherwise."""
-    fraction = metadata.get('validation_fraction')
-    held_out = (metadata.get('dataset') == dataset and isinstance(fraction, (int, float))
-                and fraction > 0)
-    return (float(fraction),) if held_out else ()
+    fraction = recorded_validation_fraction(metadata, dataset)
+    return (fraction,) if fraction else ()
 
 
 def check_arguments(args: argparse.Namespace) -> None:

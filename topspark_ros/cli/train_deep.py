@@ -27,7 +27,8 @@ import numpy as np
 from .. import __version__
 from ..datasets import Dataset, validation_split
 from ..deep.checkpoint import (checkpoint_kind, CheckpointError, load_deep_checkpoint,
-                               MODEL_KIND, save_deep_checkpoint)
+                               MODEL_KIND, recorded_validation_fraction,
+                               save_deep_checkpoint)
 from ..deep.config import DeepConfig, DeepConfigError, INTEGRATIONS, LayerSpec, LifParams
 from ..deep.network import DeepNetwork
 from ..snn.encoding import to_intensity
@@ -242,10 +243,8 @@ def validation_fraction(given: float | None, parent: dict[str, Any], dataset: st
     dataset (its held-out digits stay unseen), else the default."""
     if given is not None:
         return given
-    inherited = parent.get('validation_fraction')
-    if parent.get('dataset') == dataset and isinstance(inherited, (int, float)):
-        return float(inherited)
-    return DEFAULT_VALIDATION_FRACTION
+    inherited = recorded_validation_fraction(parent, dataset)
+    return DEFAULT_VALIDATION_FRACTION if inherited is None else inherited
 
 
 def unit_images(images: np.ndarray) -> np.ndarray:
@@ -345,15 +344,15 @@ def _main(argv: list[str] | None) -> None:
             **provenance, 'complete': False, 'epochs_done': len(history),
             'history': history_dicts(history)})
 
-    train_x = unit_images(fit[0])
-    val_x = None if validation[0] is None else unit_images(validation[0])
     started = time.perf_counter()
     start = None if initial is None else DeepNetwork(config, initial.weights, initial.biases)
     if converting:
         result = train.TrainResult(start)
     else:
-        result = train.train_network(config, settings, train_x, fit[1], val_x, validation[1],
-                                     on_epoch=on_epoch, progress=not args.quiet, initial=start)
+        val_x = None if validation[0] is None else unit_images(validation[0])
+        result = train.train_network(config, settings, unit_images(fit[0]), fit[1], val_x,
+                                     validation[1], on_epoch=on_epoch,
+                                     progress=not args.quiet, initial=start)
     test_x = unit_images(dataset.test_images)
     soft = train.rate_accuracy(result.network, test_x, dataset.test_labels, soft=True)
     hard = train.rate_accuracy(result.network, test_x, dataset.test_labels, soft=False)
@@ -363,7 +362,7 @@ def _main(argv: list[str] | None) -> None:
                 'wall_seconds_total': time.perf_counter() - started}
     save_deep_checkpoint(args.out, result.network, metadata)
     write_json(args.out.with_suffix('.json'), {**metadata, 'config': config.to_dict()})
-    if args.plot is not None and result.history:
+    if args.plot is not None:                   # (refused with --epochs 0)
         write_plot(args.plot, result.history,
                    f'{dataset.name} {provenance["arch"]}, noise {settings.noise}, '
                    f'seed {settings.seed}: '

@@ -20,6 +20,16 @@ MODEL_KIND = 'deep_lif'
 FORMAT_VERSION = 1
 
 
+def recorded_validation_fraction(metadata: dict[str, Any], dataset: str) -> float | None:
+    """The part of ``dataset``'s training split the checkpoint's training held out
+    (``topspark-train-deep --validation-fraction``, kept in its metadata), or None when it
+    was trained on other data or recorded none."""
+    fraction = metadata.get('validation_fraction')
+    if metadata.get('dataset') == dataset and isinstance(fraction, (int, float)):
+        return float(fraction)
+    return None
+
+
 def save_deep_checkpoint(path: str | Path, network: DeepNetwork,
                          metadata: dict[str, Any] | None = None) -> Path:
     """Write the configuration, every layer's weight and bias, and ``metadata``."""
