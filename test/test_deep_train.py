@@ -17,10 +17,10 @@ import pytest
 
 from topspark_ros.cli import train_deep
 from topspark_ros.datasets import digits
-from topspark_ros.deep import rates, train
+from topspark_ros.deep import bptt, rates, train
 from topspark_ros.deep.checkpoint import load_deep_checkpoint, save_deep_checkpoint
-from topspark_ros.deep.config import DeepConfig, LayerSpec, LifParams
-from topspark_ros.deep.network import DeepNetwork
+from topspark_ros.deep.config import DeepConfig, LayerSpec, LifParams, replace_params
+from topspark_ros.deep.network import DeepNetwork, Simulator
 
 LIF = LifParams()
 
@@ -421,6 +421,11 @@ def run_tool(argv):
     (['--plot', 'OUTDIR/plot.jpg'], '--plot OUTDIR/plot.jpg: must be a .png file'),
     (['--rate-penalty', '-1'], '--rate-penalty must be >= 0'),
     (['--augment-shift', '-2'], '--augment-shift must be >= 0'),
+    (['--spiking-points', '5'], "--spiking-points: '5' is not T:GAIN[:V_INIT]"),
+    (['--spiking-points', '5:1:1'], "'5:1:1': T must be >= 1, GAIN > 0 and V_INIT in [0, 1)"),
+    (['--spiking-points', '0:1'], "'0:1': T must be >= 1"),
+    (['--epochs', '0', '--init-from', 'config/model_deep_cnn.npz', '--spiking-points', '5:1'],
+     '--spiking-points: --epochs 0 trains nothing'),
     (['--init-from', 'OUTDIR/none.npz'], '--init-from OUTDIR/none.npz: not found'),
     (['--init-from', 'config/model_n400.npz'], 'not a spiking deep network checkpoint'),
 ])
@@ -478,3 +483,124 @@ def test_inference_modules_and_the_tool_module_do_not_import_jax():
                           timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == ''
+
+
+# --- spiking fine-tuning: the spiking network stepped through time in JAX (deep.bptt) -----
+
+def discrete(config: DeepConfig, **lif) -> DeepConfig:
+    return dataclasses.replace(config, lif=dataclasses.replace(
+        config.lif.with_integration('discrete'), **lif))
+
+
+@pytest.mark.parametrize('config, point', [
+    (discrete(MLP), bptt.OperatingPoint(20, 2.0, 0.5)),
+    (discrete(CNN), bptt.OperatingPoint(8, 2.0, 0.0)),
+    (discrete(CNN, tau_s_ms=2.0), bptt.OperatingPoint(20, 1.5, 0.25)),
+], ids=['mlp', 'cnn-pooling', 'cnn-synapse'])
+def test_the_jax_spiking_network_steps_as_the_numba_kernel(config, point):
+    """The scores training differentiates are the ones perception computes, step for step."""
+    network = random_network(config, 4)
+    images = np.random.default_rng(1).random((6, 1, 28, 28)).astype(np.float32)
+    got = np.asarray(bptt.spiking_scores(config, train.params_of(network), jnp.asarray(images),
+                                         point.timesteps, point.rate_gain, point.v_init))
+    run = replace_params(config, {'rate_gain': point.rate_gain, 'lif.v_init': point.v_init})
+    simulator = Simulator(network)
+    expected, spikes = [], 0
+    for image in images:
+        scores, ops = simulator.run_frame(image[0], point.timesteps, run)
+        expected.append(scores)
+        spikes += ops.exc_spikes
+    expected = np.array(expected)
+    assert spikes > 10 * len(images)             # the networks fire: not a comparison of biases
+    assert np.ptp(expected, axis=1).min() > 0
+    np.testing.assert_allclose(got, expected, rtol=0, atol=2e-5 * np.abs(expected).max())
+
+
+def test_the_surrogate_gradient_reaches_every_layer_through_time():
+    config = discrete(CNN)
+    params = train.params_of(random_network(config, 5))
+    images = jnp.asarray(np.random.default_rng(2).random((4, 1, 28, 28)), jnp.float32)
+    labels = jnp.arange(4)
+
+    def loss(p):
+        scores = bptt.spiking_scores(config, p, images, 6, 1.0, 0.5)
+        return train.optax.softmax_cross_entropy_with_integer_labels(scores, labels).mean()
+
+    grads = jax.grad(loss)(params)
+    for weight, bias in grads:
+        assert np.isfinite(np.asarray(weight)).all() and np.abs(np.asarray(weight)).max() > 0
+        assert np.isfinite(np.asarray(bias)).all()
+    assert float(bptt.spike(jnp.float32(0.0))) == 0.0 and float(bptt.spike(jnp.float32(1e-6))) \
+        == 1.0
+    assert float(jax.grad(bptt.spike)(jnp.float32(0.2))) == pytest.approx(1 / (1 + 5 * 0.2) ** 2)
+
+
+@pytest.mark.parametrize('change, message', [
+    ({}, "lif.integration 'discrete'"),
+    ({'input_coding': 'regular'}, "codes its input as 'regular'"),
+    ({'readout': 'counts'}, 'readout: current'),
+])
+def test_spiking_fine_tuning_refuses_networks_it_cannot_step(change, message):
+    config = MLP if not change else dataclasses.replace(discrete(MLP), **change)
+    with pytest.raises(ValueError, match=message):
+        bptt.check_trainable(config)
+    with pytest.raises(ValueError, match=message):
+        train.train_network(config, train.TrainSettings(
+            epochs=1, spiking_points=(bptt.OperatingPoint(3),)),
+            np.zeros((4, 1, 28, 28), np.float32), np.arange(4))
+    with pytest.raises(ValueError, match='hidden conv or dense'):
+        bptt.check_trainable(discrete(DeepConfig(layers=(LayerSpec('dense', 10),))))
+
+
+@pytest.mark.parametrize('kwargs', [{'timesteps': 0}, {'timesteps': 2.5},
+                                    {'timesteps': 3, 'rate_gain': 0.0},
+                                    {'timesteps': 3, 'v_init': 1.0},
+                                    {'timesteps': 3, 'rate_gain': float('nan')}])
+def test_operating_points_refuse_values_no_run_can_take(kwargs):
+    with pytest.raises(ValueError):
+        bptt.OperatingPoint(**kwargs)
+
+
+def spiking_accuracy(network, images, labels, point):
+    run = replace_params(network.config, {'rate_gain': point.rate_gain,
+                                          'lif.v_init': point.v_init})
+    simulator = Simulator(network)
+    hits = [int(np.argmax(simulator.run_frame(image, point.timesteps, run)[0])) == label
+            for image, label in zip(images, labels)]
+    return float(np.mean(hits))
+
+
+def test_spiking_fine_tuning_makes_the_short_run_accurate(small_digits):
+    """The point of it: at 3 steps with gain 1 the rate-trained network is near chance (too
+    few spikes), the network fine-tuned through those steps is not."""
+    x, y, tx, ty = small_digits
+    config = dataclasses.replace(DIGITS_MLP, lif=DIGITS_MLP.lif.with_integration('discrete'))
+    rate_trained = train.train_network(config, train.TrainSettings(
+        epochs=6, batch_size=50, learning_rate=1e-2), x, y).network
+    point = bptt.OperatingPoint(3, 1.0, 0.5)
+    settings = train.TrainSettings(epochs=6, batch_size=50, learning_rate=3e-3,
+                                   spiking_points=(point,))
+    tuned = train.train_network(config, settings, x, y, initial=rate_trained).network
+    before = spiking_accuracy(rate_trained, tx, ty, point)
+    after = spiking_accuracy(tuned, tx, ty, point)
+    assert after > 0.6 and after > before + 0.3, (before, after)
+    again = train.train_network(config, settings, x, y, initial=rate_trained).network
+    assert np.array_equal(again.weights[0], tuned.weights[0])        # deterministic
+
+
+def test_tool_fine_tunes_through_time_and_records_the_points(tmp_path, digits_npz, capsys):
+    first, second = tmp_path / 'a.npz', tmp_path / 'b.npz'
+    assert train_deep.main(['--dataset', str(digits_npz), '--arch', 'dense:16', '--epochs',
+                            '1', '--out', str(first), '--quiet']) == 0
+    assert run_tool(['--dataset', str(digits_npz), '--init-from', str(first), '--epochs', '1',
+                     '--spiking-points', '3:1', '--out', str(second), '--quiet']) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and '--spiking-points' in err \
+        and "'discrete'" in err, err
+    assert not second.exists()
+    assert train_deep.main(['--dataset', str(digits_npz), '--init-from', str(first), '--epochs',
+                            '1', '--integration', 'discrete', '--spiking-points',
+                            '3:1:0.5,5:1.5', '--out', str(second), '--quiet']) == 0
+    assert load_deep_checkpoint(second)[1]['training']['spiking_points'] == [
+        {'timesteps': 3, 'rate_gain': 1.0, 'v_init': 0.5},
+        {'timesteps': 5, 'rate_gain': 1.5, 'v_init': 0.0}]

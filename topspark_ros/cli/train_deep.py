@@ -105,6 +105,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('--readout-learning-rate', type=float,
                         help='delta-rule step per teacher label when the readout learns on the '
                              "robot (perception's learning; default 0.002, or --init-from's)")
+    parser.add_argument('--spiking-points', type=parse_points, metavar='T:GAIN[:V_INIT],...',
+                        help='spiking fine-tuning: also train the spiking network itself at '
+                             'these operating points (T steps, rate gain, initial membrane '
+                             'voltage x threshold, default 0), one drawn per batch, through '
+                             "its time steps; needs lif.integration 'discrete' (the shipped "
+                             'CNN: 5:1.5:0.5,6:1:0.5,7:1:0.5,8:1:0.5 from the converted '
+                             'network)')
     parser.add_argument('--dropout', type=float,
                         help='dropout on hidden activations while training (default 0)')
     parser.add_argument('--validation-fraction', type=float,
@@ -143,6 +150,27 @@ def parse_layers(spec: str) -> tuple[LayerSpec, ...]:
     return tuple(layers)
 
 
+def parse_points(text: str) -> tuple[tuple[int, float, float], ...]:
+    """``--spiking-points``: 'T:GAIN[:V_INIT]' items, comma-separated, as (T, gain, v_init)
+    (``bptt.OperatingPoint`` is made from them once JAX is imported)."""
+    points = []
+    for item in text.split(','):
+        fields = item.strip().split(':')
+        try:
+            if not 2 <= len(fields) <= 3:
+                raise ValueError
+            timesteps, gain = int(fields[0]), float(fields[1])
+            v_init = float(fields[2]) if len(fields) == 3 else 0.0
+        except ValueError:
+            raise argparse.ArgumentTypeError(f'{item!r} is not T:GAIN[:V_INIT]') from None
+        if not (timesteps >= 1 and math.isfinite(gain) and gain > 0
+                and math.isfinite(v_init) and 0.0 <= v_init < 1.0):
+            raise argparse.ArgumentTypeError(f'{item!r}: T must be >= 1, GAIN > 0 and V_INIT '
+                                             'in [0, 1)')
+        points.append((timesteps, gain, v_init))
+    return tuple(points)
+
+
 def _given(args: argparse.Namespace) -> dict[str, Any]:
     """The TrainSettings fields set on the command line (the others keep their defaults)."""
     flags = {'epochs': args.epochs, 'batch_size': args.batch_size, 'learning_rate': args.lr,
@@ -177,6 +205,8 @@ def _check_numbers(args: argparse.Namespace) -> None:
         raise CliError(f'--readout-learning-rate must be >= 0, got {rate}')
     if args.epochs == 0 and args.plot is not None:
         raise CliError('--plot: --epochs 0 trains nothing to plot')
+    if args.epochs == 0 and args.spiking_points:
+        raise CliError('--spiking-points: --epochs 0 trains nothing')
     for flag, ok, rule in checks:
         if not ok:
             value = getattr(args, flag[2:].replace('-', '_'))
@@ -292,8 +322,10 @@ def _main(argv: list[str] | None) -> None:
     dataset = load(args.dataset)
     amplitude = args.amplitude if args.rate_gain is None else MNIST_AMPLITUDE / args.rate_gain
     converting = args.epochs == 0           # --init-from as it is, run with other constants
+    points = tuple(train.OperatingPoint(*p) for p in args.spiking_points or ())
     settings = train.TrainSettings(**{name: value for name, value in _given(args).items()
-                                      if name != 'epochs' or not converting})
+                                      if name != 'epochs' or not converting},
+                                   spiking_points=points)
     if initial is None:
         config = build_config(dataset, hidden, amplitude, settings.seed, args.arch,
                               args.integration or 'exact')
@@ -305,6 +337,11 @@ def _main(argv: list[str] | None) -> None:
                                          lif=config.lif.with_integration(args.integration))
     if args.readout_learning_rate is not None:
         config = dataclasses.replace(config, readout_learning_rate=args.readout_learning_rate)
+    if points:
+        try:
+            train.check_trainable(config)
+        except ValueError as exc:
+            raise CliError(f'--spiking-points: {exc}') from None
     fraction = validation_fraction(args.validation_fraction, parent, dataset.name)
     if fraction > 0:
         split = validation_split(dataset, fraction)
@@ -333,7 +370,8 @@ def _main(argv: list[str] | None) -> None:
                      'noise': settings.noise, 'noise_sigma_hz': settings.noise_sigma_hz,
                      'target_timesteps': settings.target_timesteps,
                      'dropout': settings.dropout, 'rate_penalty': settings.rate_penalty,
-                     'augment_shift': settings.augment_shift},
+                     'augment_shift': settings.augment_shift,
+                     'spiking_points': [dataclasses.asdict(p) for p in points]},
     }
 
     def history_dicts(history) -> list[dict[str, Any]]:

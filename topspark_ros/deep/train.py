@@ -18,6 +18,11 @@ hidden spikes per sample in T steps, the soft-LIF rates x T dt summed over hidde
 off for the first 10 % of training, then rising linearly to full strength at a third) and
 random translations of the training images by up to ``augment_shift`` pixels.
 
+Spiking fine-tuning (``spiking_points``, ``bptt``): each step also adds the cross-entropy of
+the spiking network itself at one of the given operating points (T, rate gain, initial
+membrane voltage; drawn per step), back-propagated through its time steps, so that the
+weights suit the short T the governor will run as well as the long-T rates.
+
 Only this module and the ``topspark-train-deep`` tool import JAX; inference never does.
 """
 
@@ -26,6 +31,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Callable, Sequence
 
 import jax
@@ -33,7 +39,9 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from .bptt import check_trainable, OperatingPoint, spiking_scores
 from .config import DeepConfig, LifParams
+from .jax_layers import layer_linear
 from .network import DeepNetwork
 from .rates import curve_tau_ref_s
 
@@ -64,6 +72,7 @@ class TrainSettings:
     cosine_decay: bool = True           # learning rate from learning_rate to 0 over training
     rate_penalty: float = 0.0           # loss per expected hidden spike per sample in T steps
     augment_shift: int = 0              # random translations of up to this many pixels
+    spiking_points: tuple[OperatingPoint, ...] = ()     # spiking fine-tuning's (module doc)
 
     def __post_init__(self) -> None:
         checks = ((self.epochs >= 1, f'epochs must be >= 1, got {self.epochs}'),
@@ -80,7 +89,9 @@ class TrainSettings:
                   (math.isfinite(self.rate_penalty) and self.rate_penalty >= 0,
                    f'rate_penalty must be >= 0, got {self.rate_penalty}'),
                   (self.augment_shift >= 0,
-                   f'augment_shift must be >= 0, got {self.augment_shift}'))
+                   f'augment_shift must be >= 0, got {self.augment_shift}'),
+                  (all(isinstance(p, OperatingPoint) for p in self.spiking_points),
+                   'spiking_points must be OperatingPoint values'))
         for ok, message in checks:
             if not ok:
                 raise ValueError(message)
@@ -157,24 +168,6 @@ def noisy_rate(j: jnp.ndarray, lif: LifParams, settings: TrainSettings, dt_ms: f
 Params = list[tuple[jnp.ndarray, jnp.ndarray]]
 
 
-def _linear(layer, a: jnp.ndarray, weight, bias) -> jnp.ndarray:
-    """``rates.layer_forward`` on a batch (n, c, h, w)."""
-    n = a.shape[0]
-    if layer.kind == 'dense':
-        return (a.reshape(n, -1) @ weight.T + bias).reshape(n, -1, 1, 1)
-    if layer.kind == 'conv':
-        pad = ((layer.padding, layer.padding), (layer.padding, layer.padding))
-        out = jax.lax.conv_general_dilated(a, weight, (layer.stride, layer.stride), pad,
-                                           dimension_numbers=('NCHW', 'OIHW', 'NCHW'),
-                                           precision=jax.lax.Precision.HIGHEST)
-        return out + bias[None, :, None, None]
-    k = layer.kernel
-    _, c, h, w = a.shape
-    hh, ww = h // k, w // k
-    pooled = a[:, :, :hh * k, :ww * k].reshape(n, c, hh, k, ww, k).sum((3, 5))
-    return pooled / (k * k) if layer.kind == 'avgpool' else pooled
-
-
 def forward(config: DeepConfig, params: Params, images: jnp.ndarray,
             settings: TrainSettings | None = None, key: jax.Array | None = None,
             soft: bool = True) -> jnp.ndarray:
@@ -198,7 +191,7 @@ def forward_with_activity(config: DeepConfig, params: Params, images: jnp.ndarra
         if layer.kind in ('conv', 'dense'):
             weight, bias = params[weighted]
             weighted += 1
-            a = _linear(layer, a, weight, bias)
+            a = layer_linear(layer, a, weight, bias)
             if k == last:
                 break
             if key is None:
@@ -215,7 +208,7 @@ def forward_with_activity(config: DeepConfig, params: Params, images: jnp.ndarra
                 keep = jax.random.bernoulli(drop_key, 1.0 - settings.dropout, a.shape)
                 a = jnp.where(keep, a / (1.0 - settings.dropout), 0.0)
         else:
-            a = _linear(layer, a, None, None)
+            a = layer_linear(layer, a, None, None)
     return a.reshape(a.shape[0], -1), activity
 
 
@@ -307,6 +300,8 @@ def train_network(config: DeepConfig, settings: TrainSettings, train_images: np.
     steps = len(x) // batch                     # the remainder joins the next epoch's shuffle
     if initial is not None and initial.config.layers != config.layers:
         raise ValueError('initial network has other layers than the configuration')
+    if settings.spiking_points:
+        check_trainable(config)
     params = params_of(initial if initial is not None
                        else DeepNetwork.initialised(config, settings.seed))
     rate = (optax.cosine_decay_schedule(settings.learning_rate, settings.epochs * steps)
@@ -316,7 +311,7 @@ def train_network(config: DeepConfig, settings: TrainSettings, train_images: np.
 
     window_s = settings.target_timesteps * config.dt_ms / 1000.0
 
-    def loss_fn(params, xb, yb, key, penalty):
+    def loss_fn(params, xb, yb, key, penalty, timesteps, gain, v_init):
         if settings.augment_shift:      # (no extra split without it: older runs repeat)
             shift_key, key = jax.random.split(key)
             xb = shifted(xb, settings.augment_shift, shift_key)
@@ -324,11 +319,15 @@ def train_network(config: DeepConfig, settings: TrainSettings, train_images: np.
         loss = optax.softmax_cross_entropy_with_integer_labels(scores, yb).mean()
         if settings.rate_penalty:
             loss = loss + penalty * window_s * activity.mean()
+        if timesteps:
+            spiking = spiking_scores(config, params, xb, timesteps, gain, v_init)
+            loss = loss + optax.softmax_cross_entropy_with_integer_labels(spiking, yb).mean()
         return loss
 
-    @jax.jit
-    def step(params, opt_state, xb, yb, key, penalty):
-        loss, grads = jax.value_and_grad(loss_fn)(params, xb, yb, key, penalty)
+    @partial(jax.jit, static_argnames='timesteps')     # one compilation per T
+    def step(params, opt_state, xb, yb, key, penalty, timesteps, gain, v_init):
+        loss, grads = jax.value_and_grad(loss_fn)(params, xb, yb, key, penalty, timesteps, gain,
+                                                  v_init)
         updates, opt_state = optimiser.update(grads, opt_state, params)
         return optax.apply_updates(params, updates), opt_state, loss
 
@@ -340,6 +339,7 @@ def train_network(config: DeepConfig, settings: TrainSettings, train_images: np.
 
     scorer = _Scorer(config)
     order_rng = np.random.default_rng(settings.seed)
+    point_rng = np.random.default_rng([settings.seed, 1])   # apart: other runs keep their order
     root_key = jax.random.PRNGKey(settings.seed)
     history: list[EpochRecord] = []
     started = time.perf_counter()
@@ -351,9 +351,12 @@ def train_network(config: DeepConfig, settings: TrainSettings, train_images: np.
         losses = []
         for s in range(steps):
             idx = order[s * batch:(s + 1) * batch]
+            point = (settings.spiking_points[point_rng.integers(len(settings.spiking_points))]
+                     if settings.spiking_points else None)
             params, opt_state, loss = step(params, opt_state, x[idx], y[idx],
                                            jax.random.fold_in(epoch_key, s),
-                                           np.float32(penalty_at(epoch * steps + s)))
+                                           np.float32(penalty_at(epoch * steps + s)),
+                                           *_point_arguments(point))
             losses.append(loss)
             if bar is not None:
                 bar.update(1)
@@ -372,6 +375,14 @@ def train_network(config: DeepConfig, settings: TrainSettings, train_images: np.
     if bar is not None:
         bar.close()
     return TrainResult(network_of(config, params), history, time.perf_counter() - started)
+
+
+def _point_arguments(point: OperatingPoint | None) -> tuple[int, np.float32, np.float32]:
+    """A training step's (timesteps, rate gain, v_init): T is static (one compilation per T),
+    the constants traced; T = 0 without spiking fine-tuning."""
+    if point is None:
+        return 0, np.float32(1.0), np.float32(0.0)
+    return point.timesteps, np.float32(point.rate_gain), np.float32(point.v_init)
 
 
 def _progress_bar(total: int, enabled: bool):

@@ -37,8 +37,8 @@ from ..snn.ops import OP_NAMES
 from .profile import Profile, ProfileEntry
 
 KNOBS: dict[str, tuple[Any, ...]] = {
-    'rate_gain': (1.0, 1.5, 2.0, 3.0, 4.0, 6.0),
-    'lif.v_init': (0.0, 0.5, 0.75),
+    'rate_gain': (1.0, 1.25, 1.5, 2.0, 3.0, 4.0, 6.0),
+    'lif.v_init': (0.0, 0.25, 0.5, 0.75),
     'lif.tau_s_ms': (0.0, 1.0, 2.0),
     'input_coding': ('current', 'regular'),
     'lif.v_thresh': (1.0, 0.75),
