@@ -35,7 +35,8 @@ OPTIONAL = {
 }
 # Modules that are themselves the optional part: they may import it at module level, since
 # nothing else imports them so (test_deep_train.py checks that inference never loads jax).
-OPTIONAL_MODULES = {'topspark_ros/deep/train.py'}
+OPTIONAL_MODULES = {'topspark_ros/deep/train.py', 'topspark_ros/deep/bptt.py',
+                    'topspark_ros/deep/jax_layers.py'}
 
 
 def imports(path: Path) -> set[str]:

@@ -12,8 +12,10 @@ snnTorch network is the converted one as snnTorch runs it: ``Conv2d``/``Linear``
 weights, ``snn.Leaky`` neurons (beta = exp(-dt / tau_rc), threshold v_th, reset to zero,
 driven by (1 - beta) J so that the membrane follows the same equation as ours), spikes
 scaled by amplitude / dt into the next layer, the readout layer's input averaged over T;
-snnTorch has no refractory period and no exact spike timing, so its accuracy can differ.
-Our side runs the profile's constants for that T when --profile is given.
+snnTorch has no refractory period and no exact spike timing, so with the ``exact`` stepping
+its accuracy can differ (with ``discrete``, the shipped CNN's, it is the same network).
+Both sides run the profile's constants for that T when --profile is given (rate gain,
+threshold, initial membrane voltage).
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ class SnnTorchNetwork(torch.nn.Module):
         self.beta = math.exp(-config.dt_ms / lif.tau_rc_ms)
         self.spike_value = lif.amplitude / (config.dt_ms / 1000.0)
         self.gain = config.rate_gain
+        self.v_start = lif.v_init * lif.v_thresh      # a profile's initial membrane voltage
         self.layers = torch.nn.ModuleList()
         self.neurons = torch.nn.ModuleList()
         self.kinds = []
@@ -68,7 +71,7 @@ class SnnTorchNetwork(torch.nn.Module):
     def forward(self, image: torch.Tensor, timesteps: int) -> torch.Tensor:
         last = len(self.layers) - 1
         first = self.gain * self.layers[0](image)               # constant input current
-        members = [n.init_leaky() for n in self.neurons]
+        members = [n.init_leaky() + self.v_start for n in self.neurons]
         scores = 0.0
         for _ in range(timesteps):
             x = None

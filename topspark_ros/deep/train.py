@@ -23,7 +23,8 @@ the spiking network itself at one of the given operating points (T, rate gain, i
 membrane voltage; drawn per step), back-propagated through its time steps, so that the
 weights suit the short T the governor will run as well as the long-T rates.
 
-Only this module and the ``topspark-train-deep`` tool import JAX; inference never does.
+Only this module, ``bptt``, ``jax_layers`` and the ``topspark-train-deep`` tool import JAX;
+inference never does.
 """
 
 from __future__ import annotations
