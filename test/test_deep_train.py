@@ -19,7 +19,8 @@ from topspark_ros.cli import train_deep
 from topspark_ros.datasets import digits
 from topspark_ros.deep import bptt, rates, train
 from topspark_ros.deep.checkpoint import load_deep_checkpoint, save_deep_checkpoint
-from topspark_ros.deep.config import DeepConfig, LayerSpec, LifParams, replace_params
+from topspark_ros.deep.config import (DeepConfig, LayerSpec, LifParams, OperatingPoint,
+                                      replace_params)
 from topspark_ros.deep.network import DeepNetwork, Simulator
 
 LIF = LifParams()
@@ -493,9 +494,9 @@ def discrete(config: DeepConfig, **lif) -> DeepConfig:
 
 
 @pytest.mark.parametrize('config, point', [
-    (discrete(MLP), bptt.OperatingPoint(20, 2.0, 0.5)),
-    (discrete(CNN), bptt.OperatingPoint(8, 2.0, 0.0)),
-    (discrete(CNN, tau_s_ms=2.0), bptt.OperatingPoint(20, 1.5, 0.25)),
+    (discrete(MLP), OperatingPoint(20, 2.0, 0.5)),
+    (discrete(CNN), OperatingPoint(8, 2.0, 0.0)),
+    (discrete(CNN, tau_s_ms=2.0), OperatingPoint(20, 1.5, 0.25)),
 ], ids=['mlp', 'cnn-pooling', 'cnn-synapse'])
 def test_the_jax_spiking_network_steps_as_the_numba_kernel(config, point):
     """The scores training differentiates are the ones perception computes, step for step."""
@@ -546,7 +547,7 @@ def test_spiking_fine_tuning_refuses_networks_it_cannot_step(change, message):
         bptt.check_trainable(config)
     with pytest.raises(ValueError, match=message):
         train.train_network(config, train.TrainSettings(
-            epochs=1, spiking_points=(bptt.OperatingPoint(3),)),
+            epochs=1, spiking_points=(OperatingPoint(3),)),
             np.zeros((4, 1, 28, 28), np.float32), np.arange(4))
     with pytest.raises(ValueError, match='hidden conv or dense'):
         bptt.check_trainable(discrete(DeepConfig(layers=(LayerSpec('dense', 10),))))
@@ -558,7 +559,7 @@ def test_spiking_fine_tuning_refuses_networks_it_cannot_step(change, message):
                                     {'timesteps': 3, 'rate_gain': float('nan')}])
 def test_operating_points_refuse_values_no_run_can_take(kwargs):
     with pytest.raises(ValueError):
-        bptt.OperatingPoint(**kwargs)
+        OperatingPoint(**kwargs)
 
 
 def spiking_accuracy(network, images, labels, point):
@@ -577,7 +578,7 @@ def test_spiking_fine_tuning_makes_the_short_run_accurate(small_digits):
     config = dataclasses.replace(DIGITS_MLP, lif=DIGITS_MLP.lif.with_integration('discrete'))
     rate_trained = train.train_network(config, train.TrainSettings(
         epochs=6, batch_size=50, learning_rate=1e-2), x, y).network
-    point = bptt.OperatingPoint(3, 1.0, 0.5)
+    point = OperatingPoint(3, 1.0, 0.5)
     settings = train.TrainSettings(epochs=6, batch_size=50, learning_rate=3e-3,
                                    spiking_points=(point,))
     tuned = train.train_network(config, settings, x, y, initial=rate_trained).network

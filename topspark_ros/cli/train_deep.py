@@ -29,7 +29,8 @@ from ..datasets import Dataset, validation_split
 from ..deep.checkpoint import (checkpoint_kind, CheckpointError, load_deep_checkpoint,
                                MODEL_KIND, recorded_validation_fraction,
                                save_deep_checkpoint)
-from ..deep.config import DeepConfig, DeepConfigError, INTEGRATIONS, LayerSpec, LifParams
+from ..deep.config import (DeepConfig, DeepConfigError, INTEGRATIONS, LayerSpec, LifParams,
+                           OperatingPoint)
 from ..deep.network import DeepNetwork
 from ..snn.encoding import to_intensity
 from .common import CliError, add_dataset_argument, check_out_file, load, run_cli, write_json
@@ -150,9 +151,9 @@ def parse_layers(spec: str) -> tuple[LayerSpec, ...]:
     return tuple(layers)
 
 
-def parse_points(text: str) -> tuple[tuple[int, float, float], ...]:
-    """``--spiking-points``: 'T:GAIN[:V_INIT]' items, comma-separated, as (T, gain, v_init)
-    (``bptt.OperatingPoint`` is made from them once JAX is imported)."""
+def parse_points(text: str) -> tuple[OperatingPoint, ...]:
+    """``--spiking-points``: 'T:GAIN[:V_INIT]' items, comma-separated (``OperatingPoint``
+    checks the values)."""
     points = []
     for item in text.split(','):
         fields = item.strip().split(':')
@@ -163,11 +164,11 @@ def parse_points(text: str) -> tuple[tuple[int, float, float], ...]:
             v_init = float(fields[2]) if len(fields) == 3 else 0.0
         except ValueError:
             raise argparse.ArgumentTypeError(f'{item!r} is not T:GAIN[:V_INIT]') from None
-        if not (timesteps >= 1 and math.isfinite(gain) and gain > 0
-                and math.isfinite(v_init) and 0.0 <= v_init < 1.0):
+        try:
+            points.append(OperatingPoint(timesteps, gain, v_init))
+        except ValueError:
             raise argparse.ArgumentTypeError(f'{item!r}: T must be >= 1, GAIN > 0 and V_INIT '
-                                             'in [0, 1)')
-        points.append((timesteps, gain, v_init))
+                                             'in [0, 1)') from None
     return tuple(points)
 
 
@@ -322,7 +323,7 @@ def _main(argv: list[str] | None) -> None:
     dataset = load(args.dataset)
     amplitude = args.amplitude if args.rate_gain is None else MNIST_AMPLITUDE / args.rate_gain
     converting = args.epochs == 0           # --init-from as it is, run with other constants
-    points = tuple(train.OperatingPoint(*p) for p in args.spiking_points or ())
+    points = args.spiking_points or ()
     settings = train.TrainSettings(**{name: value for name, value in _given(args).items()
                                       if name != 'epochs' or not converting},
                                    spiking_points=points)

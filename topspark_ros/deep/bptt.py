@@ -26,7 +26,6 @@ W_out (amplitude / dt) counts / (g T), counts = the readout's feeder's spikes ov
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import jax
 import jax.numpy as jnp
@@ -39,25 +38,6 @@ UNROLL_STEPS = 16
 """Time steps unrolled per pass of the scan: XLA on CPU runs an unrolled step 3.5-4x faster
 than a rolled one (a gradient step of the shipped CNN at T = 8, batch 64: 44 against 157 ms),
 and short runs are what this trains for; longer runs compile a loop of this many steps."""
-
-
-@dataclass(frozen=True)
-class OperatingPoint:
-    """A setting the spiking network will run at, which spiking fine-tuning trains for: T
-    steps per sample, the rate gain and the initial membrane voltage (x threshold), as a
-    profile's constants set them."""
-
-    timesteps: int
-    rate_gain: float = 1.0
-    v_init: float = 0.0
-
-    def __post_init__(self) -> None:
-        if not (isinstance(self.timesteps, int) and self.timesteps >= 1):
-            raise ValueError(f'timesteps must be a whole number >= 1, got {self.timesteps}')
-        if not (math.isfinite(self.rate_gain) and self.rate_gain > 0):
-            raise ValueError(f'rate_gain must be > 0, got {self.rate_gain}')
-        if not (math.isfinite(self.v_init) and 0.0 <= self.v_init < 1.0):
-            raise ValueError(f'v_init must be in [0, 1), got {self.v_init}')
 
 
 def check_trainable(config: DeepConfig) -> None:

@@ -117,6 +117,25 @@ class DeepConfig:
         return cls.from_dict(json.loads(text))
 
 
+@dataclass(frozen=True)
+class OperatingPoint:
+    """A setting the spiking network will run at, which spiking fine-tuning (``deep.bptt``,
+    ``topspark-train-deep --spiking-points``) trains for: T steps per sample, the rate gain
+    and the initial membrane voltage (x threshold), as a profile's constants set them."""
+
+    timesteps: int
+    rate_gain: float = 1.0
+    v_init: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.timesteps, int) and self.timesteps >= 1):
+            raise ValueError(f'timesteps must be a whole number >= 1, got {self.timesteps}')
+        if not (math.isfinite(self.rate_gain) and self.rate_gain > 0):
+            raise ValueError(f'rate_gain must be > 0, got {self.rate_gain}')
+        if not (math.isfinite(self.v_init) and 0.0 <= self.v_init < 1.0):
+            raise ValueError(f'v_init must be in [0, 1), got {self.v_init}')
+
+
 def layer_shapes(config: DeepConfig) -> list[tuple[int, int, int]]:
     """Output shape (channels, height, width) of every layer; dense layers are (n, 1, 1)."""
     shapes = []

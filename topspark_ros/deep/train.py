@@ -40,8 +40,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from .bptt import check_trainable, OperatingPoint, spiking_scores
-from .config import DeepConfig, LifParams
+from .bptt import check_trainable, spiking_scores
+from .config import DeepConfig, LifParams, OperatingPoint
 from .jax_layers import layer_linear
 from .network import DeepNetwork
 from .rates import curve_tau_ref_s
